@@ -1,0 +1,200 @@
+//! WebSocket frames. Every frame is a JSON text frame `{"type": "...", "id"?: "...", "data": {...}}`.
+//!
+//! A client command may carry an `id` (1–64 characters); the server answers it with an `ack` or an
+//! `error` frame with the same `id`. Events pushed by the server carry no `id`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::ids::{ConversationId, MessageId, SessionId};
+use crate::rest::{Conversation, Message, User};
+
+/// Longest accepted command `id`.
+pub const MAX_FRAME_ID_LEN: usize = 64;
+
+/// A command sent by a client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum Command {
+    /// Send a message; acked with the stored [`Message`] once it is committed.
+    #[serde(rename = "message.send")]
+    SendMessage(SendMessage),
+    /// Application-level liveness check; acked with `{}`.
+    #[serde(rename = "ping")]
+    Ping,
+}
+
+/// Data of `message.send`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessage {
+    pub conversation_id: ConversationId,
+    pub body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<MessageId>,
+}
+
+/// A client frame as it arrives, before the command inside it is decoded. Kept separate so that a
+/// frame with a bad `data` can still be answered with an `error` carrying its `id`.
+#[derive(Debug, Deserialize)]
+pub struct IncomingFrame<'a> {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub id: Option<serde_json::Value>,
+    #[serde(default, borrow)]
+    pub data: Option<&'a RawValue>,
+}
+
+impl Command {
+    /// Decodes the command named `kind` from its `data`.
+    pub fn decode(kind: &str, data: Option<&RawValue>) -> Result<Command, ApiError> {
+        match kind {
+            "message.send" => decode_data(kind, data).map(Command::SendMessage),
+            "ping" => Ok(Command::Ping),
+            _ => Err(ApiError {
+                code: ErrorCode::UnknownCommand,
+                message: format!("unknown command type {:?}", truncate(kind, 64)),
+            }),
+        }
+    }
+}
+
+fn decode_data<T: serde::de::DeserializeOwned>(kind: &str, data: Option<&RawValue>) -> Result<T, ApiError> {
+    let Some(data) = data else {
+        return Err(ApiError { code: ErrorCode::InvalidJson, message: format!("{kind}: missing \"data\"") });
+    };
+    serde_json::from_str(data.get())
+        .map_err(|e| ApiError { code: ErrorCode::InvalidJson, message: format!("{kind}: {e}") })
+}
+
+fn truncate(s: &str, max_chars: usize) -> &str {
+    match s.char_indices().nth(max_chars) {
+        Some((at, _)) => &s[..at],
+        None => s,
+    }
+}
+
+/// A frame sent by the server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServerFrame {
+    /// The id of the command this frame answers (`ack` and `error` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// Everything the gateway sends, tagged by `type`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum Event {
+    /// First frame of every connection.
+    #[serde(rename = "ready")]
+    Ready(Ready),
+    /// A command succeeded.
+    #[serde(rename = "ack")]
+    Ack(Ack),
+    /// A command (or a frame that could not be read as one) was refused.
+    #[serde(rename = "error")]
+    Error(ApiError),
+    /// A new message in a conversation of the user, including their own from any session.
+    #[serde(rename = "message.created")]
+    MessageCreated(Message),
+    /// The user became a member of a new conversation.
+    #[serde(rename = "conversation.created")]
+    ConversationCreated(Conversation),
+}
+
+/// Data of `ready`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Ready {
+    pub user: User,
+    /// The signed-in session, when authenticated with a built-in account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<SessionId>,
+    /// The server pings this often; a connection silent for `idle_timeout_ms` is closed.
+    pub heartbeat_ms: u64,
+    pub idle_timeout_ms: u64,
+    /// Largest frame the server reads; larger ones close the connection with 1009.
+    pub max_frame_bytes: usize,
+}
+
+/// Data of `ack`: the result of the command.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Ack {
+    Message(Message),
+    Empty {},
+}
+
+/// WebSocket close codes used by the server, beyond the standard ones (1000 normal, 1001 going
+/// away on shutdown, 1007 invalid UTF-8, 1008 policy, 1009 frame too big, 1011 internal).
+pub mod close_code {
+    /// The session was not read for `idle_timeout_ms` (no frame, no pong).
+    pub const IDLE_TIMEOUT: u16 = 4000;
+    /// Too many bad frames in a short time.
+    pub const ABUSE: u16 = 4002;
+    /// The client did not read its events fast enough and its outbound queue overflowed. Reconnect
+    /// and fetch what was missed from history.
+    pub const SLOW_CONSUMER: u16 = 4008;
+    /// The session was signed out or revoked; the client must sign in again.
+    pub const SESSION_REVOKED: u16 = 4009;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::UserId;
+
+    #[test]
+    fn commands_round_trip_through_decode() {
+        let cmd = Command::SendMessage(SendMessage {
+            conversation_id: ConversationId(7),
+            body: "hi".into(),
+            client_id: Some("c1".into()),
+            reply_to: None,
+        });
+        let json = serde_json::to_string(&cmd).unwrap();
+        let frame: IncomingFrame = serde_json::from_str(&json).unwrap();
+        assert_eq!(Command::decode(&frame.kind, frame.data).unwrap(), cmd);
+
+        let ping = serde_json::to_string(&Command::Ping).unwrap();
+        let frame: IncomingFrame = serde_json::from_str(&ping).unwrap();
+        assert_eq!(Command::decode(&frame.kind, frame.data).unwrap(), Command::Ping);
+    }
+
+    #[test]
+    fn bad_commands_are_named_errors() {
+        let err = Command::decode("message.explode", None).unwrap_err();
+        assert_eq!(err.code, ErrorCode::UnknownCommand);
+        let raw = RawValue::from_string(r#"{"conversation_id": 5, "body": 12}"#.into()).unwrap();
+        let err = Command::decode("message.send", Some(&raw)).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidJson);
+        assert!(err.message.contains("message.send"));
+    }
+
+    #[test]
+    fn server_frames_have_type_id_and_data() {
+        let frame = ServerFrame {
+            id: Some("42".into()),
+            event: Event::Error(ApiError { code: ErrorCode::NotFound, message: "nope".into() }),
+        };
+        let value = serde_json::to_value(&frame).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"id": "42", "type": "error", "data": {"code": "not_found", "message": "nope"}})
+        );
+        let back: ServerFrame = serde_json::from_value(value).unwrap();
+        assert_eq!(back, frame);
+
+        let ack = ServerFrame { id: Some("1".into()), event: Event::Ack(Ack::Empty {}) };
+        let value = serde_json::to_value(&ack).unwrap();
+        assert_eq!(value, serde_json::json!({"id": "1", "type": "ack", "data": {}}));
+        let _ = UserId(1);
+    }
+}

@@ -1,0 +1,180 @@
+//! Startup: wires the services together ([`App`]) and binds the listener ([`Application`]).
+//! The binary and the tests build the server the same way; tests bind port 0 and ask `port()`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::auth::Auth;
+use crate::auth::external::ExternalAuth;
+use crate::config::{Config, ConfigError};
+use crate::conversations::Conversations;
+use crate::http;
+use crate::hub::Hub;
+use crate::ids::IdGenerator;
+use crate::messages::Messages;
+use crate::shutdown::{self, Shutdown, ShutdownTrigger};
+use crate::store::{Store, StoreError};
+use crate::users::Users;
+
+/// Everything a request handler or a gateway connection may call: the domain services, built
+/// once and shared. There is no global state; two `App`s can run in one process.
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub hub: Arc<Hub>,
+    pub auth: Auth,
+    pub users: Arc<Users>,
+    pub conversations: Arc<Conversations>,
+    pub messages: Messages,
+    pub shutdown: Shutdown,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A server bound to its port, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    app: Arc<App>,
+    trigger: ShutdownTrigger,
+}
+
+/// Name of the access-token signing key in `server_secrets`.
+const TOKEN_KEY: &str = "access_token_hs256";
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Application, StartError> {
+        // reqwest is built without a default TLS provider (one crypto backend: ring).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let store = Store::open(config.database_url.as_deref(), &config.data_dir).await?;
+        let mut candidate = [0u8; 32];
+        rand::fill(&mut candidate);
+        let token_secret = store.secret_or_insert(TOKEN_KEY, &candidate).await?;
+
+        let node_id = config.node_id.unwrap_or_else(rand::random);
+        let ids = Arc::new(IdGenerator::new(node_id));
+        let hub = Arc::new(Hub::default());
+        let users = Arc::new(Users::new(store.clone(), ids.clone()));
+        let external = match &config.auth.external {
+            Some(external) => {
+                let http = reqwest::Client::builder()
+                    .user_agent(concat!("confab/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| StartError::Other(format!("cannot build the HTTP client: {e}")))?;
+                Some(ExternalAuth::new(external, http)?)
+            }
+            None => None,
+        };
+        let auth = Auth::new(
+            config.auth.clone(),
+            &token_secret,
+            external,
+            store.clone(),
+            users.clone(),
+            ids.clone(),
+            hub.clone(),
+        );
+        let conversations =
+            Arc::new(Conversations::new(store.clone(), ids.clone(), users.clone(), hub.clone(), config.limits.clone()));
+        let messages = Messages::new(
+            store.clone(),
+            ids.clone(),
+            conversations.clone(),
+            hub.clone(),
+            config.limits.max_message_chars,
+        );
+
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let (trigger, shutdown) = shutdown::channel();
+        let app = Arc::new(App { config, store, hub, auth, users, conversations, messages, shutdown });
+        Ok(Application { listener, app, trigger })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or(self.app.config.listen)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub fn app(&self) -> Arc<App> {
+        self.app.clone()
+    }
+
+    /// Serves until [`ShutdownTrigger::trigger`] (or the returned handle's drop) — then stops
+    /// accepting, asks WebSocket clients to reconnect (1001), and lets in-flight requests finish.
+    pub async fn run_until_stopped(self, trigger_on: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let Application { listener, app, trigger } = self;
+        let router = http::router(app.clone());
+        let mut shutdown = app.shutdown.clone();
+        tokio::spawn(async move {
+            trigger_on.await;
+            trigger.trigger();
+        });
+        let drain = async move {
+            shutdown.wait().await;
+            tracing::info!("shutting down: closing WebSockets, finishing in-flight requests");
+            app.hub.close_all(1001, "server shutting down");
+        };
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(drain)
+            .await
+    }
+
+    /// Runs the server on a background task; stops when the returned handle is dropped or
+    /// [`RunningServer::stop`] is called. For tests and embedding.
+    pub fn spawn(self) -> RunningServer {
+        let addr = self.local_addr();
+        let app = self.app();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(self.run_until_stopped(async move {
+            let _ = stop_rx.await;
+        }));
+        RunningServer { addr, app, stop: Some(stop_tx), task }
+    }
+}
+
+/// A server running on a background task.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Shuts down gracefully and waits for the server task to end.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+        self.app.store.close().await;
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! Configuration: CLI flags > environment (`CONFAB_*`) > config file (TOML) > defaults.
+//!
+//! Clap merges the first two; the file is read into [`Config`] (whose `Default` holds the
+//! defaults) and the flags that were given are written over it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+use serde::Deserialize;
+
+/// Confab: a self-hosted real-time chat server.
+#[derive(Debug, Parser)]
+#[command(name = "confab", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default when no subcommand is given).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// TOML config file; its keys mirror the sections of docs/deployment.md.
+    #[arg(long, env = "CONFAB_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "CONFAB_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the embedded database and local files [default: ./confab-data].
+    #[arg(long, env = "CONFAB_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `postgres://…` to use PostgreSQL instead of the embedded SQLite database.
+    #[arg(long, env = "CONFAB_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// `redis://…` for the cluster event bus (several nodes).
+    #[arg(long, env = "CONFAB_REDIS_URL", value_name = "URL")]
+    pub redis_url: Option<String>,
+    /// Log format: `text` or `json` [default: text]. Levels come from `RUST_LOG`.
+    #[arg(long, env = "CONFAB_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Allow (`true`) or refuse (`false`) registration of built-in accounts [default: true].
+    #[arg(long, env = "CONFAB_REGISTRATION", value_name = "BOOL")]
+    pub registration: Option<bool>,
+    /// Extra origins allowed to open WebSockets, comma-separated (same origin and localhost always are).
+    #[arg(long, env = "CONFAB_ALLOWED_ORIGINS", value_name = "ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Option<Vec<String>>,
+    /// Longest message body, in characters [default: 4000].
+    #[arg(long, env = "CONFAB_MAX_MESSAGE_CHARS", value_name = "N")]
+    pub max_message_chars: Option<usize>,
+    /// External auth: expected `iss` of the host app's tokens.
+    #[arg(long, env = "CONFAB_EXTERNAL_ISSUER", value_name = "ISS")]
+    pub external_issuer: Option<String>,
+    /// External auth: expected `aud` of the host app's tokens.
+    #[arg(long, env = "CONFAB_EXTERNAL_AUDIENCE", value_name = "AUD")]
+    pub external_audience: Option<String>,
+    /// External auth: HS256 shared secret.
+    #[arg(long, env = "CONFAB_EXTERNAL_HS256_SECRET", value_name = "SECRET", hide_env_values = true)]
+    pub external_hs256_secret: Option<String>,
+    /// External auth: PEM file with the host app's RS256 or EdDSA public key.
+    #[arg(long, env = "CONFAB_EXTERNAL_PUBLIC_KEY_FILE", value_name = "FILE")]
+    pub external_public_key_file: Option<PathBuf>,
+    /// External auth: JWKS URL of the host app (cached; refetched on an unknown `kid`).
+    #[arg(long, env = "CONFAB_EXTERNAL_JWKS_URL", value_name = "URL")]
+    pub external_jwks_url: Option<String>,
+    /// External auth: RFC 7662 token introspection endpoint, for opaque tokens.
+    #[arg(long, env = "CONFAB_EXTERNAL_INTROSPECTION_URL", value_name = "URL")]
+    pub external_introspection_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {source}")]
+    Parse { path: PathBuf, source: toml::de::Error },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The whole server configuration. Every field has a default, so an empty file is valid.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `None`: embedded SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+    pub log_format: LogFormat,
+    /// Distinguishes nodes in generated ids and logs; random when unset.
+    pub node_id: Option<u16>,
+    pub auth: AuthConfig,
+    pub gateway: GatewayConfig,
+    pub limits: LimitsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Whether `POST /auth/register` creates accounts.
+    pub registration: bool,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+    /// Login attempts allowed per client IP per minute.
+    pub login_attempts_per_ip_per_minute: u32,
+    /// Login attempts allowed per username per minute.
+    pub login_attempts_per_username_per_minute: u32,
+    /// Registrations allowed per client IP per hour.
+    pub registrations_per_ip_per_hour: u32,
+    pub external: Option<ExternalAuthConfig>,
+}
+
+/// Trust in the host app's tokens. Exactly one of the key sources must be set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExternalAuthConfig {
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub hs256_secret: Option<String>,
+    /// PEM (SPKI) of an RSA or Ed25519 public key.
+    pub public_key_pem: Option<String>,
+    pub public_key_file: Option<PathBuf>,
+    pub jwks_url: Option<String>,
+    pub introspection_url: Option<String>,
+    /// HTTP Basic credentials for the introspection endpoint, when it asks for them.
+    pub introspection_client_id: Option<String>,
+    pub introspection_client_secret: Option<String>,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    pub leeway_secs: u64,
+    /// How long a fetched JWKS is trusted before it is fetched again.
+    pub jwks_cache_secs: u64,
+    /// Shortest time between two JWKS fetches caused by unknown `kid`s.
+    pub jwks_min_refetch_secs: u64,
+    /// How long an introspection answer is reused (never past the token's `exp`).
+    pub introspection_cache_secs: u64,
+    /// Timeout of each call to the JWKS or introspection endpoint.
+    pub http_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Origins (`scheme://host[:port]`) allowed besides the server's own origin and localhost.
+    pub allowed_origins: Vec<String>,
+    pub heartbeat_secs: u64,
+    pub idle_timeout_secs: u64,
+    /// Largest WebSocket message read; bigger ones close the connection with 1009.
+    pub max_frame_bytes: usize,
+    /// Events queued for one session before it is closed as a slow consumer (4008).
+    pub outbound_queue: usize,
+    /// Read and write buffer of each socket. Small buffers keep idle connections cheap.
+    pub socket_buffer_bytes: usize,
+    /// Bad frames tolerated per minute before the connection is closed (4002).
+    pub max_bad_frames_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub max_message_chars: usize,
+    /// Most members a group may have, its owner included.
+    pub max_group_members: usize,
+    /// Largest REST request body.
+    pub max_request_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("confab-data"),
+            database_url: None,
+            redis_url: None,
+            log_format: LogFormat::Text,
+            node_id: None,
+            auth: AuthConfig::default(),
+            gateway: GatewayConfig::default(),
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            registration: true,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            login_attempts_per_ip_per_minute: 30,
+            login_attempts_per_username_per_minute: 10,
+            registrations_per_ip_per_hour: 30,
+            external: None,
+        }
+    }
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            allowed_origins: Vec::new(),
+            heartbeat_secs: 25,
+            idle_timeout_secs: 60,
+            max_frame_bytes: 64 * 1024,
+            outbound_queue: 1024,
+            socket_buffer_bytes: 4 * 1024,
+            max_bad_frames_per_minute: 20,
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig { max_message_chars: 4000, max_group_members: 1000, max_request_bytes: 64 * 1024 }
+    }
+}
+
+impl ExternalAuthConfig {
+    fn with_defaults(mut self) -> Self {
+        let d = |v: &mut u64, default: u64| {
+            if *v == 0 {
+                *v = default;
+            }
+        };
+        d(&mut self.leeway_secs, 30);
+        d(&mut self.jwks_cache_secs, 600);
+        d(&mut self.jwks_min_refetch_secs, 30);
+        d(&mut self.introspection_cache_secs, 30);
+        d(&mut self.http_timeout_ms, 5000);
+        self
+    }
+}
+
+impl Config {
+    /// Builds the configuration from the command line (and, through clap, the environment),
+    /// reading the config file it names.
+    pub fn load(args: ServeArgs) -> Result<Config, ConfigError> {
+        let mut config = match &args.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        config.apply(args)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })
+    }
+
+    fn apply(&mut self, args: ServeArgs) -> Result<(), ConfigError> {
+        if let Some(v) = args.listen {
+            self.listen = v;
+        }
+        if let Some(v) = args.data_dir {
+            self.data_dir = v;
+        }
+        if args.database_url.is_some() {
+            self.database_url = args.database_url;
+        }
+        if args.redis_url.is_some() {
+            self.redis_url = args.redis_url;
+        }
+        if let Some(v) = args.log_format {
+            self.log_format = v;
+        }
+        if let Some(v) = args.registration {
+            self.auth.registration = v;
+        }
+        if let Some(v) = args.allowed_origins {
+            self.gateway.allowed_origins = v;
+        }
+        if let Some(v) = args.max_message_chars {
+            self.limits.max_message_chars = v;
+        }
+        let external_flags = [
+            args.external_issuer.is_some(),
+            args.external_audience.is_some(),
+            args.external_hs256_secret.is_some(),
+            args.external_public_key_file.is_some(),
+            args.external_jwks_url.is_some(),
+            args.external_introspection_url.is_some(),
+        ];
+        if external_flags.iter().any(|given| *given) {
+            let ext = self.auth.external.get_or_insert_with(ExternalAuthConfig::default);
+            let set = |slot: &mut Option<String>, v: Option<String>| {
+                if v.is_some() {
+                    *slot = v;
+                }
+            };
+            set(&mut ext.issuer, args.external_issuer);
+            set(&mut ext.audience, args.external_audience);
+            set(&mut ext.hs256_secret, args.external_hs256_secret);
+            set(&mut ext.jwks_url, args.external_jwks_url);
+            set(&mut ext.introspection_url, args.external_introspection_url);
+            if args.external_public_key_file.is_some() {
+                ext.public_key_file = args.external_public_key_file;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks what serde cannot, and fills the zero-means-default fields of external auth.
+    pub fn validate(&mut self) -> Result<(), ConfigError> {
+        let invalid = |msg: &str| Err(ConfigError::Invalid(msg.to_owned()));
+        if self.limits.max_message_chars == 0 {
+            return invalid("limits.max_message_chars must be at least 1");
+        }
+        if self.gateway.outbound_queue == 0 || self.gateway.max_frame_bytes < 1024 {
+            return invalid("gateway.outbound_queue must be positive and gateway.max_frame_bytes at least 1024");
+        }
+        if self.gateway.heartbeat_secs == 0 || self.gateway.idle_timeout_secs <= self.gateway.heartbeat_secs {
+            return invalid("gateway.idle_timeout_secs must exceed gateway.heartbeat_secs (> 0)");
+        }
+        if let Some(ext) = self.auth.external.take() {
+            let mut ext = ext.with_defaults();
+            if let Some(path) = ext.public_key_file.take() {
+                let pem = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path, source })?;
+                ext.public_key_pem = Some(pem);
+            }
+            let sources = [
+                ext.hs256_secret.is_some(),
+                ext.public_key_pem.is_some(),
+                ext.jwks_url.is_some(),
+                ext.introspection_url.is_some(),
+            ];
+            if sources.iter().filter(|s| **s).count() != 1 {
+                return invalid(
+                    "auth.external needs exactly one of hs256_secret, public_key_pem/public_key_file, jwks_url, introspection_url",
+                );
+            }
+            if ext.introspection_url.is_none() && (ext.issuer.is_none() || ext.audience.is_none()) {
+                return invalid("auth.external needs issuer and audience to verify JWTs");
+            }
+            if ext.hs256_secret.as_ref().is_some_and(|s| s.len() < 32) {
+                return invalid("auth.external.hs256_secret must be at least 32 bytes");
+            }
+            self.auth.external = Some(ext);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_which_overrides_defaults() {
+        let mut config: Config = toml::from_str(
+            r#"
+            listen = "0.0.0.0:9000"
+            data_dir = "/var/lib/confab"
+            [limits]
+            max_message_chars = 100
+            "#,
+        )
+        .unwrap();
+        let args = ServeArgs { listen: Some("127.0.0.1:7000".parse().unwrap()), ..ServeArgs::default() };
+        config.apply(args).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.listen.port(), 7000);
+        assert_eq!(config.data_dir, PathBuf::from("/var/lib/confab"));
+        assert_eq!(config.limits.max_message_chars, 100);
+        assert_eq!(config.limits.max_request_bytes, LimitsConfig::default().max_request_bytes);
+    }
+
+    #[test]
+    fn unknown_keys_and_ambiguous_external_auth_are_refused() {
+        assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
+        let mut config: Config = toml::from_str(
+            r#"
+            [auth.external]
+            issuer = "https://app"
+            audience = "confab"
+            hs256_secret = "0123456789abcdef0123456789abcdef"
+            jwks_url = "https://app/jwks"
+            "#,
+        )
+        .unwrap();
+        assert!(matches!(config.validate(), Err(ConfigError::Invalid(_))));
+    }
+}

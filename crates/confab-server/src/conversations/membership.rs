@@ -1,0 +1,54 @@
+//! Who belongs to which conversation, cached in memory: every send and every read asks, so the
+//! answer must not cost a database round trip. Entries are loaded on first use; whatever changes
+//! a membership must replace its entry.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use confab_proto::rest::ConversationKind;
+use confab_proto::{ConversationId, UserId};
+
+/// The members of one conversation, sorted by user id.
+#[derive(Debug)]
+pub struct Membership {
+    pub kind: ConversationKind,
+    members: Vec<UserId>,
+}
+
+impl Membership {
+    pub fn new(kind: ConversationKind, mut members: Vec<UserId>) -> Membership {
+        members.sort_unstable();
+        members.dedup();
+        Membership { kind, members }
+    }
+
+    pub fn contains(&self, user: UserId) -> bool {
+        self.members.binary_search(&user).is_ok()
+    }
+
+    pub fn members(&self) -> &[UserId] {
+        &self.members
+    }
+}
+
+/// Bounded so that reading many old conversations cannot grow memory without limit.
+const MAX_ENTRIES: usize = 200_000;
+
+#[derive(Default)]
+pub struct MembershipCache {
+    entries: RwLock<HashMap<ConversationId, Arc<Membership>>>,
+}
+
+impl MembershipCache {
+    pub fn get(&self, id: ConversationId) -> Option<Arc<Membership>> {
+        self.entries.read().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
+    }
+
+    pub fn insert(&self, id: ConversationId, membership: Arc<Membership>) {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear(); // crude but safe: everything reloads on demand
+        }
+        entries.insert(id, membership);
+    }
+}

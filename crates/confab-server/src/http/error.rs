@@ -1,0 +1,45 @@
+//! The one place where domain errors become HTTP answers: a status and
+//! `{"error": {"code", "message"}}`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use confab_proto::{ErrorBody, ErrorCode};
+
+use crate::error::Error;
+
+pub fn status_of(error: &Error) -> StatusCode {
+    match error {
+        Error::Invalid(ErrorCode::PayloadTooLarge, _) => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::Invalid(..) => StatusCode::BAD_REQUEST,
+        Error::Unauthenticated(..) => StatusCode::UNAUTHORIZED,
+        Error::Forbidden(_) | Error::Blocked(_) | Error::RegistrationClosed | Error::OriginNotAllowed => {
+            StatusCode::FORBIDDEN
+        }
+        Error::NotFound(_) => StatusCode::NOT_FOUND,
+        Error::UsernameTaken => StatusCode::CONFLICT,
+        Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::AuthProviderUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        if self.is_server_fault() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let status = status_of(&self);
+        let mut response = (status, axum::Json(ErrorBody { error: self.to_api() })).into_response();
+        let headers = response.headers_mut();
+        if let Error::RateLimited { retry_after_secs } = self {
+            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                headers.insert(header::RETRY_AFTER, value);
+            }
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

@@ -1,0 +1,88 @@
+//! Decoding a client frame and calling the domain service it names. Each command is one match
+//! arm: decode → service → ack.
+
+use std::sync::Arc;
+
+use confab_proto::frames::{Ack, Command, IncomingFrame, MAX_FRAME_ID_LEN};
+use confab_proto::rest::SendMessageRequest;
+use confab_proto::{ApiError, ErrorCode};
+
+use crate::app::App;
+use crate::auth::Principal;
+use crate::error::Error;
+
+/// A frame that could not be read as a command: answered with an `error` and counted as abuse.
+pub struct BadFrame {
+    pub id: Option<String>,
+    pub error: ApiError,
+}
+
+/// Parses a text frame into its id and command.
+pub fn decode(text: &str) -> Result<(Option<String>, Command), BadFrame> {
+    let frame: IncomingFrame = serde_json::from_str(text).map_err(|e| BadFrame {
+        id: None,
+        error: ApiError { code: ErrorCode::InvalidJson, message: format!("not a frame: {e}") },
+    })?;
+    let id = match frame.id {
+        None => None,
+        Some(serde_json::Value::String(id)) if (1..=MAX_FRAME_ID_LEN).contains(&id.len()) => Some(id),
+        Some(_) => {
+            return Err(BadFrame {
+                id: None,
+                error: ApiError {
+                    code: ErrorCode::InvalidParameter,
+                    message: format!("\"id\" must be a string of 1 to {MAX_FRAME_ID_LEN} bytes"),
+                },
+            });
+        }
+    };
+    match Command::decode(&frame.kind, frame.data) {
+        Ok(command) => Ok((id, command)),
+        Err(error) => Err(BadFrame { id, error }),
+    }
+}
+
+/// Runs a command for `principal`, through the same services as REST.
+pub async fn execute(app: &Arc<App>, principal: Principal, command: Command) -> Result<Ack, Error> {
+    match command {
+        Command::SendMessage(send) => {
+            let req = SendMessageRequest { body: send.body, client_id: send.client_id, reply_to: send.reply_to };
+            let sent = app.messages.send(principal, send.conversation_id, req).await?;
+            Ok(Ack::Message(sent.message))
+        }
+        Command::Ping => Ok(Ack::Empty {}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_frames_name_their_fault() {
+        let cases = [
+            ("not json", None, ErrorCode::InvalidJson),
+            (r#"{"data":{}}"#, None, ErrorCode::InvalidJson),
+            (r#"{"type":"nope","id":"7"}"#, Some("7"), ErrorCode::UnknownCommand),
+            (r#"{"type":"ping","id":7}"#, None, ErrorCode::InvalidParameter),
+            (
+                r#"{"type":"message.send","id":"a","data":{"conversation_id":"1","body":5}}"#,
+                Some("a"),
+                ErrorCode::InvalidJson,
+            ),
+            (
+                r#"{"type":"message.send","id":"b","data":{"conversation_id":"x","body":"hi"}}"#,
+                Some("b"),
+                ErrorCode::InvalidJson,
+            ),
+            (r#"{"type":"message.send","id":"c"}"#, Some("c"), ErrorCode::InvalidJson),
+        ];
+        for (text, id, code) in cases {
+            let Err(bad) = decode(text) else { panic!("{text} decoded") };
+            assert_eq!((bad.id.as_deref(), bad.error.code), (id, code), "{text}");
+        }
+        let long_id = format!(r#"{{"type":"ping","id":"{}"}}"#, "x".repeat(65));
+        assert!(decode(&long_id).is_err());
+        assert!(matches!(decode(r#"{"type":"ping","id":"1"}"#), Ok((Some(_), Command::Ping))));
+    }
+}

@@ -1,0 +1,187 @@
+//! The life of one WebSocket: `ready`, then a writer task draining the hub's queue into the
+//! socket (with heartbeats), and a reader loop running commands one at a time, in order.
+//! Either side ends the connection through the hub's close request, so the close code sent to
+//! the client is always the reason it was closed.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use confab_proto::frames::{Event, Ready, ServerFrame, close_code};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+
+use super::commands::{self, BadFrame};
+use crate::app::App;
+use crate::auth::Principal;
+use crate::hub::{Connection, encode};
+use crate::store::UserRow;
+use crate::users;
+
+/// How long the writer may take to flush the final close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+pub async fn run(socket: WebSocket, app: Arc<App>, principal: Principal, user: UserRow) {
+    let gateway = &app.config.gateway;
+    let heartbeat = Duration::from_secs(gateway.heartbeat_secs);
+    let idle_timeout = Duration::from_secs(gateway.idle_timeout_secs);
+    let (mut sink, mut stream) = socket.split();
+
+    // Register before sending `ready`, so that nothing published in between is lost; events
+    // wait in the queue until the writer starts.
+    let (connection, queue) = app.hub.connect(principal, gateway.outbound_queue);
+    let ready = encode(&ServerFrame {
+        id: None,
+        event: Event::Ready(Ready {
+            user: users::to_wire(&user),
+            session_id: principal.session_id,
+            heartbeat_ms: heartbeat.as_millis() as u64,
+            idle_timeout_ms: idle_timeout.as_millis() as u64,
+            max_frame_bytes: gateway.max_frame_bytes,
+        }),
+    });
+    if sink.send(Message::Text(ready)).await.is_err() {
+        app.hub.disconnect(&connection);
+        return;
+    }
+    tracing::debug!(connection = connection.id, user = %principal.user_id, "websocket connected");
+
+    let writer = tokio::spawn(write_loop(sink, queue, connection.clone(), heartbeat));
+    read_loop(&mut stream, &app, &connection, idle_timeout).await;
+
+    app.hub.disconnect(&connection);
+    connection.close(1000, "");
+    if tokio::time::timeout(CLOSE_GRACE, writer).await.is_err() {
+        tracing::debug!(connection = connection.id, "writer did not finish in time");
+    }
+    tracing::debug!(connection = connection.id, "websocket closed");
+}
+
+async fn write_loop(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut queue: mpsc::Receiver<Utf8Bytes>,
+    connection: Arc<Connection>,
+    heartbeat: Duration,
+) {
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+    loop {
+        tokio::select! {
+            biased;
+            request = connection.close_requested() => {
+                let frame = CloseFrame { code: request.code, reason: Utf8Bytes::from_static(request.reason) };
+                let _ = sink.send(Message::Close(Some(frame))).await;
+                break;
+            }
+            frame = queue.recv() => match frame {
+                Some(frame) => {
+                    if sink.send(Message::Text(frame)).await.is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            _ = ticker.tick() => {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+async fn read_loop(
+    stream: &mut futures_util::stream::SplitStream<WebSocket>,
+    app: &Arc<App>,
+    connection: &Arc<Connection>,
+    idle_timeout: Duration,
+) {
+    let mut abuse = AbuseMeter::new(app.config.gateway.max_bad_frames_per_minute);
+    loop {
+        let next = tokio::select! {
+            _ = connection.close_requested() => return,
+            next = tokio::time::timeout(idle_timeout, stream.next()) => next,
+        };
+        let message = match next {
+            Err(_) => return connection.close(close_code::IDLE_TIMEOUT, "idle timeout"),
+            Ok(None) => return,
+            Ok(Some(Err(error))) => return close_on_read_error(connection, &error),
+            Ok(Some(Ok(message))) => message,
+        };
+        match message {
+            Message::Text(text) => match commands::decode(text.as_str()) {
+                Ok((id, command)) => {
+                    let answer = match commands::execute(app, connection.principal, command).await {
+                        Ok(ack) => id.as_ref().map(|_| Event::Ack(ack)),
+                        Err(error) => Some(Event::Error(error.to_api())),
+                    };
+                    if let Some(event) = answer {
+                        connection.push(encode(&ServerFrame { id, event }));
+                    }
+                }
+                Err(bad) => {
+                    if !reject(connection, bad, &mut abuse) {
+                        return;
+                    }
+                }
+            },
+            Message::Binary(_) => {
+                let bad = BadFrame {
+                    id: None,
+                    error: confab_proto::ApiError {
+                        code: confab_proto::ErrorCode::InvalidJson,
+                        message: "binary frames are not supported; send JSON text frames".into(),
+                    },
+                };
+                if !reject(connection, bad, &mut abuse) {
+                    return;
+                }
+            }
+            Message::Ping(_) | Message::Pong(_) => {} // proof of life; tungstenite answers pings
+            Message::Close(_) => return,
+        }
+    }
+}
+
+/// Answers a bad frame; false when the connection was closed for sustained abuse.
+fn reject(connection: &Connection, bad: BadFrame, abuse: &mut AbuseMeter) -> bool {
+    connection.push(encode(&ServerFrame { id: bad.id, event: Event::Error(bad.error) }));
+    if abuse.record() {
+        connection.close(close_code::ABUSE, "too many bad frames");
+        return false;
+    }
+    true
+}
+
+/// Closes with the code that names a failed read. axum wraps tungstenite's error; the source
+/// chain still holds it.
+fn close_on_read_error(connection: &Connection, error: &axum::Error) {
+    let inner = std::error::Error::source(error).and_then(|e| e.downcast_ref::<tungstenite::Error>());
+    match inner {
+        Some(tungstenite::Error::Utf8(_)) => connection.close(1007, "invalid UTF-8 in a text frame"),
+        Some(tungstenite::Error::Capacity(_)) => connection.close(1009, "frame too big"),
+        _ => connection.close(1002, "protocol error"),
+    }
+}
+
+/// Counts bad frames over a sliding minute.
+struct AbuseMeter {
+    limit: u32,
+    window_start: Instant,
+    count: u32,
+}
+
+impl AbuseMeter {
+    fn new(limit: u32) -> AbuseMeter {
+        AbuseMeter { limit, window_start: Instant::now(), count: 0 }
+    }
+
+    /// Records one bad frame; true when the limit is exceeded.
+    fn record(&mut self) -> bool {
+        if self.window_start.elapsed() > Duration::from_secs(60) {
+            self.window_start = Instant::now();
+            self.count = 0;
+        }
+        self.count += 1;
+        self.count > self.limit
+    }
+}

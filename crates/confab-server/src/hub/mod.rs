@@ -1,0 +1,206 @@
+//! The hub: every WebSocket connection of this node, by user, and the fan-out of events to them.
+//!
+//! An event is serialized once and the same bytes are queued for every recipient's connections.
+//! Each connection has a bounded queue; a connection whose queue is full is closed as a slow
+//! consumer (4008) instead of slowing the sender or anyone else — the client resumes from history.
+//!
+//! [`Hub::publish`] is the seam where a cluster bus plugs in: it is the only way events leave a
+//! service, so carrying them to other nodes changes this module and no caller.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use axum::extract::ws::Utf8Bytes;
+use confab_proto::frames::{Event, ServerFrame, close_code};
+use confab_proto::{SessionId, UserId};
+use tokio::sync::{mpsc, watch};
+
+use crate::auth::Principal;
+
+#[derive(Default)]
+pub struct Hub {
+    connections: RwLock<HashMap<UserId, Vec<Arc<Connection>>>>,
+    next_id: AtomicU64,
+}
+
+/// One live WebSocket, as the hub sees it: a queue to push frames into and a way to close it.
+pub struct Connection {
+    pub id: u64,
+    pub principal: Principal,
+    queue: mpsc::Sender<Utf8Bytes>,
+    /// The first close requested wins; the gateway's reader and writer both watch it.
+    close_request: watch::Sender<Option<CloseRequest>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CloseRequest {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+impl Hub {
+    /// Registers a new connection; the gateway drains the returned receiver into the socket.
+    pub fn connect(&self, principal: Principal, queue_len: usize) -> (Arc<Connection>, mpsc::Receiver<Utf8Bytes>) {
+        let (queue, rx) = mpsc::channel(queue_len);
+        let connection = Arc::new(Connection {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            principal,
+            queue,
+            close_request: watch::Sender::new(None),
+        });
+        let mut map = self.connections.write().unwrap_or_else(|p| p.into_inner());
+        map.entry(principal.user_id).or_default().push(connection.clone());
+        (connection, rx)
+    }
+
+    pub fn disconnect(&self, connection: &Connection) {
+        let mut map = self.connections.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(list) = map.get_mut(&connection.principal.user_id) {
+            list.retain(|c| c.id != connection.id);
+            if list.is_empty() {
+                map.remove(&connection.principal.user_id);
+            }
+        }
+    }
+
+    /// Sends `event` to every connection of every recipient.
+    pub fn publish(&self, recipients: &[UserId], event: Event) {
+        let frame = encode(&ServerFrame { id: None, event });
+        self.deliver(recipients, &frame);
+    }
+
+    fn deliver(&self, recipients: &[UserId], frame: &Utf8Bytes) {
+        let map = self.connections.read().unwrap_or_else(|p| p.into_inner());
+        for user in recipients {
+            for connection in map.get(user).into_iter().flatten() {
+                connection.push(frame.clone());
+            }
+        }
+    }
+
+    /// Closes every connection of a signed-out or revoked session.
+    pub fn close_session(&self, session: SessionId) {
+        let map = self.connections.read().unwrap_or_else(|p| p.into_inner());
+        for connection in map.values().flatten().filter(|c| c.principal.session_id == Some(session)) {
+            connection.close(close_code::SESSION_REVOKED, "session revoked");
+        }
+    }
+
+    /// Closes every connection, e.g. with 1001 when the node shuts down.
+    pub fn close_all(&self, code: u16, reason: &'static str) {
+        let map = self.connections.read().unwrap_or_else(|p| p.into_inner());
+        for connection in map.values().flatten() {
+            connection.close(code, reason);
+        }
+    }
+
+    pub fn connection_count(&self) -> usize {
+        let map = self.connections.read().unwrap_or_else(|p| p.into_inner());
+        map.values().map(Vec::len).sum()
+    }
+}
+
+impl Connection {
+    /// Queues a frame; a full queue closes the connection as a slow consumer.
+    pub fn push(&self, frame: Utf8Bytes) {
+        match self.queue.try_send(frame) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.close(close_code::SLOW_CONSUMER, "outbound queue overflow; resume from history")
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {} // the socket is already going away
+        }
+    }
+
+    /// Asks the gateway to close this connection with `code`; later requests are ignored.
+    pub fn close(&self, code: u16, reason: &'static str) {
+        self.close_request.send_if_modified(|request| {
+            if request.is_some() {
+                return false;
+            }
+            *request = Some(CloseRequest { code, reason });
+            true
+        });
+    }
+
+    /// Completes once a close was requested, with the request.
+    pub async fn close_requested(&self) -> CloseRequest {
+        let mut rx = self.close_request.subscribe();
+        loop {
+            if let Some(request) = *rx.borrow_and_update() {
+                return request;
+            }
+            if rx.changed().await.is_err() {
+                return CloseRequest { code: 1000, reason: "" };
+            }
+        }
+    }
+
+    pub fn is_closing(&self) -> bool {
+        self.close_request.borrow().is_some()
+    }
+}
+
+/// Serializes a frame for the wire. Serializing these types cannot fail (string keys, no maps
+/// with non-string keys), so a failure is a bug and is logged rather than sent.
+pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
+    match serde_json::to_string(frame) {
+        Ok(text) => Utf8Bytes::from(text),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialize a server frame");
+            Utf8Bytes::from_static(r#"{"type":"error","data":{"code":"internal","message":"internal error"}}"#)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use confab_proto::frames::{Ack, Event};
+
+    fn principal(user: i64) -> Principal {
+        Principal { user_id: UserId(user), session_id: Some(SessionId(user * 10)) }
+    }
+
+    #[tokio::test]
+    async fn every_connection_of_every_recipient_gets_the_same_bytes() {
+        let hub = Hub::default();
+        let (_a1, mut rx_a1) = hub.connect(principal(1), 8);
+        let (_a2, mut rx_a2) = hub.connect(principal(1), 8);
+        let (_b, mut rx_b) = hub.connect(principal(2), 8);
+        let (_c, mut rx_c) = hub.connect(principal(3), 8);
+        hub.publish(&[UserId(1), UserId(2)], Event::Ack(Ack::Empty {}));
+        let a1 = rx_a1.recv().await.unwrap();
+        assert_eq!(a1, rx_a2.recv().await.unwrap());
+        assert_eq!(a1, rx_b.recv().await.unwrap());
+        assert!(rx_c.try_recv().is_err(), "user 3 was not a recipient");
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_closes_only_that_connection() {
+        let hub = Hub::default();
+        let (slow, _rx_slow) = hub.connect(principal(1), 2);
+        let (fast, mut rx_fast) = hub.connect(principal(2), 16);
+        for _ in 0..3 {
+            hub.publish(&[UserId(1), UserId(2)], Event::Ack(Ack::Empty {}));
+        }
+        assert_eq!(slow.close_requested().await.code, close_code::SLOW_CONSUMER);
+        for _ in 0..3 {
+            assert!(rx_fast.recv().await.is_some());
+        }
+        assert!(!fast.is_closing());
+    }
+
+    #[tokio::test]
+    async fn closing_a_session_closes_its_connections_only() {
+        let hub = Hub::default();
+        let (one, _r1) = hub.connect(principal(1), 2);
+        let (two, _r2) = hub.connect(principal(2), 2);
+        hub.close_session(SessionId(10));
+        assert_eq!(one.close_requested().await.code, close_code::SESSION_REVOKED);
+        assert!(!two.is_closing());
+        hub.disconnect(&one);
+        assert_eq!(hub.connection_count(), 1);
+    }
+}

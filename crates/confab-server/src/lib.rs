@@ -1,0 +1,24 @@
+//! The Confab server as a library: [`Application`] builds and runs it; the `confab` binary and
+//! the integration tests both start it through that one door.
+//!
+//! Layout (see ARCHITECTURE.md): `http` is the thin edge (REST routes and the WebSocket gateway);
+//! `auth`, `users`, `conversations` and `messages` hold the rules that both REST and WebSocket
+//! call; `hub` delivers events to connected sessions; `store` is the only place with SQL.
+
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod conversations;
+pub mod error;
+pub mod http;
+pub mod hub;
+pub mod ids;
+pub mod limits;
+pub mod messages;
+pub mod shutdown;
+pub mod store;
+pub mod users;
+
+pub use app::{App, Application};
+pub use config::Config;

@@ -1,0 +1,142 @@
+//! The store: the only module with SQL.
+//!
+//! One SQL text per query, with `$N` placeholders, runs on both backends through sqlx's `Any`
+//! driver. Backend differences live here and nowhere else: the migrations folder, the connection
+//! pragmas, and the pool size. Callers see typed rows and [`StoreError`], never sqlx.
+
+mod conversations;
+mod messages;
+mod secrets;
+mod sessions;
+mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use conversations::{ConversationRow, MemberRow, NewConversation};
+pub use messages::{HistoryRange, MessageRow, NewMessage, SendOutcome};
+pub use sessions::{NewSession, RefreshOutcome, SessionRow};
+pub use users::{NewUser, UserRow};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot prepare the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("unsupported database url (expected postgres://… or sqlite://…)")]
+    UnsupportedUrl,
+}
+
+impl StoreError {
+    /// True when a UNIQUE constraint refused the write: the caller lost a race or repeated itself.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+
+    /// True when the database could not be reached (as opposed to refusing a query).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed))
+    }
+}
+
+/// SQL text assembled from this module's own constants (column lists, `$N` placeholders, a sort
+/// direction), never from input; every value is bound. Marked so for sqlx's injection guard.
+fn composed(sql: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(sql)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A handle to the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens the database named by `database_url`, or the embedded SQLite file in `data_dir`,
+    /// and applies pending migrations.
+    pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let url = match database_url {
+            Some(url) => url.to_owned(),
+            None => {
+                std::fs::create_dir_all(data_dir)
+                    .map_err(|source| StoreError::DataDir { path: data_dir.display().to_string(), source })?;
+                format!("sqlite://{}?mode=rwc", data_dir.join("confab.db").display())
+            }
+        };
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = match backend {
+            // WAL lets readers proceed during a write; FULL sync makes an acknowledged commit
+            // survive a power cut, not only a process crash (guarantee 1).
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(32)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await?
+            }
+        };
+        let store = Store { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        match self.backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
