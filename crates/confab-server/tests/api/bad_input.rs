@@ -1,0 +1,200 @@
+//! Hostile input: every refusal is a clear error, nothing changes, the server stays up, and text
+//! is stored and returned verbatim, never interpreted.
+
+use std::time::Duration;
+
+use confab_client::{ClientError, RawBody};
+use confab_proto::ErrorCode;
+use confab_proto::frames::{Event, SendMessage, close_code};
+use confab_proto::rest::{ConversationKind, CreateConversationRequest, HistoryQuery, RegisterRequest, SendMessageRequest};
+use reqwest::Method;
+
+use crate::gateway::expired_token;
+use crate::helpers::*;
+
+const WAIT: Duration = Duration::from_secs(10);
+const HOSTILE: &str = "<img src=1 onerror='alert(1)'> <script>alert(2)</script> '; DROP TABLE messages; -- \" \\ %00 $1";
+
+#[tokio::test]
+async fn hostile_text_is_stored_and_returned_verbatim() {
+    let app = spawn_app().await;
+    let alice = app
+        .anonymous()
+        .register(&RegisterRequest { username: "alice".into(), password: PASSWORD.into(), display_name: Some(HOSTILE.into()) })
+        .await
+        .unwrap();
+    assert_eq!(alice.user.display_name, HOSTILE.trim());
+    let alice = app.anonymous().with_token(&alice.access_token);
+    let bob = app.user("bob").await;
+    let group = alice
+        .create_conversation(&CreateConversationRequest {
+            kind: ConversationKind::Group,
+            name: Some(HOSTILE.into()),
+            members: vec![bob.id()],
+        })
+        .await
+        .unwrap();
+    assert_eq!(group.name.as_deref(), Some(HOSTILE.trim()));
+
+    let mut ws = bob.connect().await;
+    let client_id = "'\"<x>;--".to_owned();
+    let sent = alice
+        .send_message(group.id, &SendMessageRequest { body: HOSTILE.into(), client_id: Some(client_id.clone()), reply_to: None })
+        .await
+        .unwrap();
+    assert_eq!(sent.body, HOSTILE);
+    assert_eq!(sent.client_id.as_deref(), Some(client_id.as_str()));
+
+    let live = loop {
+        if let Event::MessageCreated(m) = ws.next_event_timeout(WAIT).await.unwrap().event {
+            break m;
+        }
+    };
+    assert_eq!(live.body, HOSTILE);
+    let history = bob.client.history(group.id, &HistoryQuery::default()).await.unwrap();
+    assert_eq!(history.messages[0].body, HOSTILE);
+    let listed = bob.client.conversations().await.unwrap().conversations;
+    assert_eq!(listed[0].name.as_deref(), Some(HOSTILE.trim()));
+
+    // JSON is served as JSON, not something a browser would render.
+    let raw = bob.client.raw(Method::GET, &format!("/api/v1/conversations/{}/messages", group.id), None).await.unwrap();
+    assert!(raw.content_type().starts_with("application/json"), "{}", raw.content_type());
+    assert_eq!(raw.header("x-content-type-options"), Some("nosniff"));
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_on_rest_and_close_the_socket_on_websocket() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let dm = alice.dm_with(&bob).await;
+    let mib = "x".repeat(1024 * 1024);
+
+    let rest = alice.client.send_message(dm.id, &SendMessageRequest { body: mib.clone(), ..Default::default() }).await;
+    assert_api_error(rest, 413, ErrorCode::PayloadTooLarge);
+
+    let mut ws = alice.connect().await;
+    let frame = serde_json::json!({"type": "message.send", "id": "1", "data": {"conversation_id": dm.id, "body": mib}});
+    ws.send_text(frame.to_string()).await.unwrap();
+    let (code, _) = ws.expect_closed(WAIT).await.unwrap();
+    assert_eq!(code, 1009);
+
+    assert!(alice.client.history(dm.id, &HistoryQuery::default()).await.unwrap().messages.is_empty());
+    alice.client.me().await.expect("the server is still fine");
+}
+
+#[tokio::test]
+async fn malformed_rest_bodies_get_invalid_json() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let dm = alice.dm_with(&bob).await;
+    let path = format!("/api/v1/conversations/{}/messages", dm.id);
+    let bodies: [&[u8]; 5] = [
+        b"{not json",
+        br#"{"body": 12}"#,
+        br#"{"body": "x", "reply_to": "abc"}"#,
+        br#"["body"]"#,
+        b"{\"body\": \"\xff\xfe\"}",
+    ];
+    for body in bodies {
+        let r = alice.client.raw(Method::POST, &path, Some(RawBody::json_bytes(body.to_vec()))).await.unwrap();
+        assert_eq!(r.status, 400, "{:?}", String::from_utf8_lossy(body));
+        assert_eq!(r.error_code(), Some("invalid_json"));
+    }
+    let wrong_type = alice.client.raw(Method::POST, &path, Some(RawBody::new("text/plain", b"{\"body\":\"x\"}".to_vec())));
+    assert_eq!(wrong_type.await.unwrap().error_code(), Some("invalid_json"));
+    assert!(alice.client.history(dm.id, &HistoryQuery::default()).await.unwrap().messages.is_empty());
+}
+
+#[tokio::test]
+async fn malformed_ids_and_unknown_routes_are_not_found() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    for path in [
+        "/api/v1/conversations/abc",
+        "/api/v1/conversations/-1",
+        "/api/v1/conversations/99999999999999999999999",
+        "/api/v1/conversations/1%27%20OR%201=1",
+        "/api/v1/users/0",
+        "/api/v1/nothing-here",
+    ] {
+        let r = alice.client.raw(Method::GET, path, None).await.unwrap();
+        assert_eq!((r.status, r.error_code()), (404, Some("not_found")), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn expired_tokens_are_refused_on_rest() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let expired = expired_token(&app, &alice).await;
+    assert_api_error(app.anonymous().with_token(&expired).me().await, 401, ErrorCode::TokenExpired);
+}
+
+#[tokio::test]
+async fn bad_frames_get_error_frames_and_the_connection_stays_up() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let dm = alice.dm_with(&bob).await;
+    let mut ws = alice.connect().await;
+
+    let cases = [
+        ("{nope".to_owned(), None, ErrorCode::InvalidJson),
+        (r#"{"type":"message.send","id":"w1","data":{"conversation_id":"1","body":42}}"#.to_owned(), Some("w1"), ErrorCode::InvalidJson),
+        (r#"{"type":"rm -rf","id":"w2","data":{}}"#.to_owned(), Some("w2"), ErrorCode::UnknownCommand),
+        (r#"{"type":"ping","id":{"nested":true}}"#.to_owned(), None, ErrorCode::InvalidParameter),
+        (format!(r#"{{"type":"message.send","id":"w3","data":{{"conversation_id":"{}","body":"x","extra":1}}}}"#, dm.id), Some("w3"), ErrorCode::InvalidJson),
+    ];
+    for (text, id, code) in cases {
+        ws.send_text(text.clone()).await.unwrap();
+        let frame = ws.next_event_timeout(WAIT).await.unwrap();
+        assert_eq!(frame.id.as_deref(), id, "{text}");
+        match frame.event {
+            Event::Error(e) => assert_eq!(e.code, code, "{text}: {}", e.message),
+            other => panic!("{text}: expected an error, got {other:?}"),
+        }
+    }
+    ws.send_binary(vec![0, 159, 146, 150]).await.unwrap();
+    match ws.next_event_timeout(WAIT).await.unwrap().event {
+        Event::Error(e) => assert_eq!(e.code, ErrorCode::InvalidJson),
+        other => panic!("expected an error for a binary frame, got {other:?}"),
+    }
+
+    // Still connected and useful.
+    let sent = ws
+        .send_message(SendMessage { conversation_id: dm.id, body: "still here".into(), client_id: None, reply_to: None })
+        .await
+        .unwrap();
+    assert_eq!(sent.seq, 1);
+}
+
+#[tokio::test]
+async fn invalid_utf8_closes_with_1007() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let mut ws = alice.connect().await;
+    ws.send_raw_frame(tungstenite_text_with_invalid_utf8()).await.unwrap();
+    let (code, _) = ws.expect_closed(WAIT).await.unwrap();
+    assert_eq!(code, 1007);
+    alice.connect().await; // and the server still accepts connections
+}
+
+fn tungstenite_text_with_invalid_utf8() -> confab_client::RawFrame {
+    confab_client::RawFrame::text_bytes(vec![b'{', 0xff, 0xfe, b'}'])
+}
+
+#[tokio::test]
+async fn sustained_abuse_closes_the_connection() {
+    let app = spawn_app_with(|c| c.gateway.max_bad_frames_per_minute = 5).await;
+    let alice = app.user("alice").await;
+    let mut ws = alice.connect().await;
+    for _ in 0..6 {
+        ws.send_text("garbage".into()).await.unwrap();
+    }
+    let (code, _) = ws.expect_closed(WAIT).await.unwrap();
+    assert_eq!(code, close_code::ABUSE);
+    assert!(matches!(ws.next_event_timeout(Duration::from_millis(100)).await, Err(_)));
+    let _ = ClientError::Timeout; // the error type the SDK uses for waits
+}

@@ -1,0 +1,120 @@
+//! The test harness: a real server on a random port with its own data directory, driven over
+//! real sockets through the Rust SDK (so every test also exercises `confab-client`).
+
+use confab_client::{Client, Connection};
+use confab_proto::rest::{AuthResponse, Conversation, RegisterRequest};
+use confab_server::app::RunningServer;
+use confab_server::{Application, Config};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub server: RunningServer,
+    pub base_url: String,
+    pub data_dir: tempfile::TempDir,
+}
+
+/// A server with the default configuration (and generous rate limits).
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server whose configuration the test adjusts first.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(data_dir.path());
+    configure(&mut config);
+    start(config, data_dir).await
+}
+
+pub fn test_config(data_dir: &std::path::Path) -> Config {
+    let mut config = Config::default();
+    config.listen = "127.0.0.1:0".parse().expect("address");
+    config.data_dir = data_dir.to_path_buf();
+    config.auth.login_attempts_per_ip_per_minute = 10_000;
+    config.auth.registrations_per_ip_per_hour = 10_000;
+    config.node_id = Some(1);
+    config
+}
+
+async fn start(mut config: Config, data_dir: tempfile::TempDir) -> TestApp {
+    config.validate().expect("valid test config");
+    let application = Application::build(config).await.expect("server starts");
+    let server = application.spawn();
+    let base_url = server.base_url();
+    TestApp { server, base_url, data_dir }
+}
+
+impl TestApp {
+    /// Stops this server and starts a new one on the same data directory, as after a crash or
+    /// a restart.
+    pub async fn restart(self) -> TestApp {
+        let TestApp { server, data_dir, .. } = self;
+        server.stop().await;
+        start(test_config(data_dir.path()), data_dir).await
+    }
+
+    pub fn anonymous(&self) -> Client {
+        Client::new(&self.base_url).expect("client")
+    }
+
+    /// Registers `username` and returns a signed-in client.
+    pub async fn user(&self, username: &str) -> TestUser {
+        let auth = self
+            .anonymous()
+            .register(&RegisterRequest { username: username.into(), password: PASSWORD.into(), display_name: None })
+            .await
+            .expect("registration");
+        let client = self.anonymous().with_token(&auth.access_token);
+        TestUser { client, auth }
+    }
+
+    /// Another session (device) of an existing user.
+    pub async fn login(&self, username: &str) -> TestUser {
+        let auth = self
+            .anonymous()
+            .login(&confab_proto::rest::LoginRequest { username: username.into(), password: PASSWORD.into() })
+            .await
+            .expect("login");
+        let client = self.anonymous().with_token(&auth.access_token);
+        TestUser { client, auth }
+    }
+}
+
+pub struct TestUser {
+    pub client: Client,
+    pub auth: AuthResponse,
+}
+
+impl TestUser {
+    pub fn id(&self) -> confab_proto::UserId {
+        self.auth.user.id
+    }
+
+    pub fn token(&self) -> &str {
+        &self.auth.access_token
+    }
+
+    pub async fn connect(&self) -> Connection {
+        self.client.connect().await.expect("websocket connects")
+    }
+
+    pub async fn dm_with(&self, other: &TestUser) -> Conversation {
+        self.client.open_direct(other.id()).await.expect("direct conversation")
+    }
+}
+
+/// Asserts that a client error is an API error with this status and code.
+#[track_caller]
+pub fn assert_api_error<T: std::fmt::Debug>(
+    result: Result<T, confab_client::ClientError>,
+    status: u16,
+    code: confab_proto::ErrorCode,
+) {
+    match result {
+        Err(confab_client::ClientError::Api { status: got_status, error }) => {
+            assert_eq!((got_status, error.code), (status, code), "message: {}", error.message)
+        }
+        other => panic!("expected {status} {code:?}, got {other:?}"),
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real server on a random port, real clients over real sockets.
+//! One test binary for all of them, so the workspace links it once.
+
+mod accounts;
+mod bad_input;
+mod conversations;
+mod gateway;
+mod helpers;
+mod messages;
