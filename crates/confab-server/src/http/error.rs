@@ -32,10 +32,10 @@ impl IntoResponse for Error {
         let status = status_of(&self);
         let mut response = (status, axum::Json(ErrorBody { error: self.to_api() })).into_response();
         let headers = response.headers_mut();
-        if let Error::RateLimited { retry_after_secs } = self {
-            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                headers.insert(header::RETRY_AFTER, value);
-            }
+        if let Error::RateLimited { retry_after_secs } = self
+            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            headers.insert(header::RETRY_AFTER, value);
         }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -75,10 +75,10 @@ impl Messages {
                 return Ok(Sent { message: to_wire(first), created: false });
             }
         }
-        if let Some(reply_to) = req.reply_to {
-            if self.store.message_in(conversation.0, reply_to.0).await?.is_none() {
-                return Err(Error::invalid(ErrorCode::InvalidReply, "reply_to is not a message of this conversation"));
-            }
+        if let Some(reply_to) = req.reply_to
+            && self.store.message_in(conversation.0, reply_to.0).await?.is_none()
+        {
+            return Err(Error::invalid(ErrorCode::InvalidReply, "reply_to is not a message of this conversation"));
         }
 
         let new = NewMessage {

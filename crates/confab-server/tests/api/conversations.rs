@@ -101,7 +101,11 @@ async fn outsiders_get_the_same_not_found_as_for_a_missing_conversation() {
     let bob = app.user("bob").await;
     let eve = app.user("eve").await;
     let dm = alice.dm_with(&bob).await;
-    alice.client.send_message(dm.id, &SendMessageRequest { body: "secret".into(), ..Default::default() }).await.unwrap();
+    alice
+        .client
+        .send_message(dm.id, &SendMessageRequest { body: "secret".into(), ..Default::default() })
+        .await
+        .unwrap();
     let missing = ConversationId(dm.id.0 + 1);
 
     for id in [dm.id, missing] {

@@ -46,8 +46,8 @@ async fn every_session_of_both_users_receives_every_message() {
         assert_eq!(next_message(ws).await, sent);
     }
     // And a REST send from Bob reaches them all the same way.
-    let reply = bob.client.send_message(dm.id, &SendMessageRequest { body: "hi!".into(), ..Default::default() });
-    let reply = reply.await.unwrap();
+    let reply = SendMessageRequest { body: "hi!".into(), ..Default::default() };
+    let reply = bob.client.send_message(dm.id, &reply).await.unwrap();
     for ws in &mut sessions {
         assert_eq!(next_message(ws).await, reply);
     }
@@ -194,7 +194,11 @@ async fn a_slow_consumer_is_closed_without_slowing_anyone() {
 
     let big = "x".repeat(50_000); // 200 × 50 KB overflows the socket buffers and the queue
     for _ in 0..200 {
-        alice.client.send_message(dm.id, &SendMessageRequest { body: big.clone(), ..Default::default() }).await.unwrap();
+        alice
+            .client
+            .send_message(dm.id, &SendMessageRequest { body: big.clone(), ..Default::default() })
+            .await
+            .unwrap();
     }
     assert_eq!(reader.await.unwrap(), 200, "the attentive session got everything");
     let (code, _) = stalled.expect_closed(Duration::from_secs(30)).await.unwrap();

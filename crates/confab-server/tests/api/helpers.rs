@@ -28,12 +28,14 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 pub fn test_config(data_dir: &std::path::Path) -> Config {
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".parse().expect("address");
-    config.data_dir = data_dir.to_path_buf();
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        data_dir: data_dir.to_path_buf(),
+        node_id: Some(1),
+        ..Config::default()
+    };
     config.auth.login_attempts_per_ip_per_minute = 10_000;
     config.auth.registrations_per_ip_per_hour = 10_000;
-    config.node_id = Some(1);
     config
 }
 

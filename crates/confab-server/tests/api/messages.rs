@@ -130,7 +130,10 @@ async fn replies_must_point_into_the_same_conversation() {
 
     let reply = alice
         .client
-        .send_message(dm.id, &SendMessageRequest { body: "answer".into(), client_id: None, reply_to: Some(original.id) })
+        .send_message(
+            dm.id,
+            &SendMessageRequest { body: "answer".into(), client_id: None, reply_to: Some(original.id) },
+        )
         .await
         .unwrap();
     assert_eq!(reply.reply_to, Some(original.id));

@@ -1,0 +1,269 @@
+//! The WebSocket half of the SDK: open an authenticated connection, read events, and send
+//! commands, optionally waiting for their `ack`.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use confab_proto::frames::{Ack, Command, Event, Ready, SendMessage, ServerFrame};
+use confab_proto::rest::Message as ChatMessage;
+use confab_proto::{WS_BEARER_PREFIX, WS_SUBPROTOCOL};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::error::ClientError;
+
+/// How to open a connection. [`crate::Client::connect`] fills it in; tests use it directly to
+/// present bad credentials, a foreign `Origin`, or unusual subprotocols.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectOptions {
+    /// Sent as the subprotocol `bearer.<token>` next to `confab.v1`.
+    pub bearer: Option<String>,
+    /// Sent as `?ticket=`.
+    pub ticket: Option<String>,
+    /// An `Origin` header, as a browser would send.
+    pub origin: Option<String>,
+    /// Replaces the offered subprotocols entirely.
+    pub subprotocols: Option<Vec<String>>,
+}
+
+/// A frame exactly as given, for tests that must send what a well-behaved client would not.
+#[derive(Debug, Clone)]
+pub struct RawFrame(Message);
+
+impl RawFrame {
+    /// A final text frame whose payload need not be UTF-8.
+    pub fn text_bytes(bytes: Vec<u8>) -> RawFrame {
+        RawFrame(Message::Frame(Frame::message(bytes, OpCode::Data(Data::Text), true)))
+    }
+}
+
+/// An open, authenticated WebSocket to Confab.
+pub struct Connection {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ready: Ready,
+    protocol: Option<String>,
+    /// Frames read while waiting for an `ack`, kept in arrival order for `next_event`.
+    pending: VecDeque<ServerFrame>,
+    next_id: u64,
+}
+
+/// Buffers of a few KiB: the load generator opens tens of thousands of connections.
+fn socket_config() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(8 * 1024).write_buffer_size(4 * 1024).max_message_size(Some(16 << 20))
+}
+
+impl Connection {
+    /// Opens `url` (`ws://host:port/api/v1/ws`) and waits for the `ready` frame.
+    pub async fn open(url: &str, options: ConnectOptions) -> Result<Connection, ClientError> {
+        let url = match &options.ticket {
+            Some(ticket) => format!("{url}?ticket={}", encode_query_value(ticket)),
+            None => url.to_owned(),
+        };
+        let mut request = url.as_str().into_client_request()?;
+        let offered = options.subprotocols.unwrap_or_else(|| {
+            let mut protocols = vec![WS_SUBPROTOCOL.to_owned()];
+            if let Some(token) = &options.bearer {
+                protocols.push(format!("{WS_BEARER_PREFIX}{token}"));
+            }
+            protocols
+        });
+        let headers = request.headers_mut();
+        if !offered.is_empty() {
+            let value = HeaderValue::from_str(&offered.join(", "))
+                .map_err(|_| ClientError::InvalidUrl("subprotocol list is not a valid header".into()))?;
+            headers.insert("sec-websocket-protocol", value);
+        }
+        if let Some(origin) = &options.origin {
+            let value = HeaderValue::from_str(origin)
+                .map_err(|_| ClientError::InvalidUrl("origin is not a valid header".into()))?;
+            headers.insert("origin", value);
+        }
+
+        let (socket, response) =
+            match tokio_tungstenite::connect_async_with_config(request, Some(socket_config()), false).await {
+                Ok(ok) => ok,
+                Err(tungstenite::Error::Http(response)) => {
+                    let status = response.status().as_u16();
+                    let body = response.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default().into_owned();
+                    return Err(ClientError::Handshake { status, body });
+                }
+                Err(e) => return Err(e.into()),
+            };
+        let protocol =
+            response.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut connection =
+            Connection { socket, ready: placeholder_ready(), protocol, pending: VecDeque::new(), next_id: 0 };
+        let first = connection.read_frame().await?;
+        match first.event {
+            Event::Ready(ready) => connection.ready = ready,
+            other => {
+                return Err(ClientError::UnexpectedResponse {
+                    status: 101,
+                    body: format!("expected ready as first frame, got {other:?}"),
+                });
+            }
+        }
+        Ok(connection)
+    }
+
+    /// The `ready` frame the server opened with: the user, the session, the limits.
+    pub fn ready(&self) -> &Ready {
+        &self.ready
+    }
+
+    /// The subprotocol the server chose (`confab.v1`).
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// The next server frame (events, and answers not claimed by [`Connection::request`]).
+    pub async fn next_event(&mut self) -> Result<ServerFrame, ClientError> {
+        match self.pending.pop_front() {
+            Some(frame) => Ok(frame),
+            None => self.read_frame().await,
+        }
+    }
+
+    /// [`Connection::next_event`], giving up with [`ClientError::Timeout`] after `timeout`.
+    pub async fn next_event_timeout(&mut self, timeout: Duration) -> Result<ServerFrame, ClientError> {
+        tokio::time::timeout(timeout, self.next_event()).await.map_err(|_| ClientError::Timeout)?
+    }
+
+    /// Sends `command` with a fresh id and waits for its `ack` (or `error`, as
+    /// [`ClientError::Command`]). Events arriving meanwhile are kept for `next_event`.
+    pub async fn request(&mut self, command: Command) -> Result<Ack, ClientError> {
+        self.next_id += 1;
+        let id = format!("c{}", self.next_id);
+        self.send_command(Some(&id), &command).await?;
+        loop {
+            let frame = self.read_frame().await?;
+            if frame.id.as_deref() == Some(id.as_str()) {
+                return match frame.event {
+                    Event::Ack(ack) => Ok(ack),
+                    Event::Error(error) => Err(ClientError::Command(error)),
+                    other => Err(ClientError::UnexpectedResponse { status: 101, body: format!("{other:?}") }),
+                };
+            }
+            self.pending.push_back(frame);
+        }
+    }
+
+    /// Sends a message and returns it as stored, once the server has committed it.
+    pub async fn send_message(&mut self, message: SendMessage) -> Result<ChatMessage, ClientError> {
+        match self.request(Command::SendMessage(message)).await? {
+            Ack::Message(message) => Ok(message),
+            other => Err(ClientError::UnexpectedResponse { status: 101, body: format!("{other:?}") }),
+        }
+    }
+
+    /// Sends a command without waiting for anything.
+    pub async fn send_command(&mut self, id: Option<&str>, command: &Command) -> Result<(), ClientError> {
+        let mut frame = serde_json::to_value(command)?;
+        if let (Some(id), Some(object)) = (id, frame.as_object_mut()) {
+            object.insert("id".into(), id.into());
+        }
+        self.send_text(frame.to_string()).await
+    }
+
+    pub async fn send_text(&mut self, text: String) -> Result<(), ClientError> {
+        Ok(self.socket.send(Message::text(text)).await?)
+    }
+
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) -> Result<(), ClientError> {
+        Ok(self.socket.send(Message::binary(bytes)).await?)
+    }
+
+    pub async fn send_raw_frame(&mut self, frame: RawFrame) -> Result<(), ClientError> {
+        Ok(self.socket.send(frame.0).await?)
+    }
+
+    /// Reads until the server closes the connection, and returns its close code and reason.
+    pub async fn expect_closed(&mut self, timeout: Duration) -> Result<(u16, String), ClientError> {
+        let wait = async {
+            loop {
+                match self.read_frame().await {
+                    Ok(_) => continue,
+                    Err(ClientError::Closed { code, reason }) => return Ok((code, reason)),
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.map_err(|_| ClientError::Timeout)?
+    }
+
+    /// Closes the connection normally.
+    pub async fn close(mut self) -> Result<(), ClientError> {
+        Ok(self.socket.close(None).await?)
+    }
+
+    async fn read_frame(&mut self) -> Result<ServerFrame, ClientError> {
+        loop {
+            let Some(message) = self.socket.next().await else {
+                return Err(ClientError::Closed {
+                    code: 1006,
+                    reason: "connection ended without a close frame".into(),
+                });
+            };
+            match message? {
+                Message::Text(text) => return Ok(serde_json::from_str(text.as_str())?),
+                Message::Close(frame) => {
+                    let (code, reason) = frame
+                        .map(|f| (u16::from(f.code), f.reason.as_str().to_owned()))
+                        .unwrap_or((1005, String::new()));
+                    return Err(ClientError::Closed { code, reason });
+                }
+                // Pings are answered by tungstenite while we read; binary frames are not used.
+                Message::Ping(_) | Message::Pong(_) | Message::Binary(_) | Message::Frame(_) => continue,
+            }
+        }
+    }
+}
+
+/// Stands in for `ready` during the handshake only; replaced before `open` returns.
+fn placeholder_ready() -> Ready {
+    Ready {
+        user: confab_proto::rest::User {
+            id: confab_proto::UserId(0),
+            username: String::new(),
+            display_name: String::new(),
+            avatar_url: None,
+            external: false,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+        },
+        session_id: None,
+        heartbeat_ms: 0,
+        idle_timeout_ms: 0,
+        max_frame_bytes: 0,
+    }
+}
+
+/// Percent-encodes a query value (tickets are URL-safe base64, but callers may pass anything).
+fn encode_query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(encode_query_value("abc-_~.9"), "abc-_~.9");
+        assert_eq!(encode_query_value("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+    }
+}

@@ -1,0 +1,300 @@
+//! The REST half of the SDK: one method per endpoint, typed with `confab-proto`.
+
+use std::sync::{Arc, Once};
+
+use confab_proto::rest::{
+    AuthResponse, Conversation, ConversationKind, ConversationList, CreateConversationRequest, HistoryQuery,
+    LoginRequest, Message, MessagePage, RefreshRequest, RegisterRequest, SendMessageRequest, SessionList, User,
+    WsTicket,
+};
+use confab_proto::{ConversationId, ErrorBody, SessionId, UserId};
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use reqwest::{Method, RequestBuilder, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::ClientError;
+use crate::gateway::{ConnectOptions, Connection};
+
+/// A handle on a Confab server, optionally signed in. Cloning is cheap and shares the
+/// connection pool.
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base_url: Arc<str>,
+    token: Option<Arc<str>>,
+}
+
+/// A request body for [`Client::raw`]: any bytes with any content type.
+#[derive(Clone, Debug)]
+pub struct RawBody {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl RawBody {
+    pub fn new(content_type: &str, bytes: Vec<u8>) -> RawBody {
+        RawBody { content_type: content_type.to_owned(), bytes }
+    }
+
+    /// Bytes sent as `application/json`, valid JSON or not.
+    pub fn json_bytes(bytes: Vec<u8>) -> RawBody {
+        RawBody::new("application/json", bytes)
+    }
+}
+
+/// What [`Client::raw`] got back, whatever the status.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    /// The body as JSON, or `Null` when it is not JSON.
+    pub json: serde_json::Value,
+}
+
+impl RawResponse {
+    /// `error.code` of an error body.
+    pub fn error_code(&self) -> Option<&str> {
+        self.json.pointer("/error/code").and_then(|c| c.as_str())
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.header("content-type").unwrap_or_default()
+    }
+}
+
+static CRYPTO_PROVIDER: Once = Once::new();
+
+impl Client {
+    /// A client for the server at `base_url` (`http://host:port`, with or without a trailing slash).
+    pub fn new(base_url: &str) -> Result<Client, ClientError> {
+        let base_url = base_url.trim_end_matches('/');
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(ClientError::InvalidUrl(format!("{base_url:?} is not an http(s) URL")));
+        }
+        // reqwest is built without a default TLS provider; exactly one (ring) is compiled in.
+        CRYPTO_PROVIDER.call_once(|| {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        });
+        let http =
+            reqwest::Client::builder().user_agent(concat!("confab-client/", env!("CARGO_PKG_VERSION"))).build()?;
+        Ok(Client { http, base_url: base_url.into(), token: None })
+    }
+
+    /// Registers an account and returns a client signed in as it.
+    pub async fn sign_up(
+        base_url: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<(Client, AuthResponse), ClientError> {
+        let client = Client::new(base_url)?;
+        let auth = client
+            .register(&RegisterRequest { username: username.into(), password: password.into(), display_name: None })
+            .await?;
+        Ok((client.with_token(&auth.access_token), auth))
+    }
+
+    /// The same client, authenticated with `access_token` (Confab's own or the host app's).
+    pub fn with_token(&self, access_token: &str) -> Client {
+        Client { token: Some(access_token.into()), ..self.clone() }
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The WebSocket URL of this server (`ws://…/api/v1/ws`).
+    pub fn ws_url(&self) -> String {
+        let rest = self.base_url.strip_prefix("http").unwrap_or(&self.base_url);
+        format!("ws{rest}/api/v1/ws")
+    }
+
+    // --- accounts -------------------------------------------------------------------------
+
+    pub async fn register(&self, req: &RegisterRequest) -> Result<AuthResponse, ClientError> {
+        self.call(Method::POST, "/api/v1/auth/register", Some(req)).await
+    }
+
+    pub async fn login(&self, req: &LoginRequest) -> Result<AuthResponse, ClientError> {
+        self.call(Method::POST, "/api/v1/auth/login", Some(req)).await
+    }
+
+    pub async fn refresh(&self, req: &RefreshRequest) -> Result<AuthResponse, ClientError> {
+        self.call(Method::POST, "/api/v1/auth/refresh", Some(req)).await
+    }
+
+    /// Ends this client's session.
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        self.call_empty(Method::POST, "/api/v1/auth/logout").await
+    }
+
+    pub async fn me(&self) -> Result<User, ClientError> {
+        self.call(Method::GET, "/api/v1/me", None::<&()>).await
+    }
+
+    pub async fn sessions(&self) -> Result<SessionList, ClientError> {
+        self.call(Method::GET, "/api/v1/me/sessions", None::<&()>).await
+    }
+
+    pub async fn revoke_session(&self, session: SessionId) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, &format!("/api/v1/me/sessions/{session}")).await
+    }
+
+    /// A one-time ticket for [`Client::connect_with_ticket`].
+    pub async fn ws_ticket(&self) -> Result<WsTicket, ClientError> {
+        self.call(Method::POST, "/api/v1/ws-ticket", None::<&()>).await
+    }
+
+    pub async fn user(&self, id: UserId) -> Result<User, ClientError> {
+        self.call(Method::GET, &format!("/api/v1/users/{id}"), None::<&()>).await
+    }
+
+    // --- conversations and messages -------------------------------------------------------
+
+    pub async fn create_conversation(&self, req: &CreateConversationRequest) -> Result<Conversation, ClientError> {
+        self.call(Method::POST, "/api/v1/conversations", Some(req)).await
+    }
+
+    /// The direct conversation with `other`, created on first use.
+    pub async fn open_direct(&self, other: UserId) -> Result<Conversation, ClientError> {
+        let req = CreateConversationRequest { kind: ConversationKind::Direct, name: None, members: vec![other] };
+        self.create_conversation(&req).await
+    }
+
+    pub async fn conversations(&self) -> Result<ConversationList, ClientError> {
+        self.call(Method::GET, "/api/v1/conversations", None::<&()>).await
+    }
+
+    pub async fn conversation(&self, id: ConversationId) -> Result<Conversation, ClientError> {
+        self.call(Method::GET, &format!("/api/v1/conversations/{id}"), None::<&()>).await
+    }
+
+    pub async fn send_message(
+        &self,
+        conversation: ConversationId,
+        req: &SendMessageRequest,
+    ) -> Result<Message, ClientError> {
+        self.call(Method::POST, &format!("/api/v1/conversations/{conversation}/messages"), Some(req)).await
+    }
+
+    pub async fn history(
+        &self,
+        conversation: ConversationId,
+        query: &HistoryQuery,
+    ) -> Result<MessagePage, ClientError> {
+        let path = format!("/api/v1/conversations/{conversation}/messages");
+        let request = self.request(Method::GET, &path).query(query);
+        decode(request.send().await?).await
+    }
+
+    // --- WebSocket ------------------------------------------------------------------------
+
+    /// Opens the WebSocket, authenticated with this client's token as a subprotocol.
+    pub async fn connect(&self) -> Result<Connection, ClientError> {
+        let bearer = self.token.as_deref().map(str::to_owned);
+        Connection::open(&self.ws_url(), ConnectOptions { bearer, ..ConnectOptions::default() }).await
+    }
+
+    /// Opens the WebSocket with a one-time ticket from [`Client::ws_ticket`].
+    pub async fn connect_with_ticket(&self, ticket: &str) -> Result<Connection, ClientError> {
+        Connection::open(
+            &self.ws_url(),
+            ConnectOptions { ticket: Some(ticket.to_owned()), ..ConnectOptions::default() },
+        )
+        .await
+    }
+
+    // --- plumbing -------------------------------------------------------------------------
+
+    /// Any request, with any body, answered whatever the status: for tests of what the server
+    /// does with malformed input.
+    pub async fn raw(&self, method: Method, path: &str, body: Option<RawBody>) -> Result<RawResponse, ClientError> {
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request.header(CONTENT_TYPE, body.content_type).body(body.bytes);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await?;
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        Ok(RawResponse { status, headers, json })
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let request = self.http.request(method, format!("{}{path}", self.base_url));
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        decode(request.send().await?).await
+    }
+
+    async fn call_empty(&self, method: Method, path: &str) -> Result<(), ClientError> {
+        let response = self.request(method, path).send().await?;
+        if response.status().is_success() { Ok(()) } else { Err(refusal(response).await) }
+    }
+}
+
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ClientError> {
+    if !response.status().is_success() {
+        return Err(refusal(response).await);
+    }
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await?;
+    serde_json::from_slice(&bytes)
+        .map_err(|_| ClientError::UnexpectedResponse { status, body: String::from_utf8_lossy(&bytes).into_owned() })
+}
+
+async fn refusal(response: Response) -> ClientError {
+    let status = response.status().as_u16();
+    match response.bytes().await {
+        Ok(bytes) => match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(body) => ClientError::Api { status, error: body.error },
+            Err(_) => ClientError::UnexpectedResponse { status, body: String::from_utf8_lossy(&bytes).into_owned() },
+        },
+        Err(e) => ClientError::Http(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_normalized() {
+        let client = Client::new("http://127.0.0.1:8080/").unwrap();
+        assert_eq!(client.base_url(), "http://127.0.0.1:8080");
+        assert_eq!(client.ws_url(), "ws://127.0.0.1:8080/api/v1/ws");
+        assert_eq!(Client::new("https://chat.example").unwrap().ws_url(), "wss://chat.example/api/v1/ws");
+        assert!(matches!(Client::new("ftp://x"), Err(ClientError::InvalidUrl(_))));
+    }
+
+    #[test]
+    fn tokens_do_not_leak_between_clones() {
+        let anonymous = Client::new("http://h").unwrap();
+        let signed_in = anonymous.with_token("t");
+        assert_eq!(signed_in.token(), Some("t"));
+        assert_eq!(anonymous.token(), None);
+    }
+}
