@@ -347,6 +347,9 @@ impl Config {
             if ext.introspection_url.is_none() && (ext.issuer.is_none() || ext.audience.is_none()) {
                 return invalid("auth.external needs issuer and audience to verify JWTs");
             }
+            if ext.issuer.as_deref() == Some(crate::auth::tokens::INTERNAL_ISSUER) {
+                return invalid("auth.external.issuer must differ from Confab's own issuer \"confab\"");
+            }
             if ext.hs256_secret.as_ref().is_some_and(|s| s.len() < 32) {
                 return invalid("auth.external.hs256_secret must be at least 32 bytes");
             }

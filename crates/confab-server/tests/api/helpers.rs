@@ -104,6 +104,10 @@ impl TestUser {
     pub async fn dm_with(&self, other: &TestUser) -> Conversation {
         self.client.open_direct(other.id()).await.expect("direct conversation")
     }
+
+    pub async fn dm_with_id(&self, other: confab_proto::UserId) -> confab_proto::ConversationId {
+        self.client.open_direct(other).await.expect("direct conversation").id
+    }
 }
 
 /// Asserts that a client error is an API error with this status and code.

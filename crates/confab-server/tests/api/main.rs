@@ -4,6 +4,7 @@
 mod accounts;
 mod bad_input;
 mod conversations;
+mod external_auth;
 mod gateway;
 mod helpers;
 mod messages;

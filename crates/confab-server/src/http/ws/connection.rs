@@ -110,7 +110,9 @@ async fn read_loop(
         match message {
             Message::Text(text) => match commands::decode(text.as_str()) {
                 Ok((id, command)) => {
-                    let answer = match commands::execute(app, connection.principal, command).await {
+                    // Boxed: the command's future is large and only lives while it runs; inline,
+                    // it would sit in every idle connection's task.
+                    let answer = match Box::pin(commands::execute(app, connection.principal, command)).await {
                         Ok(ack) => id.as_ref().map(|_| Event::Ack(ack)),
                         Err(error) => Some(Event::Error(error.to_api())),
                     };
