@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 /// Confab: a self-hosted real-time chat server.
 #[derive(Debug, Parser)]
-#[command(name = "confab", version, about, long_about = None)]
+#[command(name = "confab", version, about = "Confab: a self-hosted real-time chat server", long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -318,6 +318,12 @@ impl Config {
     /// Checks what serde cannot, and fills the zero-means-default fields of external auth.
     pub fn validate(&mut self) -> Result<(), ConfigError> {
         let invalid = |msg: &str| Err(ConfigError::Invalid(msg.to_owned()));
+        if self.redis_url.is_some() {
+            // Refuse rather than run as a lone node while the operator believes in a cluster.
+            return invalid(
+                "redis_url: the cluster bus is not available in this version; run a single node without it",
+            );
+        }
         if self.limits.max_message_chars == 0 {
             return invalid("limits.max_message_chars must be at least 1");
         }

@@ -8,3 +8,4 @@ mod external_auth;
 mod gateway;
 mod helpers;
 mod messages;
+mod operations;

@@ -1,0 +1,56 @@
+//! What operators and integrators rely on: health, readiness, the OpenAPI document, the page at `/`.
+
+use reqwest::Method;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = spawn_app().await;
+    let client = app.anonymous();
+    let health = client.raw(Method::GET, "/healthz", None).await.unwrap();
+    assert_eq!((health.status, health.json["status"].as_str()), (200, Some("ok")));
+    let ready = client.raw(Method::GET, "/readyz", None).await.unwrap();
+    assert_eq!((ready.status, ready.json["status"].as_str()), (200, Some("ready")));
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let app = spawn_app().await;
+    let doc = app.anonymous().raw(Method::GET, "/api/v1/openapi.json", None).await.unwrap();
+    assert_eq!(doc.status, 200);
+    let paths = doc.json["paths"].as_object().expect("paths");
+    for path in [
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/me",
+        "/api/v1/me/sessions",
+        "/api/v1/me/sessions/{session_id}",
+        "/api/v1/ws-ticket",
+        "/api/v1/ws",
+        "/api/v1/users/{user_id}",
+        "/api/v1/conversations",
+        "/api/v1/conversations/{id}",
+        "/api/v1/conversations/{id}/messages",
+        "/healthz",
+        "/readyz",
+    ] {
+        assert!(paths.contains_key(path), "{path} is missing from the OpenAPI document");
+    }
+    let schemas = doc.json["components"]["schemas"].as_object().expect("schemas");
+    for schema in ["Message", "Conversation", "AuthResponse", "ErrorBody", "ErrorCode"] {
+        assert!(schemas.contains_key(schema), "{schema} schema is missing");
+    }
+}
+
+#[tokio::test]
+async fn the_root_page_is_html_under_a_strict_policy() {
+    let app = spawn_app().await;
+    let response = reqwest::get(format!("{}/", app.base_url)).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(response.text().await.unwrap().contains("Confab"));
+}
