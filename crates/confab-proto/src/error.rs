@@ -32,6 +32,8 @@ pub enum ErrorCode {
     UnknownUser,
     /// `reply_to` names a message that is not in this conversation.
     InvalidReply,
+    /// A reaction must be 1–64 bytes without whitespace or control characters.
+    InvalidEmoji,
 
     // Authentication (401)
     /// No credentials were presented.
@@ -76,6 +78,8 @@ pub enum ErrorCode {
     NotFound,
     /// The username is already taken (case-insensitively).
     UsernameTaken,
+    /// The change would leave the group without an owner: transfer ownership first.
+    LastOwner,
     /// Too many requests; retry after the time given in the message (and `Retry-After`).
     RateLimited,
 
@@ -104,6 +108,7 @@ impl ErrorCode {
             InvalidMembers => "invalid_members",
             UnknownUser => "unknown_user",
             InvalidReply => "invalid_reply",
+            InvalidEmoji => "invalid_emoji",
             MissingToken => "missing_token",
             InvalidToken => "invalid_token",
             TokenExpired => "token_expired",
@@ -124,6 +129,7 @@ impl ErrorCode {
             OriginNotAllowed => "origin_not_allowed",
             NotFound => "not_found",
             UsernameTaken => "username_taken",
+            LastOwner => "last_owner",
             RateLimited => "rate_limited",
             AuthProviderUnavailable => "auth_provider_unavailable",
             Unavailable => "unavailable",

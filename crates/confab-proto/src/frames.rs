@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::ids::{ConversationId, MessageId, SessionId};
+use crate::ids::{ConversationId, MessageId, SessionId, UserId};
 use crate::rest::{Conversation, Message, User};
 
 /// Longest accepted command `id`.
@@ -21,6 +21,27 @@ pub enum Command {
     /// Send a message; acked with the stored [`Message`] once it is committed.
     #[serde(rename = "message.send")]
     SendMessage(SendMessage),
+    /// Edit one's own message; acked with the updated [`Message`].
+    #[serde(rename = "message.edit")]
+    EditMessage(EditMessage),
+    /// Delete a message for everyone (a tombstone remains); acked with the tombstone.
+    #[serde(rename = "message.delete")]
+    DeleteMessage(MessageRef),
+    /// Add a reaction; acked with the updated [`Message`].
+    #[serde(rename = "reaction.add")]
+    AddReaction(ReactionRef),
+    /// Remove one's reaction; acked with the updated [`Message`].
+    #[serde(rename = "reaction.remove")]
+    RemoveReaction(ReactionRef),
+    /// "I am typing" in a conversation; repeat every few seconds while typing. Acked with `{}`.
+    #[serde(rename = "typing")]
+    Typing(ConversationRef),
+    /// Mark a conversation read up to `seq`; acked with `{}`.
+    #[serde(rename = "read")]
+    Read(ReadUpTo),
+    /// Fetch everything changed since the client's positions; acked with a [`SyncResult`].
+    #[serde(rename = "sync")]
+    Sync(SyncRequest),
     /// Application-level liveness check; acked with `{}`.
     #[serde(rename = "ping")]
     Ping,
@@ -36,6 +57,87 @@ pub struct SendMessage {
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<MessageId>,
+}
+
+/// Data of `message.edit`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditMessage {
+    pub conversation_id: ConversationId,
+    pub message_id: MessageId,
+    pub body: String,
+}
+
+/// Data of `message.delete`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageRef {
+    pub conversation_id: ConversationId,
+    pub message_id: MessageId,
+}
+
+/// Data of `reaction.add` and `reaction.remove`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReactionRef {
+    pub conversation_id: ConversationId,
+    pub message_id: MessageId,
+    pub emoji: String,
+}
+
+/// Data of `typing`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationRef {
+    pub conversation_id: ConversationId,
+}
+
+/// Data of `read`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadUpTo {
+    pub conversation_id: ConversationId,
+    pub seq: i64,
+}
+
+/// Data of `sync`: the `version` the client has reached in each conversation it knows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRequest {
+    pub conversations: Vec<SyncPosition>,
+    /// Most messages in one answer (1–1000, default 500).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncPosition {
+    pub id: ConversationId,
+    /// The highest `version` the client has applied (0 for nothing).
+    pub version: i64,
+}
+
+/// Ack data of `sync`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SyncResult {
+    /// Conversations with changes, and conversations new to the client.
+    pub conversations: Vec<SyncedConversation>,
+    /// Conversations the client listed that the user can no longer see (left, removed, deleted).
+    pub removed: Vec<ConversationId>,
+    /// More changes remain: call `sync` again with the new positions.
+    pub has_more: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SyncedConversation {
+    /// The conversation as it is now.
+    pub conversation: Conversation,
+    /// Messages created or changed after the client's version, in version order, each once and
+    /// in its current state (edited, deleted, reacted to).
+    pub messages: Vec<Message>,
+    /// The client's new position in this conversation.
+    pub version: i64,
 }
 
 /// A client frame as it arrives, before the command inside it is decoded. Kept separate so that a
@@ -55,6 +157,13 @@ impl Command {
     pub fn decode(kind: &str, data: Option<&RawValue>) -> Result<Command, ApiError> {
         match kind {
             "message.send" => decode_data(kind, data).map(Command::SendMessage),
+            "message.edit" => decode_data(kind, data).map(Command::EditMessage),
+            "message.delete" => decode_data(kind, data).map(Command::DeleteMessage),
+            "reaction.add" => decode_data(kind, data).map(Command::AddReaction),
+            "reaction.remove" => decode_data(kind, data).map(Command::RemoveReaction),
+            "typing" => decode_data(kind, data).map(Command::Typing),
+            "read" => decode_data(kind, data).map(Command::Read),
+            "sync" => decode_data(kind, data).map(Command::Sync),
             "ping" => Ok(Command::Ping),
             _ => Err(ApiError {
                 code: ErrorCode::UnknownCommand,
@@ -105,9 +214,55 @@ pub enum Event {
     /// A new message in a conversation of the user, including their own from any session.
     #[serde(rename = "message.created")]
     MessageCreated(Message),
-    /// The user became a member of a new conversation.
+    /// A message was edited, deleted, reacted to, or pinned: its current state.
+    #[serde(rename = "message.updated")]
+    MessageUpdated(Message),
+    /// The user became a member of a conversation (created, or added to a group).
     #[serde(rename = "conversation.created")]
     ConversationCreated(Conversation),
+    /// A conversation's name, topic, avatar, members or roles changed.
+    #[serde(rename = "conversation.updated")]
+    ConversationUpdated(Conversation),
+    /// The user can no longer see a conversation.
+    #[serde(rename = "conversation.removed")]
+    ConversationRemoved(ConversationRemoved),
+    /// A member is typing; hide the indicator after `expires_in_ms` unless it is repeated.
+    #[serde(rename = "typing")]
+    Typing(Typing),
+    /// A member's read position moved (read receipts, and the user's own other sessions).
+    #[serde(rename = "read.updated")]
+    ReadUpdated(ReadUpdated),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ConversationRemoved {
+    pub conversation_id: ConversationId,
+    pub reason: RemovalReason,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovalReason {
+    /// The user left.
+    Left,
+    /// An admin removed the user.
+    Removed,
+    /// The owner deleted the group.
+    Deleted,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Typing {
+    pub conversation_id: ConversationId,
+    pub user_id: UserId,
+    pub expires_in_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReadUpdated {
+    pub conversation_id: ConversationId,
+    pub user_id: UserId,
+    pub seq: i64,
 }
 
 /// Data of `ready`.
@@ -129,6 +284,7 @@ pub struct Ready {
 #[serde(untagged)]
 pub enum Ack {
     Message(Message),
+    Sync(SyncResult),
     Empty {},
 }
 
@@ -149,7 +305,6 @@ pub mod close_code {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::UserId;
 
     #[test]
     fn commands_round_trip_through_decode() {
@@ -195,6 +350,5 @@ mod tests {
         let ack = ServerFrame { id: Some("1".into()), event: Event::Ack(Ack::Empty {}) };
         let value = serde_json::to_value(&ack).unwrap();
         assert_eq!(value, serde_json::json!({"id": "1", "type": "ack", "data": {}}));
-        let _ = UserId(1);
     }
 }

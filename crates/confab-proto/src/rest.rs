@@ -124,25 +124,103 @@ pub struct CreateConversationRequest {
 pub struct Member {
     pub user: User,
     pub role: Role,
+    /// Read receipt: the member has read the conversation up to this `seq`.
+    pub read_seq: i64,
 }
 
+/// A conversation. Each member's `read_seq` is their read receipt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Conversation {
     pub id: ConversationId,
     pub kind: ConversationKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    /// All members, except in `GET /api/v1/conversations` where at most 20 are listed.
     pub members: Vec<Member>,
-    /// The `seq` of the newest message (0 when there is none).
+    pub member_count: usize,
+    /// The `seq` of the newest timeline entry (0 when there is none).
     pub last_seq: i64,
+    /// Changes so far (messages, edits, deletions, reactions, group changes): the position to
+    /// pass to `sync`.
+    pub version: i64,
+    /// For the requesting user: messages from others after their `read_seq`, not counting
+    /// deleted ones and group events. Present in REST answers and `sync`; absent in events,
+    /// which are the same for every member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message: Option<Box<Message>>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_activity_at: OffsetDateTime,
 }
 
-/// `GET /api/v1/conversations`
+/// `PATCH /api/v1/conversations/{id}`: change what is given. An empty `topic` or `avatar_url`
+/// removes it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConversationRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+}
+
+/// `POST /api/v1/conversations/{id}/members`
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMembersRequest {
+    pub members: Vec<UserId>,
+}
+
+/// Answer to adding members: the conversation, and who was actually added (each once; users who
+/// already were members are not repeated).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AddMembersResponse {
+    pub conversation: Conversation,
+    pub added: Vec<UserId>,
+}
+
+/// `PATCH /api/v1/conversations/{id}/members/{user_id}`. Giving `owner` transfers ownership.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMemberRequest {
+    pub role: Role,
+}
+
+/// `PUT /api/v1/conversations/{id}/read`, and the data of the `read` command.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReadRequest {
+    /// Read up to this `seq` (inclusive). Read state only moves forward.
+    pub seq: i64,
+}
+
+/// Query of `GET /api/v1/conversations`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConversationListQuery {
+    /// 1–100, default 50.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// `GET /api/v1/conversations`: most recently active first.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct ConversationList {
     pub conversations: Vec<Conversation>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// `POST /api/v1/conversations/{id}/messages`, and the data of the `message.send` command.
@@ -158,20 +236,133 @@ pub struct SendMessageRequest {
     pub reply_to: Option<MessageId>,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// Written by a member.
+    Text,
+    /// A group change kept in the timeline (see `system`).
+    System,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Message {
     pub id: MessageId,
     pub conversation_id: ConversationId,
-    /// Position in the conversation: 1, 2, 3, … with no gap.
+    /// Position in the conversation's timeline: 1, 2, 3, … with no gap.
     pub seq: i64,
+    /// The author; for a system entry, who made the change.
     pub sender_id: UserId,
+    pub kind: MessageKind,
+    /// Empty for system entries and deleted messages.
     pub body: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<MessageId>,
+    /// A short quote of the message replied to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<ReplyQuote>,
+    /// Members mentioned as `@username` in the body.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<UserId>,
+    /// Reactions, one entry per emoji, in the order they first appeared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<SystemEvent>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub edited_at: Option<OffsetDateTime>,
+    /// Set on a tombstone: the message was deleted for everyone.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub deleted_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pinned: bool,
+    /// The conversation version of this message's last change.
+    pub version: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+/// The quoted original of a reply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReplyQuote {
+    pub message_id: MessageId,
+    pub sender_id: UserId,
+    /// The first 140 characters of the original; empty when it was deleted.
+    pub excerpt: String,
+    pub deleted: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Reaction {
+    pub emoji: String,
+    pub count: usize,
+    pub users: Vec<UserId>,
+}
+
+/// A group change, as kept in the timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum SystemEvent {
+    GroupCreated { name: String },
+    Renamed { from: String, to: String },
+    TopicChanged { topic: Option<String> },
+    AvatarChanged { avatar_url: Option<String> },
+    MembersAdded { users: Vec<UserId> },
+    MemberRemoved { user: UserId },
+    MemberLeft,
+    RoleChanged { user: UserId, role: Role },
+    OwnershipTransferred { from: UserId, to: UserId },
+    MessagePinned { message_id: MessageId },
+    MessageUnpinned { message_id: MessageId },
+}
+
+/// `PATCH /api/v1/conversations/{id}/messages/{message_id}`
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditMessageRequest {
+    pub body: String,
+}
+
+/// One earlier version of an edited message.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct MessageEdit {
+    pub previous_body: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub edited_at: OffsetDateTime,
+}
+
+/// `GET /api/v1/conversations/{id}/messages/{message_id}/edits`, oldest first.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct MessageEditList {
+    pub edits: Vec<MessageEdit>,
+}
+
+/// One row of a group's audit log. Rows outlive the group.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: String,
+    pub conversation_id: ConversationId,
+    pub actor_id: UserId,
+    /// The system event's `action` (`members_added`, `renamed`, …) or `group_deleted`.
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<SystemEvent>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// `GET /api/v1/conversations/{id}/audit`, newest first.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditLog {
+    pub entries: Vec<AuditEntry>,
+}
+
+/// `GET /api/v1/conversations/{id}/pins`, most recently pinned first.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct PinList {
+    pub messages: Vec<Message>,
 }
 
 /// Query of `GET /api/v1/conversations/{id}/messages`. With neither cursor, the newest messages.

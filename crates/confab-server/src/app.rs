@@ -16,6 +16,8 @@ use crate::ids::IdGenerator;
 use crate::messages::Messages;
 use crate::shutdown::{self, Shutdown, ShutdownTrigger};
 use crate::store::{Store, StoreError};
+use crate::sync::Sync;
+use crate::timeline::Timeline;
 use crate::users::Users;
 
 /// Everything a request handler or a gateway connection may call: the domain services, built
@@ -28,6 +30,7 @@ pub struct App {
     pub users: Arc<Users>,
     pub conversations: Arc<Conversations>,
     pub messages: Messages,
+    pub sync: Sync,
     pub shutdown: Shutdown,
 }
 
@@ -85,21 +88,30 @@ impl Application {
             ids.clone(),
             hub.clone(),
         );
-        let conversations =
-            Arc::new(Conversations::new(store.clone(), ids.clone(), users.clone(), hub.clone(), config.limits.clone()));
+        let timeline = Arc::new(Timeline::new(ids.clone()));
+        let conversations = Arc::new(Conversations::new(
+            store.clone(),
+            ids.clone(),
+            users.clone(),
+            hub.clone(),
+            timeline.clone(),
+            config.limits.clone(),
+        ));
         let messages = Messages::new(
             store.clone(),
             ids.clone(),
             conversations.clone(),
             hub.clone(),
+            timeline,
             config.limits.max_message_chars,
         );
+        let sync = Sync::new(store.clone(), conversations.clone());
 
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Bind { addr: config.listen, source })?;
         let (trigger, shutdown) = shutdown::channel();
-        let app = Arc::new(App { config, store, hub, auth, users, conversations, messages, shutdown });
+        let app = Arc::new(App { config, store, hub, auth, users, conversations, messages, sync, shutdown });
         Ok(Application { listener, app, trigger })
     }
 

@@ -25,6 +25,9 @@ pub enum Error {
     NotFound(&'static str),
     #[error("this username is already taken")]
     UsernameTaken,
+    /// The request conflicts with the current state (e.g. it would leave a group without owner).
+    #[error("{1}")]
+    Conflict(ErrorCode, String),
     #[error("registration is closed on this server")]
     RegistrationClosed,
     #[error("this origin may not open a WebSocket here")]
@@ -54,7 +57,7 @@ impl Error {
 
     pub fn code(&self) -> ErrorCode {
         match self {
-            Error::Invalid(code, _) | Error::Unauthenticated(code, _) => *code,
+            Error::Invalid(code, _) | Error::Unauthenticated(code, _) | Error::Conflict(code, _) => *code,
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::Blocked(_) => ErrorCode::Blocked,
             Error::NotFound(_) => ErrorCode::NotFound,

@@ -18,6 +18,8 @@ pub mod limits;
 pub mod messages;
 pub mod shutdown;
 pub mod store;
+pub mod sync;
+pub mod timeline;
 pub mod users;
 
 pub use app::{App, Application};

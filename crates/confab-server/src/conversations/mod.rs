@@ -1,18 +1,27 @@
-//! Conversations: opening direct conversations (one per pair), creating groups, listing and
-//! reading them — and [`Conversations::membership`], the authorization check every other service
-//! uses before touching a conversation.
+//! Conversations: direct conversations (one per pair), groups and their management (with every
+//! change kept in the timeline and the audit log), read state, typing, listing — and
+//! [`Conversations::membership`], the authorization check every other service uses before
+//! touching a conversation.
 
+mod group;
+mod live;
 mod membership;
+pub mod permissions;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use confab_proto::frames::Event;
-use confab_proto::rest::{Conversation, ConversationKind, ConversationList, CreateConversationRequest, Member, Role};
+use confab_proto::rest::{
+    AuditEntry, AuditLog, Conversation, ConversationKind, ConversationList, ConversationListQuery,
+    CreateConversationRequest, Member, Role, SystemEvent,
+};
 use confab_proto::{ConversationId, ErrorCode, UserId};
 
+pub use live::TypingThrottle;
 pub use membership::Membership;
 use membership::MembershipCache;
+use permissions::GroupAction;
 
 use crate::auth::Principal;
 use crate::clock::{datetime, now_ms};
@@ -20,25 +29,46 @@ use crate::config::LimitsConfig;
 use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::ids::IdGenerator;
+use crate::messages::render;
 use crate::store::{ConversationRow, MemberRow, NewConversation, Store, UserRow};
+use crate::timeline::Timeline;
 use crate::users::{self, Users};
 
-pub const MAX_GROUP_NAME_CHARS: usize = 100;
-/// Conversations returned by one list call.
-const LIST_LIMIT: i64 = 200;
+/// Members listed per conversation in `GET /api/v1/conversations`.
+const LIST_MEMBERS: usize = 20;
+pub const MAX_PAGE: u32 = 100;
+const DEFAULT_PAGE: u32 = 50;
 
 pub struct Conversations {
     store: Store,
     ids: Arc<IdGenerator>,
     users: Arc<Users>,
     hub: Arc<Hub>,
+    timeline: Arc<Timeline>,
     cache: MembershipCache,
+    typing: TypingThrottle,
     limits: LimitsConfig,
 }
 
 impl Conversations {
-    pub fn new(store: Store, ids: Arc<IdGenerator>, users: Arc<Users>, hub: Arc<Hub>, limits: LimitsConfig) -> Self {
-        Conversations { store, ids, users, hub, cache: MembershipCache::default(), limits }
+    pub fn new(
+        store: Store,
+        ids: Arc<IdGenerator>,
+        users: Arc<Users>,
+        hub: Arc<Hub>,
+        timeline: Arc<Timeline>,
+        limits: LimitsConfig,
+    ) -> Self {
+        Conversations {
+            store,
+            ids,
+            users,
+            hub,
+            timeline,
+            cache: MembershipCache::default(),
+            typing: TypingThrottle::default(),
+            limits,
+        }
     }
 
     /// Opens the direct conversation with one other user (returning the existing one if any), or
@@ -62,7 +92,7 @@ impl Conversations {
                 self.open_direct(principal.user_id, other).await
             }
             ConversationKind::Group => {
-                let name = parse_group_name(req.name.as_deref())?;
+                let name = group::parse_name(req.name.as_deref())?;
                 self.create_group(principal.user_id, &name, others).await.map(|c| (c, true))
             }
         }
@@ -72,7 +102,7 @@ impl Conversations {
         self.users.require_all(&[other]).await?;
         let key = direct_key(me, other);
         if let Some(existing) = self.store.direct_conversation(&key).await? {
-            return Ok((self.assemble(existing).await?, false));
+            return Ok((self.view(existing, me).await?, false));
         }
         let new = NewConversation {
             id: self.ids.next(),
@@ -83,16 +113,16 @@ impl Conversations {
             now: now_ms(),
             members: vec![(me.0, "member"), (other.0, "member")],
         };
-        match self.store.insert_conversation(&new).await {
+        match self.store.insert_conversation(&new, &[]).await {
             Ok(()) => {
-                let conversation = self.get_row(ConversationId(new.id)).await?;
-                self.hub.publish(&[me, other], Event::ConversationCreated(conversation.clone()));
-                Ok((conversation, true))
+                let id = ConversationId(new.id);
+                self.hub.publish(&[me, other], Event::ConversationCreated(self.snapshot(id).await?));
+                Ok((self.get(Principal { user_id: me, session_id: None }, id).await?, true))
             }
             // Both users opened it at the same moment: the other request created it.
             Err(e) if e.is_unique_violation() => {
                 let existing = self.store.direct_conversation(&key).await?.ok_or(Error::Store(e))?;
-                Ok((self.assemble(existing).await?, false))
+                Ok((self.view(existing, me).await?, false))
             }
             Err(e) => Err(e.into()),
         }
@@ -108,8 +138,10 @@ impl Conversations {
         self.users.require_all(&others).await?;
         let mut members = vec![(owner.0, "owner")];
         members.extend(others.iter().map(|u| (u.0, "member")));
+        let id = ConversationId(self.ids.next());
+        let created = self.timeline.prepare(id, owner, &SystemEvent::GroupCreated { name: name.to_owned() });
         let new = NewConversation {
-            id: self.ids.next(),
+            id: id.0,
             kind: "group",
             name: Some(name),
             direct_key: None,
@@ -117,37 +149,36 @@ impl Conversations {
             now: now_ms(),
             members,
         };
-        self.store.insert_conversation(&new).await?;
-        let conversation = self.get_row(ConversationId(new.id)).await?;
+        self.store.insert_conversation(&new, &[created.as_group_event()]).await?;
+        let conversation = self.snapshot(id).await?;
         let recipients: Vec<UserId> = conversation.members.iter().map(|m| m.user.id).collect();
-        self.hub.publish(&recipients, Event::ConversationCreated(conversation.clone()));
-        Ok(conversation)
+        self.hub.publish(&recipients, Event::ConversationCreated(conversation));
+        self.get(Principal { user_id: owner, session_id: None }, id).await
     }
 
-    /// A conversation the caller is a member of; to anyone else it does not exist.
+    /// A conversation of the caller, with their unread count; to anyone else it does not exist.
     pub async fn get(&self, principal: Principal, id: ConversationId) -> Result<Conversation> {
         self.membership(principal.user_id, id).await?;
-        self.get_row(id).await
+        let row = self.store.conversation(id.0).await?.ok_or(Error::NotFound("conversation"))?;
+        self.view(row, principal.user_id).await
     }
 
-    /// The caller's conversations, most recently active first.
-    pub async fn list(&self, principal: Principal) -> Result<ConversationList> {
-        let rows = self.store.conversations_of(principal.user_id.0, None, LIST_LIMIT).await?;
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let members = self.store.members_of(&ids).await?;
-        let users = self.user_map(&members).await?;
-        let mut by_conversation: HashMap<i64, Vec<MemberRow>> = HashMap::new();
-        for m in members {
-            by_conversation.entry(m.conversation_id).or_default().push(m);
+    /// The caller's conversations, most recently active first, a page at a time.
+    pub async fn list(&self, principal: Principal, query: ConversationListQuery) -> Result<ConversationList> {
+        let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(Error::invalid(ErrorCode::InvalidParameter, format!("limit must be between 1 and {MAX_PAGE}")));
         }
-        let conversations = rows
-            .into_iter()
-            .map(|row| {
-                let members = by_conversation.remove(&row.id).unwrap_or_default();
-                to_wire(row, &members, &users)
-            })
-            .collect();
-        Ok(ConversationList { conversations })
+        let before = query.cursor.as_deref().map(parse_cursor).transpose()?;
+        let mut rows = self.store.conversations_of(principal.user_id.0, before, i64::from(limit) + 1).await?;
+        let next_cursor = if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            rows.last().map(|r| format!("{}.{}", r.last_activity_at, r.id))
+        } else {
+            None
+        };
+        let conversations = self.assemble(rows, Some(principal.user_id), Some(LIST_MEMBERS)).await?;
+        Ok(ConversationList { conversations, next_cursor })
     }
 
     /// The members of `id` if `user` is one of them. Non-members get the same `not_found` as
@@ -155,31 +186,131 @@ impl Conversations {
     pub async fn membership(&self, user: UserId, id: ConversationId) -> Result<Arc<Membership>> {
         let membership = match self.cache.get(id) {
             Some(m) => m,
-            None => {
-                let Some(row) = self.store.conversation(id.0).await? else {
-                    return Err(Error::NotFound("conversation"));
-                };
-                let members = self.store.members_of(&[id.0]).await?;
-                let m = Arc::new(Membership::new(
-                    parse_kind(&row.kind),
-                    members.iter().map(|m| UserId(m.user_id)).collect(),
-                ));
-                self.cache.insert(id, m.clone());
-                m
-            }
+            None => self.load_membership(id).await?,
         };
         if membership.contains(user) { Ok(membership) } else { Err(Error::NotFound("conversation")) }
     }
 
-    async fn get_row(&self, id: ConversationId) -> Result<Conversation> {
-        let row = self.store.conversation(id.0).await?.ok_or(Error::NotFound("conversation"))?;
-        self.assemble(row).await
+    async fn load_membership(&self, id: ConversationId) -> Result<Arc<Membership>> {
+        let Some(row) = self.store.conversation(id.0).await? else {
+            return Err(Error::NotFound("conversation"));
+        };
+        let members = self.store.members_of(&[id.0]).await?;
+        let m = Arc::new(Membership::new(
+            parse_kind(&row.kind),
+            members.iter().map(|m| (UserId(m.user_id), parse_role(&m.role))).collect(),
+        ));
+        self.cache.insert(id, m.clone());
+        Ok(m)
     }
 
-    async fn assemble(&self, row: ConversationRow) -> Result<Conversation> {
-        let members = self.store.members_of(&[row.id]).await?;
+    /// Checks that `user` may do `action` in group `id`; direct conversations allow none of them.
+    async fn authorize(&self, user: UserId, id: ConversationId, action: GroupAction) -> Result<Arc<Membership>> {
+        let membership = self.membership(user, id).await?;
+        if membership.kind == ConversationKind::Direct {
+            return Err(Error::Forbidden("direct conversations have no group settings".into()));
+        }
+        let role = membership.role_of(user).unwrap_or(Role::Member);
+        if !permissions::allowed(role, action) {
+            return Err(Error::Forbidden(format!("a group {} may not do this", role_name(role))));
+        }
+        Ok(membership)
+    }
+
+    /// The audit log of a group (owner and admins).
+    pub async fn audit(&self, principal: Principal, id: ConversationId) -> Result<AuditLog> {
+        self.authorize(principal.user_id, id, GroupAction::ReadAudit).await?;
+        let rows = self.store.audit_log(id.0, 500).await?;
+        let entries = rows
+            .into_iter()
+            .map(|r| AuditEntry {
+                id: r.id.to_string(),
+                conversation_id: ConversationId(r.conversation_id),
+                actor_id: UserId(r.actor_id),
+                action: r.action,
+                detail: r.detail.as_deref().and_then(|d| serde_json::from_str(d).ok()),
+                created_at: datetime(r.created_at),
+            })
+            .collect();
+        Ok(AuditLog { entries })
+    }
+
+    /// Every conversation of `user`, for `sync`.
+    pub async fn ids_of(&self, user: UserId) -> Result<Vec<ConversationId>> {
+        Ok(self.store.conversation_ids_of(user.0).await?.into_iter().map(ConversationId).collect())
+    }
+
+    /// Conversations as `viewer` sees them (with unread counts), all members listed.
+    pub async fn views(&self, ids: &[ConversationId], viewer: UserId) -> Result<Vec<Conversation>> {
+        let raw: Vec<i64> = ids.iter().map(|id| id.0).collect();
+        let rows = self.store.conversations_by_ids(&raw).await?;
+        self.assemble(rows, Some(viewer), None).await
+    }
+
+    async fn view(&self, row: ConversationRow, viewer: UserId) -> Result<Conversation> {
+        let mut all = self.assemble(vec![row], Some(viewer), None).await?;
+        all.pop().ok_or(Error::NotFound("conversation"))
+    }
+
+    /// The conversation as every member sees it (no per-viewer fields), for events.
+    async fn snapshot(&self, id: ConversationId) -> Result<Conversation> {
+        let row = self.store.conversation(id.0).await?.ok_or(Error::NotFound("conversation"))?;
+        let mut all = self.assemble(vec![row], None, None).await?;
+        all.pop().ok_or(Error::NotFound("conversation"))
+    }
+
+    async fn assemble(
+        &self,
+        rows: Vec<ConversationRow>,
+        viewer: Option<UserId>,
+        member_cap: Option<usize>,
+    ) -> Result<Vec<Conversation>> {
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let members = self.store.members_of(&ids).await?;
         let users = self.user_map(&members).await?;
-        Ok(to_wire(row, &members, &users))
+        let mut by_conversation: HashMap<i64, Vec<MemberRow>> = HashMap::new();
+        for m in members {
+            by_conversation.entry(m.conversation_id).or_default().push(m);
+        }
+        let last = render(&self.store, self.store.last_messages(&ids).await?).await?;
+        let mut last: HashMap<i64, _> = last.into_iter().map(|m| (m.conversation_id.0, m)).collect();
+        let unread: HashMap<i64, i64> = match viewer {
+            Some(viewer) => self.store.unread_counts(viewer.0, &ids).await?.into_iter().collect(),
+            None => HashMap::new(),
+        };
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let members = by_conversation.remove(&row.id).unwrap_or_default();
+                let member_count = members.len();
+                let members = members
+                    .iter()
+                    .take(member_cap.unwrap_or(usize::MAX))
+                    .filter_map(|m| {
+                        users.get(&m.user_id).map(|u| Member {
+                            user: users::to_wire(u),
+                            role: parse_role(&m.role),
+                            read_seq: m.read_seq,
+                        })
+                    })
+                    .collect();
+                Conversation {
+                    id: ConversationId(row.id),
+                    kind: parse_kind(&row.kind),
+                    name: row.name,
+                    topic: row.topic,
+                    avatar_url: row.avatar_url,
+                    members,
+                    member_count,
+                    last_seq: row.last_seq,
+                    version: row.version,
+                    unread_count: viewer.map(|_| unread.get(&row.id).copied().unwrap_or(0)),
+                    last_message: last.remove(&row.id).map(Box::new),
+                    created_at: datetime(row.created_at),
+                    last_activity_at: datetime(row.last_activity_at),
+                }
+            })
+            .collect())
     }
 
     async fn user_map(&self, members: &[MemberRow]) -> Result<HashMap<i64, UserRow>> {
@@ -196,23 +327,18 @@ fn direct_key(a: UserId, b: UserId) -> String {
     format!("{low}:{high}")
 }
 
-fn parse_group_name(raw: Option<&str>) -> Result<String> {
-    let name = raw.map(str::trim).unwrap_or_default();
-    let len = name.chars().count();
-    if len == 0 || len > MAX_GROUP_NAME_CHARS || name.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            ErrorCode::InvalidParameter,
-            format!("a group needs a name of 1 to {MAX_GROUP_NAME_CHARS} characters without control characters"),
-        ));
-    }
-    Ok(name.to_owned())
+/// Cursors are `<last_activity_at>.<id>` of the last conversation of the previous page.
+fn parse_cursor(cursor: &str) -> Result<(i64, i64)> {
+    let invalid = || Error::invalid(ErrorCode::InvalidParameter, "cursor is not one this server issued");
+    let (activity, id) = cursor.split_once('.').ok_or_else(invalid)?;
+    Ok((activity.parse().map_err(|_| invalid())?, id.parse().map_err(|_| invalid())?))
 }
 
 fn parse_kind(kind: &str) -> ConversationKind {
     if kind == "direct" { ConversationKind::Direct } else { ConversationKind::Group }
 }
 
-fn parse_role(role: &str) -> Role {
+pub(crate) fn parse_role(role: &str) -> Role {
     match role {
         "owner" => Role::Owner,
         "admin" => Role::Admin,
@@ -220,19 +346,11 @@ fn parse_role(role: &str) -> Role {
     }
 }
 
-fn to_wire(row: ConversationRow, members: &[MemberRow], users: &HashMap<i64, UserRow>) -> Conversation {
-    Conversation {
-        id: ConversationId(row.id),
-        kind: parse_kind(&row.kind),
-        name: row.name,
-        members: members
-            .iter()
-            .filter_map(|m| {
-                users.get(&m.user_id).map(|u| Member { user: users::to_wire(u), role: parse_role(&m.role) })
-            })
-            .collect(),
-        last_seq: row.last_seq,
-        created_at: datetime(row.created_at),
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Owner => "owner",
+        Role::Admin => "admin",
+        Role::Member => "member",
     }
 }
 
@@ -246,11 +364,10 @@ mod tests {
     }
 
     #[test]
-    fn group_names_are_checked() {
-        assert!(parse_group_name(None).is_err());
-        assert!(parse_group_name(Some("   ")).is_err());
-        assert!(parse_group_name(Some("a\u{0}b")).is_err());
-        assert!(parse_group_name(Some(&"x".repeat(101))).is_err());
-        assert_eq!(parse_group_name(Some("  <b>Pong club</b> ")).unwrap(), "<b>Pong club</b>");
+    fn cursors_round_trip_and_garbage_is_refused() {
+        assert_eq!(parse_cursor("1700.42").unwrap(), (1700, 42));
+        for bad in ["", "x", "1.", ".1", "1.2.3", "a.b"] {
+            assert!(parse_cursor(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use confab_proto::rest::{
-    Conversation, ConversationList, CreateConversationRequest, HistoryQuery, Message, MessagePage, SendMessageRequest,
+    AddMembersRequest, AddMembersResponse, AuditLog, Conversation, ConversationList, ConversationListQuery,
+    CreateConversationRequest, ReadRequest, UpdateConversationRequest, UpdateMemberRequest,
 };
-use confab_proto::{ConversationId, ErrorBody};
+use confab_proto::{ConversationId, ErrorBody, UserId};
 
 use super::extract::{Authenticated, Json, Path, Query};
 use crate::app::App;
@@ -30,14 +31,17 @@ pub async fn create(
     Ok((status, axum::Json(conversation)))
 }
 
-/// The user's conversations, most recently active first.
+/// The user's conversations, most recently active first, with last message, unread count and
+/// up to 20 members each; `next_cursor` pages on.
 #[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])),
-    responses((status = 200, body = ConversationList)))]
+    params(ConversationListQuery),
+    responses((status = 200, body = ConversationList), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(app): State<Arc<App>>,
     Authenticated(me): Authenticated,
+    Query(query): Query<ConversationListQuery>,
 ) -> Result<axum::Json<ConversationList>, Error> {
-    Ok(axum::Json(app.conversations.list(me).await?))
+    Ok(axum::Json(app.conversations.list(me, query).await?))
 }
 
 /// One conversation of the user. Others' conversations are `not_found`, like missing ones.
@@ -52,34 +56,105 @@ pub async fn get(
     Ok(axum::Json(app.conversations.get(me, id).await?))
 }
 
-/// Send a message. Answers after the commit; 200 with the first message when `client_id` repeats.
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "messages", security(("bearer" = [])),
-    params(("id" = String, Path)), request_body = SendMessageRequest,
-    responses(
-        (status = 201, body = Message), (status = 200, description = "duplicate client_id: the first message", body = Message),
-        (status = 400, description = "empty_message, message_too_long, invalid_parameter, invalid_reply", body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, description = "payload_too_large", body = ErrorBody),
-    ))]
-pub async fn send_message(
+/// Rename a group, or set or clear its topic and avatar (owner and admins).
+#[utoipa::path(patch, path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = UpdateConversationRequest,
+    responses((status = 200, body = Conversation), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update(
     State(app): State<Arc<App>>,
     Authenticated(me): Authenticated,
     Path(id): Path<ConversationId>,
-    Json(req): Json<SendMessageRequest>,
-) -> Result<(StatusCode, axum::Json<Message>), Error> {
-    let sent = app.messages.send(me, id, req).await?;
-    let status = if sent.created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, axum::Json(sent.message)))
+    Json(req): Json<UpdateConversationRequest>,
+) -> Result<axum::Json<Conversation>, Error> {
+    Ok(axum::Json(app.conversations.update(me, id, req).await?))
 }
 
-/// History, in ascending `seq`: the newest page by default, `before` to page back, `after` to catch up.
-#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "messages", security(("bearer" = [])),
-    params(("id" = String, Path), HistoryQuery),
-    responses((status = 200, body = MessagePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn history(
+/// Delete a group (owner only). Members get `conversation.removed`; the history is gone.
+#[utoipa::path(delete, path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete(
     State(app): State<Arc<App>>,
     Authenticated(me): Authenticated,
     Path(id): Path<ConversationId>,
-    Query(query): Query<HistoryQuery>,
-) -> Result<axum::Json<MessagePage>, Error> {
-    Ok(axum::Json(app.messages.history(me, id, query).await?))
+) -> Result<StatusCode, Error> {
+    app.conversations.delete(me, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Add members to a group (owner and admins). Repeated ids and existing members are collapsed.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/members", tag = "conversations", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = AddMembersRequest,
+    responses((status = 200, body = AddMembersResponse), (status = 400, description = "unknown_user, invalid_members", body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn add_members(
+    State(app): State<Arc<App>>,
+    Authenticated(me): Authenticated,
+    Path(id): Path<ConversationId>,
+    Json(req): Json<AddMembersRequest>,
+) -> Result<axum::Json<AddMembersResponse>, Error> {
+    Ok(axum::Json(app.conversations.add_members(me, id, req.members).await?))
+}
+
+/// Change a member's role (owner only); `owner` transfers ownership.
+#[utoipa::path(patch, path = "/api/v1/conversations/{id}/members/{user_id}", tag = "conversations", security(("bearer" = [])),
+    params(("id" = String, Path), ("user_id" = String, Path)), request_body = UpdateMemberRequest,
+    responses((status = 200, body = Conversation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "last_owner", body = ErrorBody)))]
+pub async fn update_member(
+    State(app): State<Arc<App>>,
+    Authenticated(me): Authenticated,
+    Path((id, user)): Path<(ConversationId, UserId)>,
+    Json(req): Json<UpdateMemberRequest>,
+) -> Result<axum::Json<Conversation>, Error> {
+    Ok(axum::Json(app.conversations.set_role(me, id, user, req.role).await?))
+}
+
+/// Remove a member, or leave when `user_id` is your own.
+#[utoipa::path(delete, path = "/api/v1/conversations/{id}/members/{user_id}", tag = "conversations", security(("bearer" = [])),
+    params(("id" = String, Path), ("user_id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "last_owner", body = ErrorBody)))]
+pub async fn remove_member(
+    State(app): State<Arc<App>>,
+    Authenticated(me): Authenticated,
+    Path((id, user)): Path<(ConversationId, UserId)>,
+) -> Result<StatusCode, Error> {
+    app.conversations.remove_member(me, id, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Mark the conversation read up to `seq`; members see it as a read receipt.
+#[utoipa::path(put, path = "/api/v1/conversations/{id}/read", tag = "conversations", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = ReadRequest,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn mark_read(
+    State(app): State<Arc<App>>,
+    Authenticated(me): Authenticated,
+    Path(id): Path<ConversationId>,
+    Json(req): Json<ReadRequest>,
+) -> Result<StatusCode, Error> {
+    app.conversations.mark_read(me, id, req.seq).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Tell the other members you are typing (repeat every few seconds; throttled, never stored).
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/typing", tag = "conversations", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn typing(
+    State(app): State<Arc<App>>,
+    Authenticated(me): Authenticated,
+    Path(id): Path<ConversationId>,
+) -> Result<StatusCode, Error> {
+    app.conversations.typing(me, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A group's audit log, newest first (owner and admins).
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/audit", tag = "conversations", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = AuditLog), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn audit(
+    State(app): State<Arc<App>>,
+    Authenticated(me): Authenticated,
+    Path(id): Path<ConversationId>,
+) -> Result<axum::Json<AuditLog>, Error> {
+    Ok(axum::Json(app.conversations.audit(me, id).await?))
 }

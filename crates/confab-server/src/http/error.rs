@@ -16,7 +16,7 @@ pub fn status_of(error: &Error) -> StatusCode {
             StatusCode::FORBIDDEN
         }
         Error::NotFound(_) => StatusCode::NOT_FOUND,
-        Error::UsernameTaken => StatusCode::CONFLICT,
+        Error::UsernameTaken | Error::Conflict(..) => StatusCode::CONFLICT,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::AuthProviderUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,

@@ -6,6 +6,7 @@ mod conversations;
 pub mod error;
 mod extract;
 mod health;
+mod messages;
 mod web;
 pub mod ws;
 
@@ -69,8 +70,19 @@ fn api() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(accounts::ws_ticket))
         .routes(routes!(accounts::user))
         .routes(routes!(conversations::create, conversations::list))
-        .routes(routes!(conversations::get))
-        .routes(routes!(conversations::send_message, conversations::history))
+        .routes(routes!(conversations::get, conversations::update, conversations::delete))
+        .routes(routes!(conversations::add_members))
+        .routes(routes!(conversations::update_member, conversations::remove_member))
+        .routes(routes!(conversations::mark_read))
+        .routes(routes!(conversations::typing))
+        .routes(routes!(conversations::audit))
+        .routes(routes!(messages::send_message, messages::history))
+        .routes(routes!(messages::edit_message, messages::delete_message))
+        .routes(routes!(messages::edits))
+        .routes(routes!(messages::add_reaction, messages::remove_reaction))
+        .routes(routes!(messages::pins))
+        .routes(routes!(messages::pin, messages::unpin))
+        .routes(routes!(messages::sync))
         .routes(routes!(ws::upgrade))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

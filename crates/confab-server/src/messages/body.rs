@@ -52,3 +52,33 @@ mod tests {
         }
     }
 }
+
+/// Longest reaction, in bytes: enough for any emoji sequence (flags, skin tones, families) or a
+/// `:shortcode:`.
+pub const MAX_EMOJI_BYTES: usize = 64;
+
+/// A reaction: 1–64 bytes, no whitespace or control characters.
+pub fn check_emoji(emoji: &str) -> Result<()> {
+    if emoji.is_empty() || emoji.len() > MAX_EMOJI_BYTES || emoji.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::invalid(
+            ErrorCode::InvalidEmoji,
+            format!("a reaction is 1 to {MAX_EMOJI_BYTES} bytes without spaces or control characters"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod emoji_tests {
+    use super::*;
+
+    #[test]
+    fn emojis() {
+        for ok in ["👍", "👨‍👩‍👧‍👦", "🏳️‍🌈", ":party:", "+1"] {
+            assert!(check_emoji(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", " ", "a b", "\n", &"😀".repeat(256)] {
+            assert!(check_emoji(bad).is_err(), "{bad:?}");
+        }
+    }
+}

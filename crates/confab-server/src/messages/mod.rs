@@ -1,42 +1,48 @@
-//! Messages: sending (authorize, validate, commit, then fan out) and reading history.
+//! Messages: sending, editing, deleting, reacting, pinning, and reading history.
 //!
 //! The path of a message: [`Messages::send`] → `Conversations::membership` (authorization from the
-//! in-memory cache) → validation → `Store::insert_message` (one transaction: next seq + row) →
-//! `Hub::publish` of one `message.created` to every member's sessions → the caller acks.
+//! in-memory cache) → validation → the conversation's order lock → `Store::insert_message` (one
+//! transaction: next seq and version + row) → `Hub::publish` of one `message.created` to every
+//! member's sessions → the caller acks.
 
 mod body;
+mod mentions;
+mod render;
 
 use std::sync::Arc;
 
 use confab_proto::frames::Event;
-use confab_proto::rest::{HistoryQuery, Message, MessagePage, SendMessageRequest};
+use confab_proto::rest::{
+    ConversationKind, HistoryQuery, Message, MessageEdit, MessageEditList, MessagePage, PinList, Role,
+    SendMessageRequest, SystemEvent,
+};
 use confab_proto::{ConversationId, ErrorCode, MessageId, UserId};
-use tokio::sync::Mutex;
+
+pub use body::MAX_CLIENT_ID_LEN;
+pub use render::render;
 
 use crate::auth::Principal;
 use crate::clock::{datetime, now_ms};
-use crate::conversations::Conversations;
+use crate::conversations::permissions::{self, GroupAction};
+use crate::conversations::{Conversations, Membership};
 use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::ids::IdGenerator;
-use crate::store::{HistoryRange, MessageRow, NewMessage, SendOutcome, Store};
-
-pub use body::MAX_CLIENT_ID_LEN;
+use crate::store::{ChangeOutcome, HistoryRange, NewMessage, SendOutcome, Store};
+use crate::timeline::Timeline;
 
 pub const MAX_PAGE: u32 = 100;
 pub const DEFAULT_PAGE: u32 = 50;
-/// Sends to conversations that hash to the same shard are published in commit order.
-const ORDER_SHARDS: usize = 64;
+/// Distinct emojis one message may carry.
+pub const MAX_DISTINCT_REACTIONS: i64 = 50;
 
 pub struct Messages {
     store: Store,
     ids: Arc<IdGenerator>,
     conversations: Arc<Conversations>,
     hub: Arc<Hub>,
+    timeline: Arc<Timeline>,
     max_chars: usize,
-    /// Held from the commit to the publish of a message, so that every session sees a
-    /// conversation's messages in `seq` order (guarantee 2) even when senders race.
-    order: Vec<Mutex<()>>,
 }
 
 /// What a send produced.
@@ -52,27 +58,22 @@ impl Messages {
         ids: Arc<IdGenerator>,
         conversations: Arc<Conversations>,
         hub: Arc<Hub>,
+        timeline: Arc<Timeline>,
         max_chars: usize,
     ) -> Messages {
-        let order = (0..ORDER_SHARDS).map(|_| Mutex::new(())).collect();
-        Messages { store, ids, conversations, hub, max_chars, order }
+        Messages { store, ids, conversations, hub, timeline, max_chars }
     }
 
     /// Sends a message. Returns only after it is committed; everyone's sessions (the sender's
     /// included) get `message.created`. A repeated `client_id` returns the first message.
-    pub async fn send(
-        &self,
-        principal: Principal,
-        conversation: ConversationId,
-        req: SendMessageRequest,
-    ) -> Result<Sent> {
+    pub async fn send(&self, principal: Principal, conversation: ConversationId, req: SendMessageRequest) -> Result<Sent> {
         let membership = self.conversations.membership(principal.user_id, conversation).await?;
         body::check_body(&req.body, self.max_chars)?;
         if let Some(client_id) = &req.client_id {
             body::check_client_id(client_id)?;
             let earlier = self.store.message_by_client_id(conversation.0, principal.user_id.0, client_id).await?;
             if let Some(first) = earlier {
-                return Ok(Sent { message: to_wire(first), created: false });
+                return Ok(Sent { message: render::render_one(&self.store, first).await?, created: false });
             }
         }
         if let Some(reply_to) = req.reply_to
@@ -80,34 +81,147 @@ impl Messages {
         {
             return Err(Error::invalid(ErrorCode::InvalidReply, "reply_to is not a message of this conversation"));
         }
+        let mentions = self.mentions(&membership, &req.body).await?;
 
         let new = NewMessage {
             id: self.ids.next(),
             conversation_id: conversation.0,
             sender_id: principal.user_id.0,
+            kind: "text",
             body: &req.body,
             client_id: req.client_id.as_deref(),
             reply_to: req.reply_to.map(|id| id.0),
+            mentions: mentions.as_deref(),
+            system: None,
             created_at: now_ms(),
         };
-        let _in_order = self.order[shard(conversation)].lock().await;
+        let _in_order = self.timeline.lock(conversation).await;
         match self.store.insert_message(&new).await? {
             SendOutcome::Created(row) => {
-                let message = to_wire(row);
+                let message = render::render_one(&self.store, row).await?;
                 self.hub.publish(membership.members(), Event::MessageCreated(message.clone()));
                 Ok(Sent { message, created: true })
             }
-            SendOutcome::Duplicate(first) => Ok(Sent { message: to_wire(first), created: false }),
+            SendOutcome::Duplicate(first) => Ok(Sent { message: render::render_one(&self.store, first).await?, created: false }),
         }
     }
 
-    /// A page of history, ascending by `seq`. See [`HistoryQuery`] for the cursors.
-    pub async fn history(
+    /// Edits the caller's own message; the previous text is kept in its edit history.
+    pub async fn edit(&self, principal: Principal, conversation: ConversationId, id: MessageId, body: &str) -> Result<Message> {
+        let membership = self.conversations.membership(principal.user_id, conversation).await?;
+        let original = self.store.message_in(conversation.0, id.0).await?.ok_or(Error::NotFound("message"))?;
+        if original.sender_id != principal.user_id.0 {
+            return Err(Error::Forbidden("only its author may edit a message".into()));
+        }
+        if original.kind != "text" || original.deleted_at.is_some() {
+            return Err(Error::Forbidden("this message cannot be edited".into()));
+        }
+        body::check_body(body, self.max_chars)?;
+        let mentions = self.mentions(&membership, body).await?;
+        let _in_order = self.timeline.lock(conversation).await;
+        let row = self
+            .store
+            .edit_message(conversation.0, id.0, principal.user_id.0, body, mentions.as_deref(), now_ms())
+            .await?
+            .ok_or(Error::NotFound("message"))?;
+        self.publish_update(&membership, row).await
+    }
+
+    /// Deletes a message for everyone, leaving a tombstone. Authors may delete their messages;
+    /// owners and admins may delete anyone's in a group.
+    pub async fn delete(&self, principal: Principal, conversation: ConversationId, id: MessageId) -> Result<Message> {
+        let membership = self.conversations.membership(principal.user_id, conversation).await?;
+        let original = self.store.message_in(conversation.0, id.0).await?.ok_or(Error::NotFound("message"))?;
+        if original.sender_id != principal.user_id.0 && !moderates(&membership, principal.user_id) {
+            return Err(Error::Forbidden("only its author or a group admin may delete a message".into()));
+        }
+        if original.kind != "text" || original.deleted_at.is_some() {
+            return Err(Error::NotFound("message"));
+        }
+        let _in_order = self.timeline.lock(conversation).await;
+        let row = self
+            .store
+            .delete_message(conversation.0, id.0, principal.user_id.0, now_ms())
+            .await?
+            .ok_or(Error::NotFound("message"))?;
+        self.publish_update(&membership, row).await
+    }
+
+    /// Adds (`present`) or removes the caller's reaction. Repeating either is harmless.
+    pub async fn react(
         &self,
         principal: Principal,
         conversation: ConversationId,
-        q: HistoryQuery,
-    ) -> Result<MessagePage> {
+        id: MessageId,
+        emoji: &str,
+        present: bool,
+    ) -> Result<Message> {
+        let membership = self.conversations.membership(principal.user_id, conversation).await?;
+        body::check_emoji(emoji)?;
+        if present && self.store.distinct_reactions(id.0).await? >= MAX_DISTINCT_REACTIONS {
+            return Err(Error::invalid(
+                ErrorCode::InvalidEmoji,
+                format!("a message carries at most {MAX_DISTINCT_REACTIONS} different reactions"),
+            ));
+        }
+        let _in_order = self.timeline.lock(conversation).await;
+        let outcome = self
+            .store
+            .set_reaction(conversation.0, id.0, principal.user_id.0, emoji, present, now_ms())
+            .await?
+            .ok_or(Error::NotFound("message"))?;
+        match outcome {
+            ChangeOutcome::Changed(row) => self.publish_update(&membership, row).await,
+            ChangeOutcome::Unchanged(row) => render::render_one(&self.store, row).await,
+        }
+    }
+
+    /// Pins or unpins a message: anyone in a direct conversation, owners and admins in a group.
+    pub async fn pin(&self, principal: Principal, conversation: ConversationId, id: MessageId, pinned: bool) -> Result<Message> {
+        let me = principal.user_id;
+        let membership = self.conversations.membership(me, conversation).await?;
+        if membership.kind == ConversationKind::Group
+            && !permissions::allowed(membership.role_of(me).unwrap_or(Role::Member), GroupAction::Pin)
+        {
+            return Err(Error::Forbidden("only owners and admins pin messages in a group".into()));
+        }
+        let system =
+            if pinned { SystemEvent::MessagePinned { message_id: id } } else { SystemEvent::MessageUnpinned { message_id: id } };
+        let _in_order = self.timeline.lock(conversation).await;
+        let event = self.timeline.prepare(conversation, me, &system);
+        let group_event = event.as_group_event();
+        let Some((row, entry)) =
+            self.store.set_pinned(conversation.0, id.0, me.0, pinned, &group_event.message, &group_event.audit).await?
+        else {
+            let current = self.store.message_in(conversation.0, id.0).await?.ok_or(Error::NotFound("message"))?;
+            return render::render_one(&self.store, current).await; // already in that state
+        };
+        let message = self.publish_update(&membership, row).await?;
+        let entry = render::render_one(&self.store, entry).await?;
+        self.hub.publish(membership.members(), Event::MessageCreated(entry));
+        Ok(message)
+    }
+
+    pub async fn pins(&self, principal: Principal, conversation: ConversationId) -> Result<PinList> {
+        self.conversations.membership(principal.user_id, conversation).await?;
+        let rows = self.store.pinned_messages(conversation.0).await?;
+        Ok(PinList { messages: render(&self.store, rows).await? })
+    }
+
+    /// The earlier versions of an edited message, oldest first.
+    pub async fn edits(&self, principal: Principal, conversation: ConversationId, id: MessageId) -> Result<MessageEditList> {
+        self.conversations.membership(principal.user_id, conversation).await?;
+        self.store.message_in(conversation.0, id.0).await?.ok_or(Error::NotFound("message"))?;
+        let edits = self.store.edits_of(id.0).await?;
+        let edits = edits
+            .into_iter()
+            .map(|e| MessageEdit { previous_body: e.previous_body, edited_at: datetime(e.edited_at) })
+            .collect();
+        Ok(MessageEditList { edits })
+    }
+
+    /// A page of history, ascending by `seq`. See [`HistoryQuery`] for the cursors.
+    pub async fn history(&self, principal: Principal, conversation: ConversationId, q: HistoryQuery) -> Result<MessagePage> {
         self.conversations.membership(principal.user_id, conversation).await?;
         let limit = q.limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
@@ -118,25 +232,30 @@ impl Messages {
         }
         let range = HistoryRange { before: q.before, after: q.after, limit: i64::from(limit) };
         let (rows, has_more) = self.store.history(conversation.0, range).await?;
-        Ok(MessagePage { messages: rows.into_iter().map(to_wire).collect(), has_more })
+        Ok(MessagePage { messages: render(&self.store, rows).await?, has_more })
+    }
+
+    /// Members named as `@username` in `body`, as the JSON stored with the message.
+    async fn mentions(&self, membership: &Membership, body: &str) -> Result<Option<String>> {
+        let names = mentions::mentioned_usernames(body);
+        if names.is_empty() {
+            return Ok(None);
+        }
+        let raw: Vec<i64> = membership.members().iter().map(|u| u.0).collect();
+        let members = self.store.users_by_ids(&raw).await?;
+        let mentioned: Vec<UserId> =
+            members.iter().filter(|u| names.contains(&u.username)).map(|u| UserId(u.id)).collect();
+        Ok((!mentioned.is_empty()).then(|| serde_json::to_string(&mentioned).unwrap_or_default()))
+    }
+
+    async fn publish_update(&self, membership: &Membership, row: crate::store::MessageRow) -> Result<Message> {
+        let message = render::render_one(&self.store, row).await?;
+        self.hub.publish(membership.members(), Event::MessageUpdated(message.clone()));
+        Ok(message)
     }
 }
 
-fn shard(conversation: ConversationId) -> usize {
-    // Fibonacci hashing: ids are time-ordered, so their low bits are mostly zero.
-    (conversation.0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) as usize
-        >> (usize::BITS - ORDER_SHARDS.trailing_zeros())
-}
-
-fn to_wire(row: MessageRow) -> Message {
-    Message {
-        id: MessageId(row.id),
-        conversation_id: ConversationId(row.conversation_id),
-        seq: row.seq,
-        sender_id: UserId(row.sender_id),
-        body: row.body,
-        client_id: row.client_id,
-        reply_to: row.reply_to.map(MessageId),
-        created_at: datetime(row.created_at),
-    }
+fn moderates(membership: &Membership, user: UserId) -> bool {
+    membership.kind == ConversationKind::Group
+        && permissions::allowed(membership.role_of(user).unwrap_or(Role::Member), GroupAction::ModerateMessages)
 }

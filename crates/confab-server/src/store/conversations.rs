@@ -1,5 +1,8 @@
 //! Conversations and their members.
 
+use sqlx::{Any, Transaction};
+
+use super::messages::{MessageRow, NewAudit, NewMessage, append, write_audit};
 use super::users::placeholders;
 use super::{Store, StoreError, composed};
 
@@ -8,8 +11,11 @@ pub struct ConversationRow {
     pub id: i64,
     pub kind: String,
     pub name: Option<String>,
+    pub topic: Option<String>,
+    pub avatar_url: Option<String>,
     pub direct_key: Option<String>,
     pub last_seq: i64,
+    pub version: i64,
     pub created_by: i64,
     pub created_at: i64,
     pub last_activity_at: i64,
@@ -21,6 +27,33 @@ pub struct MemberRow {
     pub user_id: i64,
     pub role: String,
     pub joined_at: i64,
+    pub read_seq: i64,
+}
+
+/// A group change as it is kept: an entry in the timeline and a row in the audit log, written in
+/// the same transaction as the change.
+#[derive(Debug, Clone)]
+pub struct GroupEvent<'a> {
+    pub message: NewMessage<'a>,
+    pub audit: NewAudit<'a>,
+}
+
+/// What `PATCH` changes; `Some(None)` clears a field.
+#[derive(Debug, Clone, Default)]
+pub struct GroupPatch<'a> {
+    pub name: Option<&'a str>,
+    pub topic: Option<Option<&'a str>>,
+    pub avatar_url: Option<Option<&'a str>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub actor_id: i64,
+    pub action: String,
+    pub detail: Option<String>,
+    pub created_at: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -36,13 +69,31 @@ pub struct NewConversation<'a> {
     pub members: Vec<(i64, &'a str)>,
 }
 
-const CONVERSATION_COLUMNS: &str =
-    "c.id, c.kind, c.name, c.direct_key, c.last_seq, c.created_by, c.created_at, c.last_activity_at";
+const CONVERSATION_COLUMNS: &str = "c.id, c.kind, c.name, c.topic, c.avatar_url, c.direct_key, c.last_seq, c.version, \
+     c.created_by, c.created_at, c.last_activity_at";
+
+async fn record(tx: &mut Transaction<'static, Any>, events: &[GroupEvent<'_>]) -> Result<Vec<MessageRow>, StoreError> {
+    let mut entries = Vec::with_capacity(events.len());
+    for event in events {
+        entries.push(append(tx, &event.message).await?);
+        write_audit(tx, &event.audit).await?;
+    }
+    Ok(entries)
+}
+
+async fn role_of(tx: &mut Transaction<'static, Any>, conversation_id: i64, user: i64) -> Result<Option<String>, StoreError> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT role FROM members WHERE conversation_id = $1 AND user_id = $2")
+        .bind(conversation_id)
+        .bind(user)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.map(|(role,)| role))
+}
 
 impl Store {
-    /// Inserts a conversation with its members in one transaction. A taken `direct_key` is a
-    /// unique violation.
-    pub async fn insert_conversation(&self, c: &NewConversation<'_>) -> Result<(), StoreError> {
+    /// Inserts a conversation with its members (and, for groups, its first timeline entry) in
+    /// one transaction. A taken `direct_key` is a unique violation.
+    pub async fn insert_conversation(&self, c: &NewConversation<'_>, events: &[GroupEvent<'_>]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO conversations (id, kind, name, direct_key, last_seq, created_by, created_at, last_activity_at) \
@@ -65,8 +116,182 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        record(&mut tx, events).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Adds members (role `member`). Returns false, changing nothing, if any of them already is
+    /// one: a concurrent request got there first and the caller should look again.
+    pub async fn add_members(
+        &self,
+        conversation_id: i64,
+        users: &[i64],
+        now: i64,
+        events: &[GroupEvent<'_>],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for user in users {
+            let inserted = sqlx::query(
+                "INSERT INTO members (conversation_id, user_id, role, joined_at) VALUES ($1, $2, 'member', $3) \
+                 ON CONFLICT (conversation_id, user_id) DO NOTHING",
+            )
+            .bind(conversation_id)
+            .bind(*user)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() == 0 {
+                return Ok(false);
+            }
+        }
+        record(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Removes a member (who left or was removed). False when they were not a member.
+    pub async fn remove_member(&self, conversation_id: i64, user: i64, events: &[GroupEvent<'_>]) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let removed = sqlx::query("DELETE FROM members WHERE conversation_id = $1 AND user_id = $2 AND role <> 'owner'")
+            .bind(conversation_id)
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        if removed.rows_affected() == 0 {
+            return Ok(false);
+        }
+        record(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Sets a non-owner member's role to `admin` or `member`. False when `user` is not such a member.
+    pub async fn set_role(&self, conversation_id: i64, user: i64, role: &str, events: &[GroupEvent<'_>]) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE members SET role = $3 WHERE conversation_id = $1 AND user_id = $2 AND role <> 'owner' AND role <> $3",
+        )
+        .bind(conversation_id)
+        .bind(user)
+        .bind(role)
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() == 0 {
+            return Ok(false);
+        }
+        record(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Makes `to` the owner and `from` (the owner) an admin. False when the roles are not as expected.
+    pub async fn transfer_ownership(&self, conversation_id: i64, from: i64, to: i64, events: &[GroupEvent<'_>]) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let from_role = role_of(&mut tx, conversation_id, from).await?;
+        let to_role = role_of(&mut tx, conversation_id, to).await?;
+        if from_role.as_deref() != Some("owner") || to_role.is_none() || from == to {
+            return Ok(false);
+        }
+        for (user, role) in [(from, "admin"), (to, "owner")] {
+            sqlx::query("UPDATE members SET role = $3 WHERE conversation_id = $1 AND user_id = $2")
+                .bind(conversation_id)
+                .bind(user)
+                .bind(role)
+                .execute(&mut *tx)
+                .await?;
+        }
+        record(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Applies a `PATCH` to a group's name, topic and avatar.
+    pub async fn update_group(&self, conversation_id: i64, patch: &GroupPatch<'_>, events: &[GroupEvent<'_>]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(name) = patch.name {
+            sqlx::query("UPDATE conversations SET name = $2 WHERE id = $1").bind(conversation_id).bind(name).execute(&mut *tx).await?;
+        }
+        if let Some(topic) = patch.topic {
+            sqlx::query("UPDATE conversations SET topic = $2 WHERE id = $1").bind(conversation_id).bind(topic).execute(&mut *tx).await?;
+        }
+        if let Some(avatar) = patch.avatar_url {
+            sqlx::query("UPDATE conversations SET avatar_url = $2 WHERE id = $1")
+                .bind(conversation_id)
+                .bind(avatar)
+                .execute(&mut *tx)
+                .await?;
+        }
+        record(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a conversation with its timeline and members; the audit row stays.
+    pub async fn delete_conversation(&self, conversation_id: i64, audit: &NewAudit<'_>) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Children first: SQLite enforces the cascades only with foreign_keys on, PostgreSQL always.
+        for sql in [
+            "DELETE FROM reactions WHERE message_id IN (SELECT id FROM messages WHERE conversation_id = $1)",
+            "DELETE FROM message_edits WHERE message_id IN (SELECT id FROM messages WHERE conversation_id = $1)",
+            "DELETE FROM messages WHERE conversation_id = $1",
+            "DELETE FROM members WHERE conversation_id = $1",
+        ] {
+            sqlx::query(sql).bind(conversation_id).execute(&mut *tx).await?;
+        }
+        let deleted = sqlx::query("DELETE FROM conversations WHERE id = $1").bind(conversation_id).execute(&mut *tx).await?;
+        if deleted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        write_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Moves `user`'s read position forward to `seq`. `None` when it was already there or beyond.
+    pub async fn set_read(&self, conversation_id: i64, user: i64, seq: i64) -> Result<Option<i64>, StoreError> {
+        let moved = sqlx::query(
+            "UPDATE members SET read_seq = $3 WHERE conversation_id = $1 AND user_id = $2 AND read_seq < $3",
+        )
+        .bind(conversation_id)
+        .bind(user)
+        .bind(seq)
+        .execute(&self.pool)
+        .await?;
+        Ok((moved.rows_affected() == 1).then_some(seq))
+    }
+
+    /// Every conversation `user` belongs to.
+    pub async fn conversation_ids_of(&self, user: i64) -> Result<Vec<i64>, StoreError> {
+        let rows: Vec<(i64,)> = sqlx::query_as("SELECT conversation_id FROM members WHERE user_id = $1 ORDER BY conversation_id")
+            .bind(user)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    pub async fn conversations_by_ids(&self, ids: &[i64]) -> Result<Vec<ConversationRow>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.id IN ({})", placeholders(1, ids.len()));
+        let mut query = sqlx::query_as(composed(sql));
+        for id in ids {
+            query = query.bind(*id);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
+    }
+
+    /// A group's audit log, newest first.
+    pub async fn audit_log(&self, conversation_id: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, conversation_id, actor_id, action, detail, created_at FROM audit_log \
+             WHERE conversation_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(conversation_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn conversation(&self, id: i64) -> Result<Option<ConversationRow>, StoreError> {
@@ -108,7 +333,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT conversation_id, user_id, role, joined_at FROM members WHERE conversation_id IN ({}) \
+            "SELECT conversation_id, user_id, role, joined_at, read_seq FROM members WHERE conversation_id IN ({}) \
              ORDER BY conversation_id, joined_at, user_id",
             placeholders(1, conversation_ids.len())
         );

@@ -1,5 +1,9 @@
-//! Messages, with the per-conversation gap-free sequence and client-id idempotency.
+//! The timeline: messages and group events with the per-conversation gap-free `seq`, the
+//! `version` every change bumps, edits, tombstones, reactions and pins.
 
+use sqlx::{Any, Transaction};
+
+use super::users::placeholders;
 use super::{Store, StoreError, composed};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -8,9 +12,18 @@ pub struct MessageRow {
     pub conversation_id: i64,
     pub seq: i64,
     pub sender_id: i64,
+    pub kind: String,
     pub body: String,
     pub client_id: Option<String>,
     pub reply_to: Option<i64>,
+    /// JSON array of user ids.
+    pub mentions: Option<String>,
+    /// JSON of the group event, for `kind = 'system'`.
+    pub system: Option<String>,
+    pub version: i64,
+    pub edited_at: Option<i64>,
+    pub deleted_at: Option<i64>,
+    pub pinned_at: Option<i64>,
     pub created_at: i64,
 }
 
@@ -19,9 +32,13 @@ pub struct NewMessage<'a> {
     pub id: i64,
     pub conversation_id: i64,
     pub sender_id: i64,
+    /// `text` or `system`.
+    pub kind: &'a str,
     pub body: &'a str,
     pub client_id: Option<&'a str>,
     pub reply_to: Option<i64>,
+    pub mentions: Option<&'a str>,
+    pub system: Option<&'a str>,
     pub created_at: i64,
 }
 
@@ -31,6 +48,13 @@ pub enum SendOutcome {
     Created(MessageRow),
     /// The sender had already sent this `client_id` here: the first message, unchanged.
     Duplicate(MessageRow),
+}
+
+/// Whether a change took effect (adding a reaction twice changes nothing the second time).
+#[derive(Debug)]
+pub enum ChangeOutcome {
+    Changed(MessageRow),
+    Unchanged(MessageRow),
 }
 
 /// Which slice of history to read. `after` pages forward (oldest first); otherwise the newest
@@ -43,13 +67,122 @@ pub struct HistoryRange {
     pub limit: i64,
 }
 
-const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender_id, body, client_id, reply_to, created_at";
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReactionRow {
+    pub message_id: i64,
+    pub user_id: i64,
+    pub emoji: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EditRow {
+    pub previous_body: String,
+    pub edited_at: i64,
+}
+
+/// An audit row written in the same transaction as the change it records.
+#[derive(Debug, Clone)]
+pub struct NewAudit<'a> {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub actor_id: i64,
+    pub action: &'a str,
+    pub detail: Option<&'a str>,
+    pub created_at: i64,
+}
+
+pub(super) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender_id, kind, body, client_id, reply_to, \
+     mentions, system, version, edited_at, deleted_at, pinned_at, created_at";
+
+/// Appends an entry inside `tx`: the conversation's next `seq` and `version`, and the row. The
+/// counter update takes the conversation's row lock, so concurrent appends commit in seq order.
+pub(super) async fn append(tx: &mut Transaction<'static, Any>, m: &NewMessage<'_>) -> Result<MessageRow, StoreError> {
+    let (seq, version): (i64, i64) = sqlx::query_as(
+        "UPDATE conversations SET last_seq = last_seq + 1, version = version + 1, last_activity_at = $2 \
+         WHERE id = $1 RETURNING last_seq, version",
+    )
+    .bind(m.conversation_id)
+    .bind(m.created_at)
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO messages (id, conversation_id, seq, sender_id, kind, body, client_id, reply_to, mentions, \
+         system, version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(m.id)
+    .bind(m.conversation_id)
+    .bind(seq)
+    .bind(m.sender_id)
+    .bind(m.kind)
+    .bind(m.body)
+    .bind(m.client_id)
+    .bind(m.reply_to)
+    .bind(m.mentions)
+    .bind(m.system)
+    .bind(version)
+    .bind(m.created_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(MessageRow {
+        id: m.id,
+        conversation_id: m.conversation_id,
+        seq,
+        sender_id: m.sender_id,
+        kind: m.kind.to_owned(),
+        body: m.body.to_owned(),
+        client_id: m.client_id.map(str::to_owned),
+        reply_to: m.reply_to,
+        mentions: m.mentions.map(str::to_owned),
+        system: m.system.map(str::to_owned),
+        version,
+        edited_at: None,
+        deleted_at: None,
+        pinned_at: None,
+        created_at: m.created_at,
+    })
+}
+
+/// The conversation's next version, for a change to an existing entry.
+async fn next_version(tx: &mut Transaction<'static, Any>, conversation_id: i64) -> Result<i64, StoreError> {
+    let (version,): (i64,) =
+        sqlx::query_as("UPDATE conversations SET version = version + 1 WHERE id = $1 RETURNING version")
+            .bind(conversation_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(version)
+}
+
+pub(super) async fn write_audit(tx: &mut Transaction<'static, Any>, a: &NewAudit<'_>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, conversation_id, actor_id, action, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(a.id)
+    .bind(a.conversation_id)
+    .bind(a.actor_id)
+    .bind(a.action)
+    .bind(a.detail)
+    .bind(a.created_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn row_in(tx: &mut Transaction<'static, Any>, conversation_id: i64, id: i64) -> Result<Option<MessageRow>, StoreError> {
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND id = $2");
+    Ok(sqlx::query_as(composed(sql)).bind(conversation_id).bind(id).fetch_optional(&mut **tx).await?)
+}
 
 impl Store {
-    /// Stores a message with the conversation's next `seq`, in one transaction: the seq counter
+    /// Stores a message with the conversation's next `seq`, in one transaction: the counters
     /// and the row commit together or not at all, so the sequence never has a gap.
     pub async fn insert_message(&self, m: &NewMessage<'_>) -> Result<SendOutcome, StoreError> {
-        match self.try_insert_message(m).await {
+        let attempt = async {
+            let mut tx = self.pool.begin().await?;
+            let row = append(&mut tx, m).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(row)
+        };
+        match attempt.await {
             Ok(row) => Ok(SendOutcome::Created(row)),
             Err(e) if e.is_unique_violation() && m.client_id.is_some() => {
                 let client_id = m.client_id.unwrap_or_default();
@@ -62,40 +195,159 @@ impl Store {
         }
     }
 
-    async fn try_insert_message(&self, m: &NewMessage<'_>) -> Result<MessageRow, StoreError> {
+    /// Replaces the body of a live text message by `editor`, keeping the previous body.
+    /// `None` when there is no such message of theirs.
+    pub async fn edit_message(
+        &self,
+        conversation_id: i64,
+        id: i64,
+        editor: i64,
+        body: &str,
+        mentions: Option<&str>,
+        now: i64,
+    ) -> Result<Option<MessageRow>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let (seq,): (i64,) = sqlx::query_as(
-            "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $2 WHERE id = $1 RETURNING last_seq",
-        )
-        .bind(m.conversation_id)
-        .bind(m.created_at)
-        .fetch_one(&mut *tx)
-        .await?;
+        let Some(old) = row_in(&mut tx, conversation_id, id).await? else { return Ok(None) };
+        if old.sender_id != editor || old.kind != "text" || old.deleted_at.is_some() {
+            return Ok(None);
+        }
+        let version = next_version(&mut tx, conversation_id).await?;
+        sqlx::query("INSERT INTO message_edits (message_id, previous_body, edited_by, edited_at) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(&old.body)
+            .bind(editor)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE messages SET body = $2, mentions = $3, edited_at = $4, version = $5 WHERE id = $1")
+            .bind(id)
+            .bind(body)
+            .bind(mentions)
+            .bind(now)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mentions = mentions.map(str::to_owned);
+        Ok(Some(MessageRow { body: body.to_owned(), mentions, edited_at: Some(now), version, ..old }))
+    }
+
+    /// Turns a text message into a tombstone: body, mentions, reactions, pin and edit history go.
+    /// `None` when there is no such live message.
+    pub async fn delete_message(&self, conversation_id: i64, id: i64, by: i64, now: i64) -> Result<Option<MessageRow>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let Some(old) = row_in(&mut tx, conversation_id, id).await? else { return Ok(None) };
+        if old.kind != "text" || old.deleted_at.is_some() {
+            return Ok(None);
+        }
+        let version = next_version(&mut tx, conversation_id).await?;
         sqlx::query(
-            "INSERT INTO messages (id, conversation_id, seq, sender_id, body, client_id, reply_to, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "UPDATE messages SET body = '', mentions = NULL, deleted_at = $2, deleted_by = $3, pinned_at = NULL, \
+             pinned_by = NULL, version = $4 WHERE id = $1",
         )
-        .bind(m.id)
-        .bind(m.conversation_id)
-        .bind(seq)
-        .bind(m.sender_id)
-        .bind(m.body)
-        .bind(m.client_id)
-        .bind(m.reply_to)
-        .bind(m.created_at)
+        .bind(id)
+        .bind(now)
+        .bind(by)
+        .bind(version)
         .execute(&mut *tx)
         .await?;
+        sqlx::query("DELETE FROM reactions WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM message_edits WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok(MessageRow {
-            id: m.id,
-            conversation_id: m.conversation_id,
-            seq,
-            sender_id: m.sender_id,
-            body: m.body.to_owned(),
-            client_id: m.client_id.map(str::to_owned),
-            reply_to: m.reply_to,
-            created_at: m.created_at,
-        })
+        let tombstone =
+            MessageRow { body: String::new(), mentions: None, deleted_at: Some(now), pinned_at: None, version, ..old };
+        Ok(Some(tombstone))
+    }
+
+    /// Adds or removes `user`'s `emoji` on a live message. `None` when there is no such message.
+    pub async fn set_reaction(
+        &self,
+        conversation_id: i64,
+        id: i64,
+        user: i64,
+        emoji: &str,
+        present: bool,
+        now: i64,
+    ) -> Result<Option<ChangeOutcome>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = row_in(&mut tx, conversation_id, id).await? else { return Ok(None) };
+        if row.deleted_at.is_some() {
+            return Ok(None);
+        }
+        let changed = if present {
+            sqlx::query(
+                "INSERT INTO reactions (message_id, user_id, emoji, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (message_id, user_id, emoji) DO NOTHING",
+            )
+            .bind(id)
+            .bind(user)
+            .bind(emoji)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+        } else {
+            sqlx::query("DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3")
+                .bind(id)
+                .bind(user)
+                .bind(emoji)
+                .execute(&mut *tx)
+                .await?
+        };
+        if changed.rows_affected() == 0 {
+            return Ok(Some(ChangeOutcome::Unchanged(row)));
+        }
+        let version = next_version(&mut tx, conversation_id).await?;
+        sqlx::query("UPDATE messages SET version = $2 WHERE id = $1").bind(id).bind(version).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Some(ChangeOutcome::Changed(MessageRow { version, ..row })))
+    }
+
+    /// Distinct emojis on a message, to cap their number.
+    pub async fn distinct_reactions(&self, message_id: i64) -> Result<i64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(DISTINCT emoji) FROM reactions WHERE message_id = $1")
+            .bind(message_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
+    /// Pins or unpins a live text message and records it in the timeline as `system`.
+    /// `None` when the message is missing, deleted, or already in that state.
+    pub async fn set_pinned(
+        &self,
+        conversation_id: i64,
+        id: i64,
+        by: i64,
+        pinned: bool,
+        system: &NewMessage<'_>,
+        audit: &NewAudit<'_>,
+    ) -> Result<Option<(MessageRow, MessageRow)>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = row_in(&mut tx, conversation_id, id).await? else { return Ok(None) };
+        if row.kind != "text" || row.deleted_at.is_some() || row.pinned_at.is_some() == pinned {
+            return Ok(None);
+        }
+        let version = next_version(&mut tx, conversation_id).await?;
+        let pinned_at = pinned.then_some(system.created_at);
+        sqlx::query("UPDATE messages SET pinned_at = $2, pinned_by = $3, version = $4 WHERE id = $1")
+            .bind(id)
+            .bind(pinned_at)
+            .bind(pinned.then_some(by))
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        let entry = append(&mut tx, system).await?;
+        write_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(Some((MessageRow { pinned_at, version, ..row }, entry)))
+    }
+
+    pub async fn pinned_messages(&self, conversation_id: i64) -> Result<Vec<MessageRow>, StoreError> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND pinned_at IS NOT NULL \
+             ORDER BY pinned_at DESC, id DESC LIMIT 100"
+        );
+        Ok(sqlx::query_as(composed(sql)).bind(conversation_id).fetch_all(&self.pool).await?)
     }
 
     pub async fn message_by_client_id(
@@ -120,12 +372,61 @@ impl Store {
         Ok(sqlx::query_as(composed(sql)).bind(conversation_id).bind(id).fetch_optional(&self.pool).await?)
     }
 
+    pub async fn messages_by_ids(&self, ids: &[i64]) -> Result<Vec<MessageRow>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id IN ({})", placeholders(1, ids.len()));
+        let mut query = sqlx::query_as(composed(sql));
+        for id in ids {
+            query = query.bind(*id);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
+    }
+
+    /// The newest entry of each conversation.
+    pub async fn last_messages(&self, conversation_ids: &[i64]) -> Result<Vec<MessageRow>, StoreError> {
+        if conversation_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.conversation_id IN ({}) \
+             AND m.seq = (SELECT c.last_seq FROM conversations c WHERE c.id = m.conversation_id)",
+            placeholders(1, conversation_ids.len())
+        );
+        let mut query = sqlx::query_as(composed(sql));
+        for id in conversation_ids {
+            query = query.bind(*id);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
+    }
+
+    pub async fn reactions_of(&self, message_ids: &[i64]) -> Result<Vec<ReactionRow>, StoreError> {
+        if message_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT message_id, user_id, emoji FROM reactions WHERE message_id IN ({}) ORDER BY created_at, user_id",
+            placeholders(1, message_ids.len())
+        );
+        let mut query = sqlx::query_as(composed(sql));
+        for id in message_ids {
+            query = query.bind(*id);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
+    }
+
+    pub async fn edits_of(&self, message_id: i64) -> Result<Vec<EditRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT previous_body, edited_at FROM message_edits WHERE message_id = $1 ORDER BY edited_at, previous_body",
+        )
+        .bind(message_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// A page of history, and whether more lies beyond it in the direction read.
-    pub async fn history(
-        &self,
-        conversation_id: i64,
-        range: HistoryRange,
-    ) -> Result<(Vec<MessageRow>, bool), StoreError> {
+    pub async fn history(&self, conversation_id: i64, range: HistoryRange) -> Result<(Vec<MessageRow>, bool), StoreError> {
         let lower = range.after.unwrap_or(0);
         let upper = range.before.unwrap_or(i64::MAX);
         let order = if range.after.is_some() && range.before.is_none() { "ASC" } else { "DESC" };
@@ -146,5 +447,47 @@ impl Store {
             rows.reverse();
         }
         Ok((rows, has_more))
+    }
+
+    /// Entries created or changed after `version`, in version order, and whether more remain.
+    pub async fn changed_since(
+        &self,
+        conversation_id: i64,
+        version: i64,
+        limit: i64,
+    ) -> Result<(Vec<MessageRow>, bool), StoreError> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND version > $2 \
+             ORDER BY version LIMIT $3"
+        );
+        let mut rows: Vec<MessageRow> = sqlx::query_as(composed(sql))
+            .bind(conversation_id)
+            .bind(version)
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let has_more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        Ok((rows, has_more))
+    }
+
+    /// Unread messages of `user` per conversation: from others, after their read position,
+    /// neither deleted nor group events.
+    pub async fn unread_counts(&self, user: i64, conversation_ids: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
+        if conversation_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT m.conversation_id, COUNT(*) FROM messages m \
+             JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = $1 \
+             WHERE m.conversation_id IN ({}) AND m.seq > mb.read_seq AND m.sender_id <> $1 \
+             AND m.kind = 'text' AND m.deleted_at IS NULL GROUP BY m.conversation_id",
+            placeholders(2, conversation_ids.len())
+        );
+        let mut query = sqlx::query_as(composed(sql)).bind(user);
+        for id in conversation_ids {
+            query = query.bind(*id);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
     }
 }

@@ -17,8 +17,8 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use conversations::{ConversationRow, MemberRow, NewConversation};
-pub use messages::{HistoryRange, MessageRow, NewMessage, SendOutcome};
+pub use conversations::{AuditRow, ConversationRow, GroupEvent, GroupPatch, MemberRow, NewConversation};
+pub use messages::{ChangeOutcome, EditRow, HistoryRange, MessageRow, NewAudit, NewMessage, ReactionRow, SendOutcome};
 pub use sessions::{NewSession, RefreshOutcome, SessionRow};
 pub use users::{NewUser, UserRow};
 

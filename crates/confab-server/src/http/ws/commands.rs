@@ -50,6 +50,21 @@ pub async fn execute(app: &Arc<App>, principal: Principal, command: Command) -> 
             let sent = app.messages.send(principal, send.conversation_id, req).await?;
             Ok(Ack::Message(sent.message))
         }
+        Command::EditMessage(edit) => {
+            Ok(Ack::Message(app.messages.edit(principal, edit.conversation_id, edit.message_id, &edit.body).await?))
+        }
+        Command::DeleteMessage(target) => {
+            Ok(Ack::Message(app.messages.delete(principal, target.conversation_id, target.message_id).await?))
+        }
+        Command::AddReaction(r) => {
+            Ok(Ack::Message(app.messages.react(principal, r.conversation_id, r.message_id, &r.emoji, true).await?))
+        }
+        Command::RemoveReaction(r) => {
+            Ok(Ack::Message(app.messages.react(principal, r.conversation_id, r.message_id, &r.emoji, false).await?))
+        }
+        Command::Typing(t) => app.conversations.typing(principal, t.conversation_id).await.map(|()| Ack::Empty {}),
+        Command::Read(r) => app.conversations.mark_read(principal, r.conversation_id, r.seq).await.map(|()| Ack::Empty {}),
+        Command::Sync(request) => Ok(Ack::Sync(app.sync.sync(principal, request).await?)),
         Command::Ping => Ok(Ack::Empty {}),
     }
 }

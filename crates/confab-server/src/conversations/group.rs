@@ -1,0 +1,274 @@
+//! Group management: settings, members, roles, deletion. Each change is checked against the
+//! permission table, written together with its timeline entry and audit row, and announced:
+//! `message.created` (the entry) and `conversation.updated` to the members, `conversation.created`
+//! to those added, `conversation.removed` to those who lost access.
+
+use confab_proto::frames::{ConversationRemoved, Event, RemovalReason};
+use confab_proto::rest::{AddMembersResponse, Conversation, Role, SystemEvent, UpdateConversationRequest};
+use confab_proto::{ConversationId, ErrorCode, UserId};
+
+use super::Conversations;
+use super::permissions::GroupAction;
+use crate::auth::Principal;
+use crate::clock::now_ms;
+use crate::error::{Error, Result};
+use crate::messages::render;
+use crate::store::{GroupPatch, MessageRow, NewAudit};
+use crate::timeline::PreparedEvent;
+
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_TOPIC_CHARS: usize = 500;
+pub const MAX_URL_LEN: usize = 2048;
+
+impl Conversations {
+    /// Renames a group, or sets or clears its topic and avatar.
+    pub async fn update(&self, principal: Principal, id: ConversationId, req: UpdateConversationRequest) -> Result<Conversation> {
+        let me = principal.user_id;
+        self.authorize(me, id, GroupAction::EditInfo).await?;
+        let name = req.name.as_deref().map(|n| parse_name(Some(n))).transpose()?;
+        let topic = req.topic.as_deref().map(parse_topic).transpose()?;
+        let avatar = req.avatar_url.as_deref().map(parse_avatar_url).transpose()?;
+        if name.is_none() && topic.is_none() && avatar.is_none() {
+            return Err(Error::invalid(ErrorCode::InvalidParameter, "give at least one of name, topic, avatar_url"));
+        }
+
+        let _in_order = self.timeline.lock(id).await;
+        let current = self.store.conversation(id.0).await?.ok_or(Error::NotFound("conversation"))?;
+        let mut events = Vec::new();
+        let mut patch = GroupPatch::default();
+        if let Some(to) = name.as_deref().filter(|n| current.name.as_deref() != Some(*n)) {
+            patch.name = Some(to);
+            let from = current.name.clone().unwrap_or_default();
+            events.push(self.timeline.prepare(id, me, &SystemEvent::Renamed { from, to: to.to_owned() }));
+        }
+        if let Some(topic) = topic.as_ref().filter(|t| **t != current.topic) {
+            patch.topic = Some(topic.as_deref());
+            events.push(self.timeline.prepare(id, me, &SystemEvent::TopicChanged { topic: topic.clone() }));
+        }
+        if let Some(avatar) = avatar.as_ref().filter(|a| **a != current.avatar_url) {
+            patch.avatar_url = Some(avatar.as_deref());
+            events.push(self.timeline.prepare(id, me, &SystemEvent::AvatarChanged { avatar_url: avatar.clone() }));
+        }
+        if !events.is_empty() {
+            let group_events: Vec<_> = events.iter().map(PreparedEvent::as_group_event).collect();
+            self.store.update_group(id.0, &patch, &group_events).await?;
+            self.announce(id, &events, &[]).await?;
+        }
+        drop(_in_order);
+        self.get(principal, id).await
+    }
+
+    /// Adds members. Ids already in the group, repeated, or the caller's own are collapsed;
+    /// `added` lists each newly added user once.
+    pub async fn add_members(&self, principal: Principal, id: ConversationId, members: Vec<UserId>) -> Result<AddMembersResponse> {
+        let me = principal.user_id;
+        self.authorize(me, id, GroupAction::AddMembers).await?;
+        let mut wanted = members;
+        wanted.sort_unstable();
+        wanted.dedup();
+        if wanted.is_empty() {
+            return Err(Error::invalid(ErrorCode::InvalidMembers, "\"members\" is empty"));
+        }
+        self.users.require_all(&wanted).await?;
+
+        let _in_order = self.timeline.lock(id).await;
+        // Another node (or a request before the lock) may have added some: decide on fresh data,
+        // and retry if the store still finds one already there.
+        let mut added = Vec::new();
+        for _attempt in 0..3 {
+            self.cache.invalidate(id);
+            let current = self.load_membership(id).await?;
+            added = wanted.iter().copied().filter(|u| !current.contains(*u)).collect();
+            if added.is_empty() {
+                break;
+            }
+            if current.members().len() + added.len() > self.limits.max_group_members {
+                return Err(Error::invalid(
+                    ErrorCode::InvalidMembers,
+                    format!("a group has at most {} members", self.limits.max_group_members),
+                ));
+            }
+            let event = self.timeline.prepare(id, me, &SystemEvent::MembersAdded { users: added.clone() });
+            let raw: Vec<i64> = added.iter().map(|u| u.0).collect();
+            if self.store.add_members(id.0, &raw, now_ms(), &[event.as_group_event()]).await? {
+                self.cache.invalidate(id);
+                self.hub.publish(&added, Event::ConversationCreated(self.snapshot(id).await?));
+                self.announce(id, &[event], &added).await?;
+                break;
+            }
+            added.clear();
+        }
+        drop(_in_order);
+        Ok(AddMembersResponse { conversation: self.get(principal, id).await?, added })
+    }
+
+    /// Removes a member, or — when `target` is the caller — leaves the group.
+    pub async fn remove_member(&self, principal: Principal, id: ConversationId, target: UserId) -> Result<()> {
+        let me = principal.user_id;
+        let membership = self.membership(me, id).await?;
+        let leaving = target == me;
+        let target_role = membership.role_of(target).ok_or(Error::NotFound("member"))?;
+        if leaving {
+            if membership.kind == confab_proto::rest::ConversationKind::Direct {
+                return Err(Error::Forbidden("direct conversations cannot be left".into()));
+            }
+            if target_role == Role::Owner {
+                return Err(Error::Conflict(
+                    ErrorCode::LastOwner,
+                    "the owner cannot leave: transfer ownership or delete the group first".into(),
+                ));
+            }
+        } else {
+            self.authorize(me, id, GroupAction::Remove(target_role)).await?;
+        }
+
+        let _in_order = self.timeline.lock(id).await;
+        let system = if leaving { SystemEvent::MemberLeft } else { SystemEvent::MemberRemoved { user: target } };
+        let event = self.timeline.prepare(id, me, &system);
+        if !self.store.remove_member(id.0, target.0, &[event.as_group_event()]).await? {
+            return Err(Error::NotFound("member"));
+        }
+        self.cache.invalidate(id);
+        let reason = if leaving { RemovalReason::Left } else { RemovalReason::Removed };
+        self.hub.publish(&[target], Event::ConversationRemoved(ConversationRemoved { conversation_id: id, reason }));
+        self.announce(id, &[event], &[]).await
+    }
+
+    /// Changes a member's role (owner only). `owner` hands ownership over; the previous owner
+    /// becomes an admin. The owner cannot demote themself: the group would have no owner.
+    pub async fn set_role(&self, principal: Principal, id: ConversationId, target: UserId, role: Role) -> Result<Conversation> {
+        let me = principal.user_id;
+        let membership = self.authorize(me, id, GroupAction::SetRoles).await?;
+        let current = membership.role_of(target).ok_or(Error::NotFound("member"))?;
+        if target == me && role != Role::Owner {
+            return Err(Error::Conflict(
+                ErrorCode::LastOwner,
+                "the owner cannot demote themself: transfer ownership first".into(),
+            ));
+        }
+        if current == role {
+            return self.get(principal, id).await;
+        }
+
+        let _in_order = self.timeline.lock(id).await;
+        let (event, applied) = if role == Role::Owner {
+            let event = self.timeline.prepare(id, me, &SystemEvent::OwnershipTransferred { from: me, to: target });
+            let applied = self.store.transfer_ownership(id.0, me.0, target.0, &[event.as_group_event()]).await?;
+            (event, applied)
+        } else {
+            let event = self.timeline.prepare(id, me, &SystemEvent::RoleChanged { user: target, role });
+            let role_text = if role == Role::Admin { "admin" } else { "member" };
+            let applied = self.store.set_role(id.0, target.0, role_text, &[event.as_group_event()]).await?;
+            (event, applied)
+        };
+        if !applied {
+            return Err(Error::NotFound("member"));
+        }
+        self.cache.invalidate(id);
+        self.announce(id, &[event], &[]).await?;
+        drop(_in_order);
+        self.get(principal, id).await
+    }
+
+    /// Deletes a group (owner only): it disappears for every member with `conversation.removed`
+    /// and its history is gone; the audit log keeps a row saying who deleted it.
+    pub async fn delete(&self, principal: Principal, id: ConversationId) -> Result<()> {
+        let me = principal.user_id;
+        let membership = self.authorize(me, id, GroupAction::Delete).await?;
+        let _in_order = self.timeline.lock(id).await;
+        let record = NewAudit {
+            id: self.ids.next(),
+            conversation_id: id.0,
+            actor_id: me.0,
+            action: "group_deleted",
+            detail: None,
+            created_at: now_ms(),
+        };
+        if !self.store.delete_conversation(id.0, &record).await? {
+            return Err(Error::NotFound("conversation"));
+        }
+        self.cache.invalidate(id);
+        let removed = ConversationRemoved { conversation_id: id, reason: RemovalReason::Deleted };
+        self.hub.publish(membership.members(), Event::ConversationRemoved(removed));
+        Ok(())
+    }
+
+    /// Publishes the timeline entries of `events` and the updated conversation to the members,
+    /// except `skip_update` (who got `conversation.created` instead).
+    async fn announce(&self, id: ConversationId, events: &[PreparedEvent], skip_update: &[UserId]) -> Result<()> {
+        let membership = self.load_membership(id).await?;
+        let ids: Vec<i64> = events.iter().map(PreparedEvent::message_id).collect();
+        let mut rows: Vec<MessageRow> = self.store.messages_by_ids(&ids).await?;
+        rows.sort_by_key(|r| r.seq);
+        for message in render(&self.store, rows).await? {
+            self.hub.publish(membership.members(), Event::MessageCreated(message));
+        }
+        let others: Vec<UserId> = membership.members().iter().copied().filter(|u| !skip_update.contains(u)).collect();
+        self.hub.publish(&others, Event::ConversationUpdated(self.snapshot(id).await?));
+        Ok(())
+    }
+}
+
+pub fn parse_name(raw: Option<&str>) -> Result<String> {
+    let name = raw.map(str::trim).unwrap_or_default();
+    let len = name.chars().count();
+    if len == 0 || len > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            ErrorCode::InvalidParameter,
+            format!("a group needs a name of 1 to {MAX_NAME_CHARS} characters without control characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// An empty topic clears it.
+fn parse_topic(raw: &str) -> Result<Option<String>> {
+    let topic = raw.trim();
+    if topic.chars().nth(MAX_TOPIC_CHARS).is_some() || topic.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(Error::invalid(
+            ErrorCode::InvalidParameter,
+            format!("a topic has at most {MAX_TOPIC_CHARS} characters and no control characters"),
+        ));
+    }
+    Ok((!topic.is_empty()).then(|| topic.to_owned()))
+}
+
+/// An empty URL clears the avatar; otherwise only http(s) URLs are accepted.
+pub fn parse_avatar_url(raw: &str) -> Result<Option<String>> {
+    let url = raw.trim();
+    if url.is_empty() {
+        return Ok(None);
+    }
+    let lower = url.to_ascii_lowercase();
+    let valid = (lower.starts_with("https://") || lower.starts_with("http://"))
+        && url.len() <= MAX_URL_LEN
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !valid {
+        return Err(Error::invalid(
+            ErrorCode::InvalidParameter,
+            format!("avatar_url must be an http or https URL of at most {MAX_URL_LEN} bytes"),
+        ));
+    }
+    Ok(Some(url.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_topics_and_avatars_are_checked() {
+        assert!(parse_name(None).is_err());
+        assert!(parse_name(Some("   ")).is_err());
+        assert!(parse_name(Some("a\u{0}b")).is_err());
+        assert!(parse_name(Some(&"x".repeat(10_000))).is_err());
+        assert_eq!(parse_name(Some("  <b>Pong club</b> ")).unwrap(), "<b>Pong club</b>");
+        assert_eq!(parse_topic("").unwrap(), None);
+        assert!(parse_topic(&"t".repeat(501)).is_err());
+        assert_eq!(parse_avatar_url("").unwrap(), None);
+        assert!(parse_avatar_url("javascript:alert(1)").is_err());
+        assert!(parse_avatar_url("data:image/png;base64,AAAA").is_err());
+        assert!(parse_avatar_url("https://x.example/a b.png").is_err());
+        assert!(parse_avatar_url("https://x.example/a.png").is_ok());
+    }
+}

@@ -1,0 +1,90 @@
+//! Rows to wire messages: every path that returns messages (send, edit, history, sync, the
+//! conversation list) renders them here, with their reactions and reply quotes loaded in batch.
+
+use std::collections::HashMap;
+
+use confab_proto::rest::{Message, MessageKind, Reaction, ReplyQuote, SystemEvent};
+use confab_proto::{ConversationId, MessageId, UserId};
+
+use crate::clock::datetime;
+use crate::error::Result;
+use crate::store::{MessageRow, Store};
+
+/// Characters of the original kept in a reply's quote.
+const QUOTE_CHARS: usize = 140;
+
+/// Renders rows into messages, loading reactions and quotes with one query each.
+pub async fn render(store: &Store, rows: Vec<MessageRow>) -> Result<Vec<Message>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut reactions: HashMap<i64, Vec<Reaction>> = HashMap::new();
+    for r in store.reactions_of(&ids).await? {
+        let list = reactions.entry(r.message_id).or_default();
+        match list.iter_mut().find(|x| x.emoji == r.emoji) {
+            Some(reaction) => {
+                reaction.count += 1;
+                reaction.users.push(UserId(r.user_id));
+            }
+            None => list.push(Reaction { emoji: r.emoji, count: 1, users: vec![UserId(r.user_id)] }),
+        }
+    }
+    let mut quoted: Vec<i64> = rows.iter().filter_map(|r| r.reply_to).collect();
+    quoted.sort_unstable();
+    quoted.dedup();
+    let originals: HashMap<i64, MessageRow> =
+        store.messages_by_ids(&quoted).await?.into_iter().map(|m| (m.id, m)).collect();
+
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let reply = row.reply_to.map(|id| quote(id, originals.get(&id)));
+            let reactions = reactions.remove(&row.id).unwrap_or_default();
+            to_wire(row, reply, reactions)
+        })
+        .collect())
+}
+
+pub async fn render_one(store: &Store, row: MessageRow) -> Result<Message> {
+    let mut rendered = render(store, vec![row]).await?;
+    rendered.pop().ok_or_else(|| crate::error::Error::Internal("rendering lost a message".into()))
+}
+
+fn quote(id: i64, original: Option<&MessageRow>) -> ReplyQuote {
+    match original {
+        Some(o) if o.deleted_at.is_none() => ReplyQuote {
+            message_id: MessageId(id),
+            sender_id: UserId(o.sender_id),
+            excerpt: o.body.chars().take(QUOTE_CHARS).collect(),
+            deleted: false,
+        },
+        // Deleted (a tombstone), or gone with its conversation: shown as deleted either way.
+        Some(o) => ReplyQuote { message_id: MessageId(id), sender_id: UserId(o.sender_id), excerpt: String::new(), deleted: true },
+        None => ReplyQuote { message_id: MessageId(id), sender_id: UserId(0), excerpt: String::new(), deleted: true },
+    }
+}
+
+fn to_wire(row: MessageRow, reply: Option<ReplyQuote>, reactions: Vec<Reaction>) -> Message {
+    let mentions: Vec<UserId> = row.mentions.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
+    let system: Option<SystemEvent> = row.system.as_deref().and_then(|s| serde_json::from_str(s).ok());
+    Message {
+        id: MessageId(row.id),
+        conversation_id: ConversationId(row.conversation_id),
+        seq: row.seq,
+        sender_id: UserId(row.sender_id),
+        kind: if row.kind == "system" { MessageKind::System } else { MessageKind::Text },
+        body: row.body,
+        client_id: row.client_id,
+        reply_to: row.reply_to.map(MessageId),
+        reply,
+        mentions,
+        reactions,
+        system,
+        edited_at: row.edited_at.map(datetime),
+        deleted_at: row.deleted_at.map(datetime),
+        pinned: row.pinned_at.is_some(),
+        version: row.version,
+        created_at: datetime(row.created_at),
+    }
+}
