@@ -4,8 +4,12 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use confab_proto::frames::{Ack, Command, Event, Ready, SendMessage, ServerFrame};
+use confab_proto::frames::{
+    Ack, Command, ConversationRef, EditMessage, Event, MessageRef, ReactionRef, ReadUpTo, Ready, SendMessage,
+    ServerFrame, SyncRequest, SyncResult,
+};
 use confab_proto::rest::Message as ChatMessage;
+use confab_proto::{ConversationId, MessageId};
 use confab_proto::{WS_BEARER_PREFIX, WS_SUBPROTOCOL};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
@@ -63,7 +67,7 @@ impl Connection {
     /// Opens `url` (`ws://host:port/api/v1/ws`) and waits for the `ready` frame.
     pub async fn open(url: &str, options: ConnectOptions) -> Result<Connection, ClientError> {
         let url = match &options.ticket {
-            Some(ticket) => format!("{url}?ticket={}", encode_query_value(ticket)),
+            Some(ticket) => format!("{url}?ticket={}", crate::encode_component(ticket)),
             None => url.to_owned(),
         };
         let mut request = url.as_str().into_client_request()?;
@@ -157,8 +161,51 @@ impl Connection {
 
     /// Sends a message and returns it as stored, once the server has committed it.
     pub async fn send_message(&mut self, message: SendMessage) -> Result<ChatMessage, ClientError> {
-        match self.request(Command::SendMessage(message)).await? {
-            Ack::Message(message) => Ok(message),
+        expect_message(self.request(Command::SendMessage(message)).await?)
+    }
+
+    pub async fn edit_message(
+        &mut self,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        body: &str,
+    ) -> Result<ChatMessage, ClientError> {
+        let edit = EditMessage { conversation_id, message_id, body: body.to_owned() };
+        expect_message(self.request(Command::EditMessage(edit)).await?)
+    }
+
+    pub async fn delete_message(
+        &mut self,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    ) -> Result<ChatMessage, ClientError> {
+        expect_message(self.request(Command::DeleteMessage(MessageRef { conversation_id, message_id })).await?)
+    }
+
+    /// Adds (`present`) or removes a reaction.
+    pub async fn react(
+        &mut self,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        emoji: &str,
+        present: bool,
+    ) -> Result<ChatMessage, ClientError> {
+        let reaction = ReactionRef { conversation_id, message_id, emoji: emoji.to_owned() };
+        let command = if present { Command::AddReaction(reaction) } else { Command::RemoveReaction(reaction) };
+        expect_message(self.request(command).await?)
+    }
+
+    pub async fn typing(&mut self, conversation_id: ConversationId) -> Result<(), ClientError> {
+        self.request(Command::Typing(ConversationRef { conversation_id })).await.map(|_| ())
+    }
+
+    pub async fn mark_read(&mut self, conversation_id: ConversationId, seq: i64) -> Result<(), ClientError> {
+        self.request(Command::Read(ReadUpTo { conversation_id, seq })).await.map(|_| ())
+    }
+
+    pub async fn sync(&mut self, request: SyncRequest) -> Result<SyncResult, ClientError> {
+        match self.request(Command::Sync(request)).await? {
+            Ack::Sync(result) => Ok(result),
             other => Err(ClientError::UnexpectedResponse { status: 101, body: format!("{other:?}") }),
         }
     }
@@ -226,6 +273,13 @@ impl Connection {
     }
 }
 
+fn expect_message(ack: Ack) -> Result<ChatMessage, ClientError> {
+    match ack {
+        Ack::Message(message) => Ok(*message),
+        other => Err(ClientError::UnexpectedResponse { status: 101, body: format!("{other:?}") }),
+    }
+}
+
 /// Stands in for `ready` during the handshake only; replaced before `open` returns.
 fn placeholder_ready() -> Ready {
     Ready {
@@ -241,29 +295,5 @@ fn placeholder_ready() -> Ready {
         heartbeat_ms: 0,
         idle_timeout_ms: 0,
         max_frame_bytes: 0,
-    }
-}
-
-/// Percent-encodes a query value (tickets are URL-safe base64, but callers may pass anything).
-fn encode_query_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_values_are_encoded() {
-        assert_eq!(encode_query_value("abc-_~.9"), "abc-_~.9");
-        assert_eq!(encode_query_value("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
     }
 }

@@ -32,3 +32,26 @@ mod rest;
 pub use error::ClientError;
 pub use gateway::{ConnectOptions, Connection, RawFrame};
 pub use rest::{Client, RawBody, RawResponse};
+
+/// Percent-encodes a URL path segment or query value (tickets, emojis).
+pub(crate) fn encode_component(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn url_components_are_encoded() {
+        assert_eq!(super::encode_component("abc-_~.9"), "abc-_~.9");
+        assert_eq!(super::encode_component("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(super::encode_component("👍"), "%F0%9F%91%8D");
+    }
+}

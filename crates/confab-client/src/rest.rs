@@ -2,12 +2,14 @@
 
 use std::sync::{Arc, Once};
 
+use confab_proto::frames::{SyncRequest, SyncResult};
 use confab_proto::rest::{
-    AuthResponse, Conversation, ConversationKind, ConversationList, CreateConversationRequest, HistoryQuery,
-    LoginRequest, Message, MessagePage, RefreshRequest, RegisterRequest, SendMessageRequest, SessionList, User,
-    WsTicket,
+    AddMembersRequest, AddMembersResponse, AuditLog, AuthResponse, Conversation, ConversationKind, ConversationList,
+    ConversationListQuery, CreateConversationRequest, EditMessageRequest, HistoryQuery, LoginRequest, Message,
+    MessageEditList, MessagePage, PinList, ReadRequest, RefreshRequest, RegisterRequest, Role, SendMessageRequest,
+    SessionList, UpdateConversationRequest, UpdateMemberRequest, User, WsTicket,
 };
-use confab_proto::{ConversationId, ErrorBody, SessionId, UserId};
+use confab_proto::{ConversationId, ErrorBody, MessageId, SessionId, UserId};
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use reqwest::{Method, RequestBuilder, Response};
 use serde::Serialize;
@@ -169,8 +171,62 @@ impl Client {
         self.create_conversation(&req).await
     }
 
+    /// The first page of the user's conversations (most recently active first).
     pub async fn conversations(&self) -> Result<ConversationList, ClientError> {
-        self.call(Method::GET, "/api/v1/conversations", None::<&()>).await
+        self.conversations_page(&ConversationListQuery::default()).await
+    }
+
+    pub async fn conversations_page(&self, query: &ConversationListQuery) -> Result<ConversationList, ClientError> {
+        let request = self.request(Method::GET, "/api/v1/conversations").query(query);
+        decode(request.send().await?).await
+    }
+
+    pub async fn update_conversation(
+        &self,
+        id: ConversationId,
+        req: &UpdateConversationRequest,
+    ) -> Result<Conversation, ClientError> {
+        self.call(Method::PATCH, &format!("/api/v1/conversations/{id}"), Some(req)).await
+    }
+
+    /// Deletes a group (owner only).
+    pub async fn delete_conversation(&self, id: ConversationId) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, &format!("/api/v1/conversations/{id}")).await
+    }
+
+    pub async fn add_members(
+        &self,
+        id: ConversationId,
+        members: Vec<UserId>,
+    ) -> Result<AddMembersResponse, ClientError> {
+        self.call(Method::POST, &format!("/api/v1/conversations/{id}/members"), Some(&AddMembersRequest { members }))
+            .await
+    }
+
+    /// Sets a member's role; `Role::Owner` transfers ownership.
+    pub async fn set_role(&self, id: ConversationId, user: UserId, role: Role) -> Result<Conversation, ClientError> {
+        let path = format!("/api/v1/conversations/{id}/members/{user}");
+        self.call(Method::PATCH, &path, Some(&UpdateMemberRequest { role })).await
+    }
+
+    /// Removes a member; with one's own id, leaves the group.
+    pub async fn remove_member(&self, id: ConversationId, user: UserId) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, &format!("/api/v1/conversations/{id}/members/{user}")).await
+    }
+
+    pub async fn mark_read(&self, id: ConversationId, seq: i64) -> Result<(), ClientError> {
+        let response =
+            self.request(Method::PUT, &format!("/api/v1/conversations/{id}/read")).json(&ReadRequest { seq });
+        let response = response.send().await?;
+        if response.status().is_success() { Ok(()) } else { Err(refusal(response).await) }
+    }
+
+    pub async fn typing(&self, id: ConversationId) -> Result<(), ClientError> {
+        self.call_empty(Method::POST, &format!("/api/v1/conversations/{id}/typing")).await
+    }
+
+    pub async fn audit(&self, id: ConversationId) -> Result<AuditLog, ClientError> {
+        self.call(Method::GET, &format!("/api/v1/conversations/{id}/audit"), None::<&()>).await
     }
 
     pub async fn conversation(&self, id: ConversationId) -> Result<Conversation, ClientError> {
@@ -193,6 +249,64 @@ impl Client {
         let path = format!("/api/v1/conversations/{conversation}/messages");
         let request = self.request(Method::GET, &path).query(query);
         decode(request.send().await?).await
+    }
+
+    pub async fn edit_message(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        body: &str,
+    ) -> Result<Message, ClientError> {
+        let path = format!("/api/v1/conversations/{id}/messages/{message}");
+        self.call(Method::PATCH, &path, Some(&EditMessageRequest { body: body.to_owned() })).await
+    }
+
+    /// Deletes a message for everyone; returns the tombstone.
+    pub async fn delete_message(&self, id: ConversationId, message: MessageId) -> Result<Message, ClientError> {
+        self.call(Method::DELETE, &format!("/api/v1/conversations/{id}/messages/{message}"), None::<&()>).await
+    }
+
+    pub async fn edits(&self, id: ConversationId, message: MessageId) -> Result<MessageEditList, ClientError> {
+        self.call(Method::GET, &format!("/api/v1/conversations/{id}/messages/{message}/edits"), None::<&()>).await
+    }
+
+    pub async fn add_reaction(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        emoji: &str,
+    ) -> Result<Message, ClientError> {
+        let path =
+            format!("/api/v1/conversations/{id}/messages/{message}/reactions/{}", crate::encode_component(emoji));
+        self.call(Method::PUT, &path, None::<&()>).await
+    }
+
+    pub async fn remove_reaction(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        emoji: &str,
+    ) -> Result<Message, ClientError> {
+        let path =
+            format!("/api/v1/conversations/{id}/messages/{message}/reactions/{}", crate::encode_component(emoji));
+        self.call(Method::DELETE, &path, None::<&()>).await
+    }
+
+    pub async fn pins(&self, id: ConversationId) -> Result<PinList, ClientError> {
+        self.call(Method::GET, &format!("/api/v1/conversations/{id}/pins"), None::<&()>).await
+    }
+
+    pub async fn pin(&self, id: ConversationId, message: MessageId) -> Result<Message, ClientError> {
+        self.call(Method::PUT, &format!("/api/v1/conversations/{id}/pins/{message}"), None::<&()>).await
+    }
+
+    pub async fn unpin(&self, id: ConversationId, message: MessageId) -> Result<Message, ClientError> {
+        self.call(Method::DELETE, &format!("/api/v1/conversations/{id}/pins/{message}"), None::<&()>).await
+    }
+
+    /// Everything changed since `req`'s positions (see docs/protocol.md, "Resume").
+    pub async fn sync(&self, req: &SyncRequest) -> Result<SyncResult, ClientError> {
+        self.call(Method::POST, "/api/v1/sync", Some(req)).await
     }
 
     // --- WebSocket ------------------------------------------------------------------------

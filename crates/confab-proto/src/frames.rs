@@ -283,7 +283,7 @@ pub struct Ready {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Ack {
-    Message(Message),
+    Message(Box<Message>),
     Sync(SyncResult),
     Empty {},
 }

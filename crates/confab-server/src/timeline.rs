@@ -95,5 +95,6 @@ impl PreparedEvent {
 
 fn shard(conversation: ConversationId) -> usize {
     // Fibonacci hashing: ids are time-ordered, so their low bits are mostly zero.
-    (conversation.0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) as usize >> (usize::BITS - ORDER_SHARDS.trailing_zeros())
+    (conversation.0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) as usize
+        >> (usize::BITS - ORDER_SHARDS.trailing_zeros())
 }

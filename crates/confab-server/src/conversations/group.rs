@@ -22,7 +22,12 @@ pub const MAX_URL_LEN: usize = 2048;
 
 impl Conversations {
     /// Renames a group, or sets or clears its topic and avatar.
-    pub async fn update(&self, principal: Principal, id: ConversationId, req: UpdateConversationRequest) -> Result<Conversation> {
+    pub async fn update(
+        &self,
+        principal: Principal,
+        id: ConversationId,
+        req: UpdateConversationRequest,
+    ) -> Result<Conversation> {
         let me = principal.user_id;
         self.authorize(me, id, GroupAction::EditInfo).await?;
         let name = req.name.as_deref().map(|n| parse_name(Some(n))).transpose()?;
@@ -60,7 +65,12 @@ impl Conversations {
 
     /// Adds members. Ids already in the group, repeated, or the caller's own are collapsed;
     /// `added` lists each newly added user once.
-    pub async fn add_members(&self, principal: Principal, id: ConversationId, members: Vec<UserId>) -> Result<AddMembersResponse> {
+    pub async fn add_members(
+        &self,
+        principal: Principal,
+        id: ConversationId,
+        members: Vec<UserId>,
+    ) -> Result<AddMembersResponse> {
         let me = principal.user_id;
         self.authorize(me, id, GroupAction::AddMembers).await?;
         let mut wanted = members;
@@ -136,7 +146,13 @@ impl Conversations {
 
     /// Changes a member's role (owner only). `owner` hands ownership over; the previous owner
     /// becomes an admin. The owner cannot demote themself: the group would have no owner.
-    pub async fn set_role(&self, principal: Principal, id: ConversationId, target: UserId, role: Role) -> Result<Conversation> {
+    pub async fn set_role(
+        &self,
+        principal: Principal,
+        id: ConversationId,
+        target: UserId,
+        role: Role,
+    ) -> Result<Conversation> {
         let me = principal.user_id;
         let membership = self.authorize(me, id, GroupAction::SetRoles).await?;
         let current = membership.role_of(target).ok_or(Error::NotFound("member"))?;

@@ -46,8 +46,13 @@ impl Conversations {
     pub async fn typing(&self, principal: Principal, id: ConversationId) -> Result<()> {
         let membership = self.membership(principal.user_id, id).await?;
         if self.typing.admit(principal.user_id, id) {
-            let others: Vec<UserId> = membership.members().iter().copied().filter(|u| *u != principal.user_id).collect();
-            let event = Typing { conversation_id: id, user_id: principal.user_id, expires_in_ms: TYPING_TTL.as_millis() as u64 };
+            let others: Vec<UserId> =
+                membership.members().iter().copied().filter(|u| *u != principal.user_id).collect();
+            let event = Typing {
+                conversation_id: id,
+                user_id: principal.user_id,
+                expires_in_ms: TYPING_TTL.as_millis() as u64,
+            };
             self.hub.publish(&others, Event::Typing(event));
         }
         Ok(())

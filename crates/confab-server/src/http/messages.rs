@@ -5,7 +5,9 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use confab_proto::frames::{SyncRequest, SyncResult};
-use confab_proto::rest::{EditMessageRequest, HistoryQuery, Message, MessageEditList, MessagePage, PinList, SendMessageRequest};
+use confab_proto::rest::{
+    EditMessageRequest, HistoryQuery, Message, MessageEditList, MessagePage, PinList, SendMessageRequest,
+};
 use confab_proto::{ConversationId, ErrorBody, MessageId};
 
 use super::extract::{Authenticated, Json, Path, Query};

@@ -7,8 +7,7 @@ use crate::users::Username;
 pub fn mentioned_usernames(body: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut previous: Option<char> = None;
-    let mut chars = body.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
+    for (at, c) in body.char_indices() {
         let boundary = previous.is_none_or(|p| !is_name_char(p));
         previous = Some(c);
         if c != '@' || !boundary {

@@ -66,7 +66,12 @@ impl Messages {
 
     /// Sends a message. Returns only after it is committed; everyone's sessions (the sender's
     /// included) get `message.created`. A repeated `client_id` returns the first message.
-    pub async fn send(&self, principal: Principal, conversation: ConversationId, req: SendMessageRequest) -> Result<Sent> {
+    pub async fn send(
+        &self,
+        principal: Principal,
+        conversation: ConversationId,
+        req: SendMessageRequest,
+    ) -> Result<Sent> {
         let membership = self.conversations.membership(principal.user_id, conversation).await?;
         body::check_body(&req.body, self.max_chars)?;
         if let Some(client_id) = &req.client_id {
@@ -102,12 +107,20 @@ impl Messages {
                 self.hub.publish(membership.members(), Event::MessageCreated(message.clone()));
                 Ok(Sent { message, created: true })
             }
-            SendOutcome::Duplicate(first) => Ok(Sent { message: render::render_one(&self.store, first).await?, created: false }),
+            SendOutcome::Duplicate(first) => {
+                Ok(Sent { message: render::render_one(&self.store, first).await?, created: false })
+            }
         }
     }
 
     /// Edits the caller's own message; the previous text is kept in its edit history.
-    pub async fn edit(&self, principal: Principal, conversation: ConversationId, id: MessageId, body: &str) -> Result<Message> {
+    pub async fn edit(
+        &self,
+        principal: Principal,
+        conversation: ConversationId,
+        id: MessageId,
+        body: &str,
+    ) -> Result<Message> {
         let membership = self.conversations.membership(principal.user_id, conversation).await?;
         let original = self.store.message_in(conversation.0, id.0).await?.ok_or(Error::NotFound("message"))?;
         if original.sender_id != principal.user_id.0 {
@@ -177,7 +190,13 @@ impl Messages {
     }
 
     /// Pins or unpins a message: anyone in a direct conversation, owners and admins in a group.
-    pub async fn pin(&self, principal: Principal, conversation: ConversationId, id: MessageId, pinned: bool) -> Result<Message> {
+    pub async fn pin(
+        &self,
+        principal: Principal,
+        conversation: ConversationId,
+        id: MessageId,
+        pinned: bool,
+    ) -> Result<Message> {
         let me = principal.user_id;
         let membership = self.conversations.membership(me, conversation).await?;
         if membership.kind == ConversationKind::Group
@@ -185,8 +204,11 @@ impl Messages {
         {
             return Err(Error::Forbidden("only owners and admins pin messages in a group".into()));
         }
-        let system =
-            if pinned { SystemEvent::MessagePinned { message_id: id } } else { SystemEvent::MessageUnpinned { message_id: id } };
+        let system = if pinned {
+            SystemEvent::MessagePinned { message_id: id }
+        } else {
+            SystemEvent::MessageUnpinned { message_id: id }
+        };
         let _in_order = self.timeline.lock(conversation).await;
         let event = self.timeline.prepare(conversation, me, &system);
         let group_event = event.as_group_event();
@@ -209,7 +231,12 @@ impl Messages {
     }
 
     /// The earlier versions of an edited message, oldest first.
-    pub async fn edits(&self, principal: Principal, conversation: ConversationId, id: MessageId) -> Result<MessageEditList> {
+    pub async fn edits(
+        &self,
+        principal: Principal,
+        conversation: ConversationId,
+        id: MessageId,
+    ) -> Result<MessageEditList> {
         self.conversations.membership(principal.user_id, conversation).await?;
         self.store.message_in(conversation.0, id.0).await?.ok_or(Error::NotFound("message"))?;
         let edits = self.store.edits_of(id.0).await?;
@@ -221,7 +248,12 @@ impl Messages {
     }
 
     /// A page of history, ascending by `seq`. See [`HistoryQuery`] for the cursors.
-    pub async fn history(&self, principal: Principal, conversation: ConversationId, q: HistoryQuery) -> Result<MessagePage> {
+    pub async fn history(
+        &self,
+        principal: Principal,
+        conversation: ConversationId,
+        q: HistoryQuery,
+    ) -> Result<MessagePage> {
         self.conversations.membership(principal.user_id, conversation).await?;
         let limit = q.limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {

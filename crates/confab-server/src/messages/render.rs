@@ -60,7 +60,12 @@ fn quote(id: i64, original: Option<&MessageRow>) -> ReplyQuote {
             deleted: false,
         },
         // Deleted (a tombstone), or gone with its conversation: shown as deleted either way.
-        Some(o) => ReplyQuote { message_id: MessageId(id), sender_id: UserId(o.sender_id), excerpt: String::new(), deleted: true },
+        Some(o) => ReplyQuote {
+            message_id: MessageId(id),
+            sender_id: UserId(o.sender_id),
+            excerpt: String::new(),
+            deleted: true,
+        },
         None => ReplyQuote { message_id: MessageId(id), sender_id: UserId(0), excerpt: String::new(), deleted: true },
     }
 }

@@ -81,7 +81,11 @@ async fn record(tx: &mut Transaction<'static, Any>, events: &[GroupEvent<'_>]) -
     Ok(entries)
 }
 
-async fn role_of(tx: &mut Transaction<'static, Any>, conversation_id: i64, user: i64) -> Result<Option<String>, StoreError> {
+async fn role_of(
+    tx: &mut Transaction<'static, Any>,
+    conversation_id: i64,
+    user: i64,
+) -> Result<Option<String>, StoreError> {
     let row: Option<(String,)> = sqlx::query_as("SELECT role FROM members WHERE conversation_id = $1 AND user_id = $2")
         .bind(conversation_id)
         .bind(user)
@@ -93,7 +97,11 @@ async fn role_of(tx: &mut Transaction<'static, Any>, conversation_id: i64, user:
 impl Store {
     /// Inserts a conversation with its members (and, for groups, its first timeline entry) in
     /// one transaction. A taken `direct_key` is a unique violation.
-    pub async fn insert_conversation(&self, c: &NewConversation<'_>, events: &[GroupEvent<'_>]) -> Result<(), StoreError> {
+    pub async fn insert_conversation(
+        &self,
+        c: &NewConversation<'_>,
+        events: &[GroupEvent<'_>],
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO conversations (id, kind, name, direct_key, last_seq, created_by, created_at, last_activity_at) \
@@ -151,13 +159,19 @@ impl Store {
     }
 
     /// Removes a member (who left or was removed). False when they were not a member.
-    pub async fn remove_member(&self, conversation_id: i64, user: i64, events: &[GroupEvent<'_>]) -> Result<bool, StoreError> {
+    pub async fn remove_member(
+        &self,
+        conversation_id: i64,
+        user: i64,
+        events: &[GroupEvent<'_>],
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let removed = sqlx::query("DELETE FROM members WHERE conversation_id = $1 AND user_id = $2 AND role <> 'owner'")
-            .bind(conversation_id)
-            .bind(user)
-            .execute(&mut *tx)
-            .await?;
+        let removed =
+            sqlx::query("DELETE FROM members WHERE conversation_id = $1 AND user_id = $2 AND role <> 'owner'")
+                .bind(conversation_id)
+                .bind(user)
+                .execute(&mut *tx)
+                .await?;
         if removed.rows_affected() == 0 {
             return Ok(false);
         }
@@ -167,7 +181,13 @@ impl Store {
     }
 
     /// Sets a non-owner member's role to `admin` or `member`. False when `user` is not such a member.
-    pub async fn set_role(&self, conversation_id: i64, user: i64, role: &str, events: &[GroupEvent<'_>]) -> Result<bool, StoreError> {
+    pub async fn set_role(
+        &self,
+        conversation_id: i64,
+        user: i64,
+        role: &str,
+        events: &[GroupEvent<'_>],
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let changed = sqlx::query(
             "UPDATE members SET role = $3 WHERE conversation_id = $1 AND user_id = $2 AND role <> 'owner' AND role <> $3",
@@ -186,7 +206,13 @@ impl Store {
     }
 
     /// Makes `to` the owner and `from` (the owner) an admin. False when the roles are not as expected.
-    pub async fn transfer_ownership(&self, conversation_id: i64, from: i64, to: i64, events: &[GroupEvent<'_>]) -> Result<bool, StoreError> {
+    pub async fn transfer_ownership(
+        &self,
+        conversation_id: i64,
+        from: i64,
+        to: i64,
+        events: &[GroupEvent<'_>],
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let from_role = role_of(&mut tx, conversation_id, from).await?;
         let to_role = role_of(&mut tx, conversation_id, to).await?;
@@ -207,13 +233,26 @@ impl Store {
     }
 
     /// Applies a `PATCH` to a group's name, topic and avatar.
-    pub async fn update_group(&self, conversation_id: i64, patch: &GroupPatch<'_>, events: &[GroupEvent<'_>]) -> Result<(), StoreError> {
+    pub async fn update_group(
+        &self,
+        conversation_id: i64,
+        patch: &GroupPatch<'_>,
+        events: &[GroupEvent<'_>],
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         if let Some(name) = patch.name {
-            sqlx::query("UPDATE conversations SET name = $2 WHERE id = $1").bind(conversation_id).bind(name).execute(&mut *tx).await?;
+            sqlx::query("UPDATE conversations SET name = $2 WHERE id = $1")
+                .bind(conversation_id)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
         }
         if let Some(topic) = patch.topic {
-            sqlx::query("UPDATE conversations SET topic = $2 WHERE id = $1").bind(conversation_id).bind(topic).execute(&mut *tx).await?;
+            sqlx::query("UPDATE conversations SET topic = $2 WHERE id = $1")
+                .bind(conversation_id)
+                .bind(topic)
+                .execute(&mut *tx)
+                .await?;
         }
         if let Some(avatar) = patch.avatar_url {
             sqlx::query("UPDATE conversations SET avatar_url = $2 WHERE id = $1")
@@ -239,7 +278,8 @@ impl Store {
         ] {
             sqlx::query(sql).bind(conversation_id).execute(&mut *tx).await?;
         }
-        let deleted = sqlx::query("DELETE FROM conversations WHERE id = $1").bind(conversation_id).execute(&mut *tx).await?;
+        let deleted =
+            sqlx::query("DELETE FROM conversations WHERE id = $1").bind(conversation_id).execute(&mut *tx).await?;
         if deleted.rows_affected() == 0 {
             return Ok(false);
         }
@@ -263,10 +303,11 @@ impl Store {
 
     /// Every conversation `user` belongs to.
     pub async fn conversation_ids_of(&self, user: i64) -> Result<Vec<i64>, StoreError> {
-        let rows: Vec<(i64,)> = sqlx::query_as("SELECT conversation_id FROM members WHERE user_id = $1 ORDER BY conversation_id")
-            .bind(user)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<(i64,)> =
+            sqlx::query_as("SELECT conversation_id FROM members WHERE user_id = $1 ORDER BY conversation_id")
+                .bind(user)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
@@ -274,7 +315,10 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.id IN ({})", placeholders(1, ids.len()));
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.id IN ({})",
+            placeholders(1, ids.len())
+        );
         let mut query = sqlx::query_as(composed(sql));
         for id in ids {
             query = query.bind(*id);

@@ -167,7 +167,11 @@ pub(super) async fn write_audit(tx: &mut Transaction<'static, Any>, a: &NewAudit
     Ok(())
 }
 
-async fn row_in(tx: &mut Transaction<'static, Any>, conversation_id: i64, id: i64) -> Result<Option<MessageRow>, StoreError> {
+async fn row_in(
+    tx: &mut Transaction<'static, Any>,
+    conversation_id: i64,
+    id: i64,
+) -> Result<Option<MessageRow>, StoreError> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND id = $2");
     Ok(sqlx::query_as(composed(sql)).bind(conversation_id).bind(id).fetch_optional(&mut **tx).await?)
 }
@@ -212,13 +216,15 @@ impl Store {
             return Ok(None);
         }
         let version = next_version(&mut tx, conversation_id).await?;
-        sqlx::query("INSERT INTO message_edits (message_id, previous_body, edited_by, edited_at) VALUES ($1, $2, $3, $4)")
-            .bind(id)
-            .bind(&old.body)
-            .bind(editor)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO message_edits (message_id, previous_body, edited_by, edited_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(&old.body)
+        .bind(editor)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("UPDATE messages SET body = $2, mentions = $3, edited_at = $4, version = $5 WHERE id = $1")
             .bind(id)
             .bind(body)
@@ -234,7 +240,13 @@ impl Store {
 
     /// Turns a text message into a tombstone: body, mentions, reactions, pin and edit history go.
     /// `None` when there is no such live message.
-    pub async fn delete_message(&self, conversation_id: i64, id: i64, by: i64, now: i64) -> Result<Option<MessageRow>, StoreError> {
+    pub async fn delete_message(
+        &self,
+        conversation_id: i64,
+        id: i64,
+        by: i64,
+        now: i64,
+    ) -> Result<Option<MessageRow>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let Some(old) = row_in(&mut tx, conversation_id, id).await? else { return Ok(None) };
         if old.kind != "text" || old.deleted_at.is_some() {
@@ -426,7 +438,11 @@ impl Store {
     }
 
     /// A page of history, and whether more lies beyond it in the direction read.
-    pub async fn history(&self, conversation_id: i64, range: HistoryRange) -> Result<(Vec<MessageRow>, bool), StoreError> {
+    pub async fn history(
+        &self,
+        conversation_id: i64,
+        range: HistoryRange,
+    ) -> Result<(Vec<MessageRow>, bool), StoreError> {
         let lower = range.after.unwrap_or(0);
         let upper = range.before.unwrap_or(i64::MAX);
         let order = if range.after.is_some() && range.before.is_none() { "ASC" } else { "DESC" };

@@ -183,24 +183,36 @@ async fn a_slow_consumer_is_closed_without_slowing_anyone() {
     let mut stalled = bob.connect().await; // never reads until the end
     let mut attentive = bob.connect().await;
     let reader = tokio::spawn(async move {
-        let mut count = 0;
-        while count < 200 {
-            if let Event::MessageCreated(_) = attentive.next_event_timeout(WAIT).await.unwrap().event {
-                count += 1;
+        let mut arrivals = Vec::new();
+        while arrivals.len() < 200 {
+            if let Event::MessageCreated(m) = attentive.next_event_timeout(WAIT).await.unwrap().event {
+                arrivals.push((m.seq, std::time::Instant::now()));
             }
         }
-        count
+        arrivals
     });
 
     let big = "x".repeat(50_000); // 200 × 50 KB overflows the socket buffers and the queue
+    let mut sent_at = Vec::new();
     for _ in 0..200 {
-        alice
-            .client
-            .send_message(dm.id, &SendMessageRequest { body: big.clone(), ..Default::default() })
-            .await
-            .unwrap();
+        let started = std::time::Instant::now();
+        let req = SendMessageRequest { body: big.clone(), ..Default::default() };
+        sent_at.push((alice.client.send_message(dm.id, &req).await.unwrap().seq, started));
     }
-    assert_eq!(reader.await.unwrap(), 200, "the attentive session got everything");
+    let arrivals = reader.await.unwrap();
+    assert_eq!(arrivals.len(), 200, "the attentive session got everything");
+    // Delivery to the attentive session stays in the millisecond range while the other stalls:
+    // an order-of-magnitude bound, not a benchmark.
+    let worst = sent_at
+        .iter()
+        .zip(&arrivals)
+        .map(|((sent_seq, started), (seq, arrived))| {
+            assert_eq!(sent_seq, seq);
+            arrived.duration_since(*started)
+        })
+        .max()
+        .unwrap();
+    assert!(worst < Duration::from_secs(1), "worst send-to-delivery latency {worst:?}");
     let (code, _) = stalled.expect_closed(Duration::from_secs(30)).await.unwrap();
     assert_eq!(code, close_code::SLOW_CONSUMER);
 }

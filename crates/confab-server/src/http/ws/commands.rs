@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use confab_proto::frames::{Ack, Command, IncomingFrame, MAX_FRAME_ID_LEN};
-use confab_proto::rest::SendMessageRequest;
+use confab_proto::rest::{Message, SendMessageRequest};
 use confab_proto::{ApiError, ErrorCode};
 
 use crate::app::App;
@@ -44,29 +44,34 @@ pub fn decode(text: &str) -> Result<(Option<String>, Command), BadFrame> {
 
 /// Runs a command for `principal`, through the same services as REST.
 pub async fn execute(app: &Arc<App>, principal: Principal, command: Command) -> Result<Ack, Error> {
+    let messages = &app.messages;
     match command {
         Command::SendMessage(send) => {
             let req = SendMessageRequest { body: send.body, client_id: send.client_id, reply_to: send.reply_to };
-            let sent = app.messages.send(principal, send.conversation_id, req).await?;
-            Ok(Ack::Message(sent.message))
+            let sent = messages.send(principal, send.conversation_id, req).await?;
+            Ok(message(sent.message))
         }
-        Command::EditMessage(edit) => {
-            Ok(Ack::Message(app.messages.edit(principal, edit.conversation_id, edit.message_id, &edit.body).await?))
+        Command::EditMessage(e) => {
+            messages.edit(principal, e.conversation_id, e.message_id, &e.body).await.map(message)
         }
-        Command::DeleteMessage(target) => {
-            Ok(Ack::Message(app.messages.delete(principal, target.conversation_id, target.message_id).await?))
-        }
+        Command::DeleteMessage(m) => messages.delete(principal, m.conversation_id, m.message_id).await.map(message),
         Command::AddReaction(r) => {
-            Ok(Ack::Message(app.messages.react(principal, r.conversation_id, r.message_id, &r.emoji, true).await?))
+            messages.react(principal, r.conversation_id, r.message_id, &r.emoji, true).await.map(message)
         }
         Command::RemoveReaction(r) => {
-            Ok(Ack::Message(app.messages.react(principal, r.conversation_id, r.message_id, &r.emoji, false).await?))
+            messages.react(principal, r.conversation_id, r.message_id, &r.emoji, false).await.map(message)
         }
         Command::Typing(t) => app.conversations.typing(principal, t.conversation_id).await.map(|()| Ack::Empty {}),
-        Command::Read(r) => app.conversations.mark_read(principal, r.conversation_id, r.seq).await.map(|()| Ack::Empty {}),
+        Command::Read(r) => {
+            app.conversations.mark_read(principal, r.conversation_id, r.seq).await.map(|()| Ack::Empty {})
+        }
         Command::Sync(request) => Ok(Ack::Sync(app.sync.sync(principal, request).await?)),
         Command::Ping => Ok(Ack::Empty {}),
     }
+}
+
+fn message(m: Message) -> Ack {
+    Ack::Message(Box::new(m))
 }
 
 #[cfg(test)]
