@@ -12,6 +12,8 @@ pub struct TestApp {
     pub server: RunningServer,
     pub base_url: String,
     pub data_dir: tempfile::TempDir,
+    /// The PostgreSQL database of this test, when the suite runs against PostgreSQL.
+    pub database: Option<TestDatabase>,
 }
 
 /// A server with the default configuration (and generous rate limits).
@@ -22,15 +24,34 @@ pub async fn spawn_app() -> TestApp {
 /// A server whose configuration the test adjusts first.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let mut config = test_config(data_dir.path());
+    let database = fresh_database().await;
+    let mut config = test_config(data_dir.path(), database.as_ref().map(|d| d.url.clone()));
     configure(&mut config);
-    start(config, data_dir).await
+    start(config, data_dir, database).await
 }
 
-pub fn test_config(data_dir: &std::path::Path) -> Config {
+/// With `CONFAB_TEST_DATABASE_URL` set (a PostgreSQL server URL), each test gets a database of
+/// its own there; otherwise it uses SQLite in its temporary directory. A set variable with an
+/// unreachable server fails the test loudly rather than falling back.
+async fn fresh_database() -> Option<TestDatabase> {
+    use sqlx::Connection;
+    let admin_url = std::env::var("CONFAB_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())?;
+    let name = format!("confab_test_{}", rand::random::<u64>());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("CONFAB_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}"));
+    sqlx::Executor::execute(&mut admin, sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .expect("create the test database");
+    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
+    Some(TestDatabase { url: format!("{base}/{name}"), admin_url: admin_url.clone(), name })
+}
+
+pub fn test_config(data_dir: &std::path::Path, database_url: Option<String>) -> Config {
     let mut config = Config {
         listen: "127.0.0.1:0".parse().expect("address"),
         data_dir: data_dir.to_path_buf(),
+        database_url,
         node_id: Some(1),
         ..Config::default()
     };
@@ -39,21 +60,46 @@ pub fn test_config(data_dir: &std::path::Path) -> Config {
     config
 }
 
-async fn start(mut config: Config, data_dir: tempfile::TempDir) -> TestApp {
+async fn start(mut config: Config, data_dir: tempfile::TempDir, database: Option<TestDatabase>) -> TestApp {
     config.validate().expect("valid test config");
     let application = Application::build(config).await.expect("server starts");
     let server = application.spawn();
     let base_url = server.base_url();
-    TestApp { server, base_url, data_dir }
+    TestApp { server, base_url, data_dir, database }
+}
+
+/// A PostgreSQL database made for one test, dropped with it so that runs do not pile up databases.
+pub struct TestDatabase {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // Drop cannot await; a short-lived runtime on its own thread does the work.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                use sqlx::Connection;
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await.ok()?;
+                sqlx::Executor::execute(&mut admin, sqlx::AssertSqlSafe(statement)).await.ok()
+            })
+        })
+        .join();
+    }
 }
 
 impl TestApp {
     /// Stops this server and starts a new one on the same data directory, as after a crash or
     /// a restart.
     pub async fn restart(self) -> TestApp {
-        let TestApp { server, data_dir, .. } = self;
+        let TestApp { server, data_dir, database, .. } = self;
         server.stop().await;
-        start(test_config(data_dir.path()), data_dir).await
+        let url = database.as_ref().map(|d| d.url.clone());
+        start(test_config(data_dir.path(), url), data_dir, database).await
     }
 
     pub fn anonymous(&self) -> Client {
