@@ -34,13 +34,24 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/conversations",
         "/api/v1/conversations/{id}",
         "/api/v1/conversations/{id}/messages",
+        "/api/v1/conversations/{id}/messages/{message_id}",
+        "/api/v1/conversations/{id}/messages/{message_id}/edits",
+        "/api/v1/conversations/{id}/messages/{message_id}/reactions/{emoji}",
+        "/api/v1/conversations/{id}/members",
+        "/api/v1/conversations/{id}/members/{user_id}",
+        "/api/v1/conversations/{id}/read",
+        "/api/v1/conversations/{id}/typing",
+        "/api/v1/conversations/{id}/audit",
+        "/api/v1/conversations/{id}/pins",
+        "/api/v1/conversations/{id}/pins/{message_id}",
+        "/api/v1/sync",
         "/healthz",
         "/readyz",
     ] {
         assert!(paths.contains_key(path), "{path} is missing from the OpenAPI document");
     }
     let schemas = doc.json["components"]["schemas"].as_object().expect("schemas");
-    for schema in ["Message", "Conversation", "AuthResponse", "ErrorBody", "ErrorCode"] {
+    for schema in ["Message", "Conversation", "AuthResponse", "ErrorBody", "ErrorCode", "SystemEvent", "SyncResult"] {
         assert!(schemas.contains_key(schema), "{schema} schema is missing");
     }
 }
