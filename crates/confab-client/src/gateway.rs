@@ -102,19 +102,17 @@ impl Connection {
             };
         let protocol =
             response.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let mut connection =
-            Connection { socket, ready: placeholder_ready(), protocol, pending: VecDeque::new(), next_id: 0 };
-        let first = connection.read_frame().await?;
-        match first.event {
-            Event::Ready(ready) => connection.ready = ready,
+        let mut socket = socket;
+        let ready = match read_frame(&mut socket).await?.event {
+            Event::Ready(ready) => ready,
             other => {
                 return Err(ClientError::UnexpectedResponse {
                     status: 101,
                     body: format!("expected ready as first frame, got {other:?}"),
                 });
             }
-        }
-        Ok(connection)
+        };
+        Ok(Connection { socket, ready, protocol, pending: VecDeque::new(), next_id: 0 })
     }
 
     /// The `ready` frame the server opened with: the user, the session, the limits.
@@ -251,24 +249,24 @@ impl Connection {
     }
 
     async fn read_frame(&mut self) -> Result<ServerFrame, ClientError> {
-        loop {
-            let Some(message) = self.socket.next().await else {
-                return Err(ClientError::Closed {
-                    code: 1006,
-                    reason: "connection ended without a close frame".into(),
-                });
-            };
-            match message? {
-                Message::Text(text) => return Ok(serde_json::from_str(text.as_str())?),
-                Message::Close(frame) => {
-                    let (code, reason) = frame
-                        .map(|f| (u16::from(f.code), f.reason.as_str().to_owned()))
-                        .unwrap_or((1005, String::new()));
-                    return Err(ClientError::Closed { code, reason });
-                }
-                // Pings are answered by tungstenite while we read; binary frames are not used.
-                Message::Ping(_) | Message::Pong(_) | Message::Binary(_) | Message::Frame(_) => continue,
+        read_frame(&mut self.socket).await
+    }
+}
+
+/// The next text frame, decoded; pings are answered by tungstenite while we read.
+async fn read_frame(socket: &mut WebSocketStream<MaybeTlsStream<TcpStream>>) -> Result<ServerFrame, ClientError> {
+    loop {
+        let Some(message) = socket.next().await else {
+            return Err(ClientError::Closed { code: 1006, reason: "connection ended without a close frame".into() });
+        };
+        match message? {
+            Message::Text(text) => return Ok(serde_json::from_str(text.as_str())?),
+            Message::Close(frame) => {
+                let (code, reason) =
+                    frame.map(|f| (u16::from(f.code), f.reason.as_str().to_owned())).unwrap_or((1005, String::new()));
+                return Err(ClientError::Closed { code, reason });
             }
+            Message::Ping(_) | Message::Pong(_) | Message::Binary(_) | Message::Frame(_) => continue,
         }
     }
 }
@@ -277,23 +275,5 @@ fn expect_message(ack: Ack) -> Result<ChatMessage, ClientError> {
     match ack {
         Ack::Message(message) => Ok(*message),
         other => Err(ClientError::UnexpectedResponse { status: 101, body: format!("{other:?}") }),
-    }
-}
-
-/// Stands in for `ready` during the handshake only; replaced before `open` returns.
-fn placeholder_ready() -> Ready {
-    Ready {
-        user: confab_proto::rest::User {
-            id: confab_proto::UserId(0),
-            username: String::new(),
-            display_name: String::new(),
-            avatar_url: None,
-            external: false,
-            created_at: time::OffsetDateTime::UNIX_EPOCH,
-        },
-        session_id: None,
-        heartbeat_ms: 0,
-        idle_timeout_ms: 0,
-        max_frame_bytes: 0,
     }
 }

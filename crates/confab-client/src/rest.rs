@@ -4,10 +4,12 @@ use std::sync::{Arc, Once};
 
 use confab_proto::frames::{SyncRequest, SyncResult};
 use confab_proto::rest::{
-    AddMembersRequest, AddMembersResponse, AuditLog, AuthResponse, Conversation, ConversationKind, ConversationList,
-    ConversationListQuery, CreateConversationRequest, EditMessageRequest, HistoryQuery, LoginRequest, Message,
-    MessageEditList, MessagePage, PinList, ReadRequest, RefreshRequest, RegisterRequest, Role, SendMessageRequest,
-    SessionList, UpdateConversationRequest, UpdateMemberRequest, User, WsTicket,
+    AddMembersRequest, AddMembersResponse, AuditLog, AuthResponse, BlockList, Contact, ContactList, Conversation,
+    ConversationKind, ConversationList, ConversationListQuery, CreateConversationRequest, EditMessageRequest,
+    HistoryQuery, LoginRequest, Message, MessageEditList, MessagePage, OwnPresence, PinList, ReadRequest,
+    RefreshRequest, RegisterRequest, Role, SendMessageRequest, SessionList, SetPresenceRequest,
+    UpdateConversationRequest, UpdateMemberRequest, UpdateProfileRequest, User, UserSearchQuery, UserSearchResult,
+    WsTicket,
 };
 use confab_proto::{ConversationId, ErrorBody, MessageId, SessionId, UserId};
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
@@ -157,6 +159,67 @@ impl Client {
 
     pub async fn user(&self, id: UserId) -> Result<User, ClientError> {
         self.call(Method::GET, &format!("/api/v1/users/{id}"), None::<&()>).await
+    }
+
+    /// Changes the caller's display name, avatar or bio.
+    pub async fn update_profile(&self, req: &UpdateProfileRequest) -> Result<User, ClientError> {
+        self.call(Method::PATCH, "/api/v1/me", Some(req)).await
+    }
+
+    pub async fn search_users(&self, query: &UserSearchQuery) -> Result<UserSearchResult, ClientError> {
+        decode(self.request(Method::GET, "/api/v1/users").query(query).send().await?).await
+    }
+
+    // --- people -------------------------------------------------------------------------
+
+    pub async fn contacts(&self) -> Result<ContactList, ClientError> {
+        self.call(Method::GET, "/api/v1/contacts", None::<&()>).await
+    }
+
+    /// Sends a contact request to `user`, or accepts theirs.
+    pub async fn request_contact(&self, user: UserId) -> Result<Contact, ClientError> {
+        self.call(Method::POST, &format!("/api/v1/contacts/{user}"), None::<&()>).await
+    }
+
+    pub async fn accept_contact(&self, user: UserId) -> Result<Contact, ClientError> {
+        self.call(Method::POST, &format!("/api/v1/contacts/{user}/accept"), None::<&()>).await
+    }
+
+    pub async fn decline_contact(&self, user: UserId) -> Result<(), ClientError> {
+        self.call_empty(Method::POST, &format!("/api/v1/contacts/{user}/decline")).await
+    }
+
+    /// Declines, cancels or removes whatever links the caller and `user`.
+    pub async fn remove_contact(&self, user: UserId) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, &format!("/api/v1/contacts/{user}")).await
+    }
+
+    pub async fn block(&self, user: UserId) -> Result<(), ClientError> {
+        self.call_empty(Method::PUT, &format!("/api/v1/blocks/{user}")).await
+    }
+
+    pub async fn unblock(&self, user: UserId) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, &format!("/api/v1/blocks/{user}")).await
+    }
+
+    pub async fn blocks(&self) -> Result<BlockList, ClientError> {
+        self.call(Method::GET, "/api/v1/blocks", None::<&()>).await
+    }
+
+    pub async fn restrict(&self, user: UserId) -> Result<(), ClientError> {
+        self.call_empty(Method::PUT, &format!("/api/v1/restrictions/{user}")).await
+    }
+
+    pub async fn unrestrict(&self, user: UserId) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, &format!("/api/v1/restrictions/{user}")).await
+    }
+
+    pub async fn presence(&self) -> Result<OwnPresence, ClientError> {
+        self.call(Method::GET, "/api/v1/me/presence", None::<&()>).await
+    }
+
+    pub async fn set_presence(&self, req: &SetPresenceRequest) -> Result<OwnPresence, ClientError> {
+        self.call(Method::PUT, "/api/v1/me/presence", Some(req)).await
     }
 
     // --- conversations and messages -------------------------------------------------------

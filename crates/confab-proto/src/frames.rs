@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::ids::{ConversationId, MessageId, SessionId, UserId};
-use crate::rest::{Conversation, Message, User};
+use crate::rest::{Contact, Conversation, Message, Presence, User};
 
 /// Longest accepted command `id`.
 pub const MAX_FRAME_ID_LEN: usize = 64;
@@ -232,6 +232,13 @@ pub enum Event {
     /// A member's read position moved (read receipts, and the user's own other sessions).
     #[serde(rename = "read.updated")]
     ReadUpdated(ReadUpdated),
+    /// A contact, or a member of a shared conversation, changed presence (also the user's own).
+    #[serde(rename = "presence.updated")]
+    PresenceUpdated(Presence),
+    /// The relation with another user changed (request sent or received, accepted, declined,
+    /// cancelled, removed): the caller's view of it.
+    #[serde(rename = "contact.updated")]
+    ContactUpdated(Contact),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -58,8 +58,140 @@ pub struct User {
     /// True for users provisioned from the host app's tokens rather than registered here.
     #[serde(default)]
     pub external: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bio: Option<String>,
+    /// The user's profile page in the host app, when the server is configured with a template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_url: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+/// `PATCH /api/v1/me`: change what is given. An empty `avatar_url` or `bio` removes it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProfileRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bio: Option<String>,
+}
+
+/// What others see of a user's presence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceStatus {
+    Online,
+    Away,
+    /// Do not disturb.
+    Dnd,
+    /// No session connected, or invisible.
+    Offline,
+}
+
+/// The status a user chooses; `invisible` appears as `offline` to others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChosenStatus {
+    Online,
+    Away,
+    Dnd,
+    Invisible,
+}
+
+/// A user's presence as the viewer may see it. Also the data of `presence.updated`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Presence {
+    pub user_id: UserId,
+    pub status: PresenceStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_text: Option<String>,
+    /// When the user was last connected (absent while online, and for invisible users).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub last_seen_at: Option<OffsetDateTime>,
+}
+
+/// `PUT /api/v1/me/presence`
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPresenceRequest {
+    pub status: ChosenStatus,
+    /// Up to 140 characters; empty or absent clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_text: Option<String>,
+}
+
+/// The caller's own presence settings (`GET`/`PUT /api/v1/me/presence`).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct OwnPresence {
+    pub status: ChosenStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_text: Option<String>,
+    /// How others see it now.
+    pub seen_as: PresenceStatus,
+}
+
+/// Where the caller stands with another user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactState {
+    /// Contacts both ways.
+    Contact,
+    /// They asked; the caller may accept or decline.
+    Incoming,
+    /// The caller asked; they have not answered.
+    Outgoing,
+    /// Nothing (after decline, cancel, removal or a block).
+    None,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Contact {
+    pub user: User,
+    pub state: ContactState,
+    /// Contacts only, and never when they blocked the caller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<Presence>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
+}
+
+/// `GET /api/v1/contacts`
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ContactList {
+    pub contacts: Vec<Contact>,
+    pub incoming: Vec<Contact>,
+    pub outgoing: Vec<Contact>,
+}
+
+/// `GET /api/v1/blocks`: only the caller sees their list.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlockList {
+    pub blocked: Vec<User>,
+    pub restricted: Vec<User>,
+}
+
+/// Query of `GET /api/v1/users` (search).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserSearchQuery {
+    /// Prefix of a username or display name (1–64 characters; case-insensitive for ASCII).
+    pub q: String,
+    /// 1–50, default 20.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserSearchResult {
+    pub users: Vec<User>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// One signed-in device or tab of the current user.
@@ -126,6 +258,9 @@ pub struct Member {
     pub role: Role,
     /// Read receipt: the member has read the conversation up to this `seq`.
     pub read_seq: i64,
+    /// In REST answers (not in events): the member's presence as the caller may see it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<Presence>,
 }
 
 /// A conversation. Each member's `read_seq` is their read receipt.
@@ -278,6 +413,9 @@ pub struct Message {
     pub deleted_at: Option<OffsetDateTime>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pinned: bool,
+    /// The sender is blocked by the viewer: the body, mentions and reply excerpt are withheld.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub collapsed: bool,
     /// The conversation version of this message's last change.
     pub version: i64,
     #[serde(with = "time::serde::rfc3339")]

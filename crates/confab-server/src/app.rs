@@ -9,11 +9,13 @@ use tokio::net::TcpListener;
 use crate::auth::Auth;
 use crate::auth::external::ExternalAuth;
 use crate::config::{Config, ConfigError};
-use crate::conversations::Conversations;
+use crate::conversations::{ConversationDeps, Conversations};
 use crate::http;
 use crate::hub::Hub;
 use crate::ids::IdGenerator;
 use crate::messages::Messages;
+use crate::people::{Blocks, Contacts};
+use crate::presence::Presence;
 use crate::shutdown::{self, Shutdown, ShutdownTrigger};
 use crate::store::{Store, StoreError};
 use crate::sync::Sync;
@@ -31,6 +33,9 @@ pub struct App {
     pub conversations: Arc<Conversations>,
     pub messages: Messages,
     pub sync: Sync,
+    pub blocks: Arc<Blocks>,
+    pub contacts: Contacts,
+    pub presence: Arc<Presence>,
     pub shutdown: Shutdown,
 }
 
@@ -68,7 +73,11 @@ impl Application {
         let node_id = config.node_id.unwrap_or_else(rand::random);
         let ids = Arc::new(IdGenerator::new(node_id));
         let hub = Arc::new(Hub::default());
-        let users = Arc::new(Users::new(store.clone(), ids.clone()));
+        let users = Arc::new(Users::new(store.clone(), ids.clone(), config.profiles.link_template.clone()));
+        let blocks = Arc::new(Blocks::new(store.clone(), users.clone()));
+        let grace = std::time::Duration::from_millis(config.presence.grace_ms);
+        let presence = Arc::new(Presence::new(store.clone(), hub.clone(), blocks.clone(), grace));
+        let contacts = Contacts::new(store.clone(), users.clone(), blocks.clone(), presence.clone(), hub.clone());
         let external = match &config.auth.external {
             Some(external) => {
                 let http = reqwest::Client::builder()
@@ -90,11 +99,15 @@ impl Application {
         );
         let timeline = Arc::new(Timeline::new(ids.clone()));
         let conversations = Arc::new(Conversations::new(
-            store.clone(),
-            ids.clone(),
-            users.clone(),
-            hub.clone(),
-            timeline.clone(),
+            ConversationDeps {
+                store: store.clone(),
+                ids: ids.clone(),
+                users: users.clone(),
+                hub: hub.clone(),
+                timeline: timeline.clone(),
+                blocks: blocks.clone(),
+                presence: presence.clone(),
+            },
             config.limits.clone(),
         ));
         let messages = Messages::new(
@@ -103,15 +116,29 @@ impl Application {
             conversations.clone(),
             hub.clone(),
             timeline,
+            blocks.clone(),
             config.limits.max_message_chars,
         );
-        let sync = Sync::new(store.clone(), conversations.clone());
+        let sync = Sync::new(store.clone(), conversations.clone(), blocks.clone());
 
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Bind { addr: config.listen, source })?;
         let (trigger, shutdown) = shutdown::channel();
-        let app = Arc::new(App { config, store, hub, auth, users, conversations, messages, sync, shutdown });
+        let app = Arc::new(App {
+            config,
+            store,
+            hub,
+            auth,
+            users,
+            conversations,
+            messages,
+            sync,
+            blocks,
+            contacts,
+            presence,
+            shutdown,
+        });
         Ok(Application { listener, app, trigger })
     }
 

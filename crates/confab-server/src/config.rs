@@ -51,6 +51,9 @@ pub struct ServeArgs {
     /// Extra origins allowed to open WebSockets, comma-separated (same origin and localhost always are).
     #[arg(long, env = "CONFAB_ALLOWED_ORIGINS", value_name = "ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Option<Vec<String>>,
+    /// Profile page of a user in the host app, e.g. `https://game.example/users/{username}`.
+    #[arg(long, env = "CONFAB_PROFILE_LINK", value_name = "TEMPLATE")]
+    pub profile_link: Option<String>,
     /// Longest message body, in characters [default: 4000].
     #[arg(long, env = "CONFAB_MAX_MESSAGE_CHARS", value_name = "N")]
     pub max_message_chars: Option<usize>,
@@ -107,6 +110,30 @@ pub struct Config {
     pub auth: AuthConfig,
     pub gateway: GatewayConfig,
     pub limits: LimitsConfig,
+    pub presence: PresenceConfig,
+    pub profiles: ProfilesConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PresenceConfig {
+    /// How long a user stays online after their last session closes, so that a reload or a
+    /// flaky network causes no offline/online flap.
+    pub grace_ms: u64,
+}
+
+impl Default for PresenceConfig {
+    fn default() -> Self {
+        PresenceConfig { grace_ms: 5000 }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProfilesConfig {
+    /// The host app's profile page of a user, e.g. `https://game.example/users/{username}`;
+    /// `{username}`, `{id}` and `{external_id}` (the host app's `sub`) are filled in.
+    pub link_template: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -191,6 +218,8 @@ impl Default for Config {
             auth: AuthConfig::default(),
             gateway: GatewayConfig::default(),
             limits: LimitsConfig::default(),
+            presence: PresenceConfig::default(),
+            profiles: ProfilesConfig::default(),
         }
     }
 }
@@ -285,6 +314,9 @@ impl Config {
         if let Some(v) = args.allowed_origins {
             self.gateway.allowed_origins = v;
         }
+        if args.profile_link.is_some() {
+            self.profiles.link_template = args.profile_link;
+        }
         if let Some(v) = args.max_message_chars {
             self.limits.max_message_chars = v;
         }
@@ -323,6 +355,11 @@ impl Config {
             return invalid(
                 "redis_url: the cluster bus is not available in this version; run a single node without it",
             );
+        }
+        if let Some(template) = &self.profiles.link_template
+            && !(template.starts_with("https://") || template.starts_with("http://"))
+        {
+            return invalid("profiles.link_template must be an http or https URL");
         }
         if self.limits.max_message_chars == 0 {
             return invalid("limits.max_message_chars must be at least 1");

@@ -16,6 +16,8 @@ pub mod hub;
 pub mod ids;
 pub mod limits;
 pub mod messages;
+pub mod people;
+pub mod presence;
 pub mod shutdown;
 pub mod store;
 pub mod sync;

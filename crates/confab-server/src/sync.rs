@@ -15,7 +15,8 @@ use confab_proto::{ConversationId, ErrorCode};
 use crate::auth::Principal;
 use crate::conversations::Conversations;
 use crate::error::{Error, Result};
-use crate::messages::render;
+use crate::messages::render_for;
+use crate::people::Blocks;
 use crate::store::Store;
 
 pub const DEFAULT_LIMIT: u32 = 500;
@@ -26,11 +27,12 @@ pub const MAX_POSITIONS: usize = 10_000;
 pub struct Sync {
     store: Store,
     conversations: Arc<Conversations>,
+    blocks: Arc<Blocks>,
 }
 
 impl Sync {
-    pub fn new(store: Store, conversations: Arc<Conversations>) -> Sync {
-        Sync { store, conversations }
+    pub fn new(store: Store, conversations: Arc<Conversations>, blocks: Arc<Blocks>) -> Sync {
+        Sync { store, conversations, blocks }
     }
 
     pub async fn sync(&self, principal: Principal, req: SyncRequest) -> Result<SyncResult> {
@@ -74,6 +76,7 @@ impl Sync {
         }
         changed.sort_by_key(|(id, ..)| *id);
 
+        let hidden = self.blocks.of(principal.user_id).await?.blocked.clone();
         let mut budget = i64::from(limit);
         let mut has_more = false;
         let mut entries = Vec::new();
@@ -86,7 +89,7 @@ impl Sync {
             budget -= rows.len() as i64;
             has_more |= more;
             let reached = rows.last().map_or(latest, |r| if more { r.version } else { r.version.max(latest) });
-            entries.push((id, render(&self.store, rows).await?, reached));
+            entries.push((id, render_for(&self.store, rows, &hidden).await?, reached));
         }
 
         let ids: Vec<ConversationId> = entries.iter().map(|(id, ..)| *id).collect();

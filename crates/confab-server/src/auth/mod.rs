@@ -158,7 +158,7 @@ impl Auth {
             token_type: "Bearer".to_owned(),
             expires_in: self.tokens.ttl_secs,
             session_id: session,
-            user: users::to_wire(user),
+            user: self.users.to_wire(user),
         })
     }
 

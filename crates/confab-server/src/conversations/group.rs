@@ -15,10 +15,10 @@ use crate::error::{Error, Result};
 use crate::messages::render;
 use crate::store::{GroupPatch, MessageRow, NewAudit};
 use crate::timeline::PreparedEvent;
+use crate::users::parse_avatar_url;
 
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_TOPIC_CHARS: usize = 500;
-pub const MAX_URL_LEN: usize = 2048;
 
 impl Conversations {
     /// Renames a group, or sets or clears its topic and avatar.
@@ -80,6 +80,7 @@ impl Conversations {
             return Err(Error::invalid(ErrorCode::InvalidMembers, "\"members\" is empty"));
         }
         self.users.require_all(&wanted).await?;
+        self.check_blocks(me, &wanted).await?;
 
         let _in_order = self.timeline.lock(id).await;
         // Another node (or a request before the lock) may have added some: decide on fresh data,
@@ -249,25 +250,6 @@ fn parse_topic(raw: &str) -> Result<Option<String>> {
     Ok((!topic.is_empty()).then(|| topic.to_owned()))
 }
 
-/// An empty URL clears the avatar; otherwise only http(s) URLs are accepted.
-pub fn parse_avatar_url(raw: &str) -> Result<Option<String>> {
-    let url = raw.trim();
-    if url.is_empty() {
-        return Ok(None);
-    }
-    let lower = url.to_ascii_lowercase();
-    let valid = (lower.starts_with("https://") || lower.starts_with("http://"))
-        && url.len() <= MAX_URL_LEN
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
-    if !valid {
-        return Err(Error::invalid(
-            ErrorCode::InvalidParameter,
-            format!("avatar_url must be an http or https URL of at most {MAX_URL_LEN} bytes"),
-        ));
-    }
-    Ok(Some(url.to_owned()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,10 +263,5 @@ mod tests {
         assert_eq!(parse_name(Some("  <b>Pong club</b> ")).unwrap(), "<b>Pong club</b>");
         assert_eq!(parse_topic("").unwrap(), None);
         assert!(parse_topic(&"t".repeat(501)).is_err());
-        assert_eq!(parse_avatar_url("").unwrap(), None);
-        assert!(parse_avatar_url("javascript:alert(1)").is_err());
-        assert!(parse_avatar_url("data:image/png;base64,AAAA").is_err());
-        assert!(parse_avatar_url("https://x.example/a b.png").is_err());
-        assert!(parse_avatar_url("https://x.example/a.png").is_ok());
     }
 }

@@ -18,6 +18,7 @@ use confab_proto::rest::{
 };
 use confab_proto::{ConversationId, ErrorCode, UserId};
 
+pub use group::parse_name;
 pub use live::TypingThrottle;
 pub use membership::Membership;
 use membership::MembershipCache;
@@ -29,10 +30,12 @@ use crate::config::LimitsConfig;
 use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::ids::IdGenerator;
-use crate::messages::render;
+use crate::messages::render_for;
+use crate::people::Blocks;
+use crate::presence::Presence;
 use crate::store::{ConversationRow, MemberRow, NewConversation, Store, UserRow};
 use crate::timeline::Timeline;
-use crate::users::{self, Users};
+use crate::users::Users;
 
 /// Members listed per conversation in `GET /api/v1/conversations`.
 const LIST_MEMBERS: usize = 20;
@@ -45,26 +48,35 @@ pub struct Conversations {
     users: Arc<Users>,
     hub: Arc<Hub>,
     timeline: Arc<Timeline>,
+    blocks: Arc<Blocks>,
+    presence: Arc<Presence>,
     cache: MembershipCache,
     typing: TypingThrottle,
     limits: LimitsConfig,
 }
 
+/// The services a [`Conversations`] works with.
+pub struct ConversationDeps {
+    pub store: Store,
+    pub ids: Arc<IdGenerator>,
+    pub users: Arc<Users>,
+    pub hub: Arc<Hub>,
+    pub timeline: Arc<Timeline>,
+    pub blocks: Arc<Blocks>,
+    pub presence: Arc<Presence>,
+}
+
 impl Conversations {
-    pub fn new(
-        store: Store,
-        ids: Arc<IdGenerator>,
-        users: Arc<Users>,
-        hub: Arc<Hub>,
-        timeline: Arc<Timeline>,
-        limits: LimitsConfig,
-    ) -> Self {
+    pub fn new(deps: ConversationDeps, limits: LimitsConfig) -> Self {
+        let ConversationDeps { store, ids, users, hub, timeline, blocks, presence } = deps;
         Conversations {
             store,
             ids,
             users,
             hub,
             timeline,
+            blocks,
+            presence,
             cache: MembershipCache::default(),
             typing: TypingThrottle::default(),
             limits,
@@ -100,6 +112,7 @@ impl Conversations {
 
     async fn open_direct(&self, me: UserId, other: UserId) -> Result<(Conversation, bool)> {
         self.users.require_all(&[other]).await?;
+        self.blocks.check(me, other).await?;
         let key = direct_key(me, other);
         if let Some(existing) = self.store.direct_conversation(&key).await? {
             return Ok((self.view(existing, me).await?, false));
@@ -136,6 +149,7 @@ impl Conversations {
             ));
         }
         self.users.require_all(&others).await?;
+        self.check_blocks(owner, &others).await?;
         let mut members = vec![(owner.0, "owner")];
         members.extend(others.iter().map(|u| (u.0, "member")));
         let id = ConversationId(self.ids.next());
@@ -272,10 +286,21 @@ impl Conversations {
         for m in members {
             by_conversation.entry(m.conversation_id).or_default().push(m);
         }
-        let last = render(&self.store, self.store.last_messages(&ids).await?).await?;
+        let hidden = match viewer {
+            Some(viewer) => self.blocks.of(viewer).await?.blocked.clone(),
+            None => Default::default(),
+        };
+        let last = render_for(&self.store, self.store.last_messages(&ids).await?, &hidden).await?;
         let mut last: HashMap<i64, _> = last.into_iter().map(|m| (m.conversation_id.0, m)).collect();
         let unread: HashMap<i64, i64> = match viewer {
             Some(viewer) => self.store.unread_counts(viewer.0, &ids).await?.into_iter().collect(),
+            None => HashMap::new(),
+        };
+        let presence = match viewer {
+            Some(viewer) => {
+                let rows: Vec<UserRow> = users.values().cloned().collect();
+                self.presence.view(viewer, &rows).await?
+            }
             None => HashMap::new(),
         };
         Ok(rows
@@ -288,9 +313,10 @@ impl Conversations {
                     .take(member_cap.unwrap_or(usize::MAX))
                     .filter_map(|m| {
                         users.get(&m.user_id).map(|u| Member {
-                            user: users::to_wire(u),
+                            user: self.users.to_wire(u),
                             role: parse_role(&m.role),
                             read_seq: m.read_seq,
+                            presence: presence.get(&UserId(m.user_id)).cloned(),
                         })
                     })
                     .collect();
@@ -311,6 +337,15 @@ impl Conversations {
                 }
             })
             .collect())
+    }
+
+    /// Refuses to put `actor` in a group with someone either of them blocked.
+    async fn check_blocks(&self, actor: UserId, others: &[UserId]) -> Result<()> {
+        let blocks = self.blocks.of(actor).await?;
+        if let Some(other) = others.iter().find(|u| blocks.either(**u)) {
+            return self.blocks.check(actor, *other).await;
+        }
+        Ok(())
     }
 
     async fn user_map(&self, members: &[MemberRow]) -> Result<HashMap<i64, UserRow>> {

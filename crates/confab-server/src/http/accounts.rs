@@ -10,7 +10,6 @@ use confab_proto::{ErrorBody, SessionId, UserId};
 use super::extract::{Authenticated, Client, Json, Path};
 use crate::app::App;
 use crate::error::Error;
-use crate::users;
 
 /// Create a built-in account and sign in.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
@@ -71,7 +70,7 @@ pub async fn logout(State(app): State<Arc<App>>, Authenticated(me): Authenticate
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
 pub async fn me(State(app): State<Arc<App>>, Authenticated(me): Authenticated) -> Result<axum::Json<User>, Error> {
-    Ok(axum::Json(users::to_wire(&app.users.get(me.user_id).await?)))
+    Ok(axum::Json(app.users.to_wire(&app.users.get(me.user_id).await?)))
 }
 
 /// The user's signed-in sessions (devices), newest first.
@@ -113,5 +112,5 @@ pub async fn user(
     Authenticated(_caller): Authenticated,
     Path(user_id): Path<UserId>,
 ) -> Result<axum::Json<User>, Error> {
-    Ok(axum::Json(users::to_wire(&app.users.get(user_id).await?)))
+    Ok(axum::Json(app.users.to_wire(&app.users.get(user_id).await?)))
 }

@@ -7,6 +7,7 @@ pub mod error;
 mod extract;
 mod health;
 mod messages;
+mod people;
 mod web;
 pub mod ws;
 
@@ -37,7 +38,8 @@ use crate::error::Error;
         (name = "auth", description = "Built-in accounts, tokens and sessions"),
         (name = "conversations", description = "Direct and group conversations"),
         (name = "messages", description = "Sending and reading messages"),
-        (name = "users", description = "User profiles"),
+        (name = "users", description = "User profiles and search"),
+        (name = "people", description = "Contacts, blocks, restrictions, presence"),
         (name = "gateway", description = "WebSocket connection"),
         (name = "operations", description = "Health"),
     )
@@ -64,7 +66,16 @@ fn api() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(accounts::login))
         .routes(routes!(accounts::refresh))
         .routes(routes!(accounts::logout))
-        .routes(routes!(accounts::me))
+        .routes(routes!(accounts::me, people::update_profile))
+        .routes(routes!(people::own_presence, people::set_presence))
+        .routes(routes!(people::search))
+        .routes(routes!(people::contacts))
+        .routes(routes!(people::request_contact, people::remove_contact))
+        .routes(routes!(people::accept_contact))
+        .routes(routes!(people::decline_contact))
+        .routes(routes!(people::blocks))
+        .routes(routes!(people::block, people::unblock))
+        .routes(routes!(people::restrict, people::unrestrict))
         .routes(routes!(accounts::sessions))
         .routes(routes!(accounts::revoke_session))
         .routes(routes!(accounts::ws_ticket))

@@ -19,7 +19,7 @@ use confab_proto::rest::{
 use confab_proto::{ConversationId, ErrorCode, MessageId, UserId};
 
 pub use body::MAX_CLIENT_ID_LEN;
-pub use render::render;
+pub use render::{render, render_for};
 
 use crate::auth::Principal;
 use crate::clock::{datetime, now_ms};
@@ -28,7 +28,8 @@ use crate::conversations::{Conversations, Membership};
 use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::ids::IdGenerator;
-use crate::store::{ChangeOutcome, HistoryRange, NewMessage, SendOutcome, Store};
+use crate::people::Blocks;
+use crate::store::{ChangeOutcome, HistoryRange, MessageRow, NewMessage, SendOutcome, Store};
 use crate::timeline::Timeline;
 
 pub const MAX_PAGE: u32 = 100;
@@ -42,6 +43,7 @@ pub struct Messages {
     conversations: Arc<Conversations>,
     hub: Arc<Hub>,
     timeline: Arc<Timeline>,
+    blocks: Arc<Blocks>,
     max_chars: usize,
 }
 
@@ -59,9 +61,10 @@ impl Messages {
         conversations: Arc<Conversations>,
         hub: Arc<Hub>,
         timeline: Arc<Timeline>,
+        blocks: Arc<Blocks>,
         max_chars: usize,
     ) -> Messages {
-        Messages { store, ids, conversations, hub, timeline, max_chars }
+        Messages { store, ids, conversations, hub, timeline, blocks, max_chars }
     }
 
     /// Sends a message. Returns only after it is committed; everyone's sessions (the sender's
@@ -73,6 +76,7 @@ impl Messages {
         req: SendMessageRequest,
     ) -> Result<Sent> {
         let membership = self.conversations.membership(principal.user_id, conversation).await?;
+        self.check_direct(&membership, principal.user_id).await?;
         body::check_body(&req.body, self.max_chars)?;
         if let Some(client_id) = &req.client_id {
             body::check_client_id(client_id)?;
@@ -104,7 +108,7 @@ impl Messages {
         match self.store.insert_message(&new).await? {
             SendOutcome::Created(row) => {
                 let message = render::render_one(&self.store, row).await?;
-                self.hub.publish(membership.members(), Event::MessageCreated(message.clone()));
+                self.publish(&membership, message.clone(), Event::MessageCreated).await?;
                 Ok(Sent { message, created: true })
             }
             SendOutcome::Duplicate(first) => {
@@ -122,6 +126,7 @@ impl Messages {
         body: &str,
     ) -> Result<Message> {
         let membership = self.conversations.membership(principal.user_id, conversation).await?;
+        self.check_direct(&membership, principal.user_id).await?;
         let original = self.store.message_in(conversation.0, id.0).await?.ok_or(Error::NotFound("message"))?;
         if original.sender_id != principal.user_id.0 {
             return Err(Error::Forbidden("only its author may edit a message".into()));
@@ -170,6 +175,7 @@ impl Messages {
         present: bool,
     ) -> Result<Message> {
         let membership = self.conversations.membership(principal.user_id, conversation).await?;
+        self.check_direct(&membership, principal.user_id).await?;
         body::check_emoji(emoji)?;
         if present && self.store.distinct_reactions(id.0).await? >= MAX_DISTINCT_REACTIONS {
             return Err(Error::invalid(
@@ -227,7 +233,8 @@ impl Messages {
     pub async fn pins(&self, principal: Principal, conversation: ConversationId) -> Result<PinList> {
         self.conversations.membership(principal.user_id, conversation).await?;
         let rows = self.store.pinned_messages(conversation.0).await?;
-        Ok(PinList { messages: render(&self.store, rows).await? })
+        let hidden = &self.blocks.of(principal.user_id).await?.blocked;
+        Ok(PinList { messages: render_for(&self.store, rows, hidden).await? })
     }
 
     /// The earlier versions of an edited message, oldest first.
@@ -264,7 +271,8 @@ impl Messages {
         }
         let range = HistoryRange { before: q.before, after: q.after, limit: i64::from(limit) };
         let (rows, has_more) = self.store.history(conversation.0, range).await?;
-        Ok(MessagePage { messages: render(&self.store, rows).await?, has_more })
+        let hidden = &self.blocks.of(principal.user_id).await?.blocked;
+        Ok(MessagePage { messages: render_for(&self.store, rows, hidden).await?, has_more })
     }
 
     /// Members named as `@username` in `body`, as the JSON stored with the message.
@@ -280,10 +288,35 @@ impl Messages {
         Ok((!mentioned.is_empty()).then(|| serde_json::to_string(&mentioned).unwrap_or_default()))
     }
 
-    async fn publish_update(&self, membership: &Membership, row: crate::store::MessageRow) -> Result<Message> {
+    async fn publish_update(&self, membership: &Membership, row: MessageRow) -> Result<Message> {
         let message = render::render_one(&self.store, row).await?;
-        self.hub.publish(membership.members(), Event::MessageUpdated(message.clone()));
+        self.publish(membership, message.clone(), Event::MessageUpdated).await?;
         Ok(message)
+    }
+
+    /// Publishes to every member; those who blocked the sender get the message collapsed (so
+    /// live events agree with history and sync). At most two serializations per message.
+    async fn publish(&self, membership: &Membership, message: Message, event: fn(Message) -> Event) -> Result<()> {
+        let blocked_by = &self.blocks.of(message.sender_id).await?.blocked_by;
+        let (hiding, seeing): (Vec<UserId>, Vec<UserId>) =
+            membership.members().iter().copied().partition(|member| blocked_by.contains(member));
+        if !hiding.is_empty() && message.kind == confab_proto::rest::MessageKind::Text {
+            self.hub.publish(&hiding, event(render::collapse(message.clone())));
+            self.hub.publish(&seeing, event(message));
+        } else {
+            self.hub.publish(membership.members(), event(message));
+        }
+        Ok(())
+    }
+
+    /// In a direct conversation, a block either way stops writing, editing and reacting.
+    async fn check_direct(&self, membership: &Membership, me: UserId) -> Result<()> {
+        if membership.kind == ConversationKind::Direct
+            && let Some(other) = membership.members().iter().copied().find(|u| *u != me)
+        {
+            self.blocks.check(me, other).await?;
+        }
+        Ok(())
     }
 }
 

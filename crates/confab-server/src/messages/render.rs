@@ -1,7 +1,7 @@
 //! Rows to wire messages: every path that returns messages (send, edit, history, sync, the
 //! conversation list) renders them here, with their reactions and reply quotes loaded in batch.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use confab_proto::rest::{Message, MessageKind, Reaction, ReplyQuote, SystemEvent};
 use confab_proto::{ConversationId, MessageId, UserId};
@@ -15,6 +15,11 @@ const QUOTE_CHARS: usize = 140;
 
 /// Renders rows into messages, loading reactions and quotes with one query each.
 pub async fn render(store: &Store, rows: Vec<MessageRow>) -> Result<Vec<Message>> {
+    render_for(store, rows, &HashSet::new()).await
+}
+
+/// Renders rows for a viewer who blocked `hidden`: their messages come collapsed.
+pub async fn render_for(store: &Store, rows: Vec<MessageRow>, hidden: &HashSet<UserId>) -> Result<Vec<Message>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -39,9 +44,14 @@ pub async fn render(store: &Store, rows: Vec<MessageRow>) -> Result<Vec<Message>
     Ok(rows
         .into_iter()
         .map(|row| {
-            let reply = row.reply_to.map(|id| quote(id, originals.get(&id)));
+            let reply = row.reply_to.map(|id| quote(id, originals.get(&id), hidden));
             let reactions = reactions.remove(&row.id).unwrap_or_default();
-            to_wire(row, reply, reactions)
+            let message = to_wire(row, reply, reactions);
+            if hidden.contains(&message.sender_id) && message.kind == MessageKind::Text {
+                collapse(message)
+            } else {
+                message
+            }
         })
         .collect())
 }
@@ -51,8 +61,22 @@ pub async fn render_one(store: &Store, row: MessageRow) -> Result<Message> {
     rendered.pop().ok_or_else(|| crate::error::Error::Internal("rendering lost a message".into()))
 }
 
-fn quote(id: i64, original: Option<&MessageRow>) -> ReplyQuote {
+/// A message as seen by someone who blocked its sender: it keeps its place, its body does not.
+pub fn collapse(mut message: Message) -> Message {
+    message.body.clear();
+    message.mentions.clear();
+    message.collapsed = true;
+    message
+}
+
+fn quote(id: i64, original: Option<&MessageRow>, hidden: &HashSet<UserId>) -> ReplyQuote {
     match original {
+        Some(o) if hidden.contains(&UserId(o.sender_id)) => ReplyQuote {
+            message_id: MessageId(id),
+            sender_id: UserId(o.sender_id),
+            excerpt: String::new(),
+            deleted: false,
+        },
         Some(o) if o.deleted_at.is_none() => ReplyQuote {
             message_id: MessageId(id),
             sender_id: UserId(o.sender_id),
@@ -89,6 +113,7 @@ fn to_wire(row: MessageRow, reply: Option<ReplyQuote>, reactions: Vec<Reaction>)
         edited_at: row.edited_at.map(datetime),
         deleted_at: row.deleted_at.map(datetime),
         pinned: row.pinned_at.is_some(),
+        collapsed: false,
         version: row.version,
         created_at: datetime(row.created_at),
     }

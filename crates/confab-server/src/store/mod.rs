@@ -6,6 +6,7 @@
 
 mod conversations;
 mod messages;
+mod people;
 mod secrets;
 mod sessions;
 mod users;
@@ -19,6 +20,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use conversations::{AuditRow, ConversationRow, GroupEvent, GroupPatch, MemberRow, NewConversation};
 pub use messages::{ChangeOutcome, EditRow, HistoryRange, MessageRow, NewAudit, NewMessage, ReactionRow, SendOutcome};
+pub use people::{ContactRow, ProfilePatch, Relation};
 pub use sessions::{NewSession, RefreshOutcome, SessionRow};
 pub use users::{NewUser, UserRow};
 

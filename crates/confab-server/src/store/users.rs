@@ -10,6 +10,11 @@ pub struct UserRow {
     pub avatar_url: Option<String>,
     pub password_hash: Option<String>,
     pub external_id: Option<String>,
+    pub bio: Option<String>,
+    /// Chosen presence status: online, away, dnd, invisible.
+    pub status: String,
+    pub status_text: Option<String>,
+    pub last_seen_at: Option<i64>,
     pub created_at: i64,
 }
 
@@ -24,7 +29,7 @@ pub struct NewUser<'a> {
     pub created_at: i64,
 }
 
-const USER_COLUMNS: &str = "id, username, display_name, avatar_url, password_hash, external_id, created_at";
+pub(super) const USER_COLUMNS: &str = "id, username, display_name, avatar_url, password_hash, external_id, bio, status, status_text, last_seen_at, created_at";
 
 impl Store {
     /// Inserts a user; a taken username or external id is a unique violation.

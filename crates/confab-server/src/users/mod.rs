@@ -5,7 +5,10 @@ mod username;
 
 use std::sync::Arc;
 
-use confab_proto::{ErrorCode, UserId, rest::User};
+use std::collections::HashSet;
+
+use confab_proto::rest::{UpdateProfileRequest, User, UserSearchQuery, UserSearchResult};
+use confab_proto::{ErrorCode, UserId};
 
 pub use username::Username;
 
@@ -13,33 +16,100 @@ use crate::auth::external::ExternalIdentity;
 use crate::clock::{datetime, now_ms};
 use crate::error::{Error, Result};
 use crate::ids::IdGenerator;
-use crate::store::{NewUser, Store, UserRow};
+use crate::limits::RateLimiter;
+use crate::store::{NewUser, ProfilePatch, Store, UserRow};
 
 /// Longest display name, in characters.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
 /// Longest avatar URL taken from a host app's claims.
 const MAX_AVATAR_URL_LEN: usize = 2048;
 
+/// Longest bio, in characters.
+pub const MAX_BIO_CHARS: usize = 1000;
+/// Longest avatar URL.
+pub const MAX_URL_LEN: usize = 2048;
+const MAX_SEARCH_PAGE: u32 = 50;
+
 pub struct Users {
     store: Store,
     ids: Arc<IdGenerator>,
+    /// `https://game.example/users/{username}`: where a user's profile lives in the host app.
+    profile_link: Option<String>,
+    searches: RateLimiter,
 }
 
 impl Users {
-    pub fn new(store: Store, ids: Arc<IdGenerator>) -> Users {
-        Users { store, ids }
+    pub fn new(store: Store, ids: Arc<IdGenerator>, profile_link: Option<String>) -> Users {
+        let searches = RateLimiter::new(30, std::time::Duration::from_secs(60));
+        Users { store, ids, profile_link, searches }
+    }
+
+    /// The public view of a user, with the link to their profile in the host app.
+    pub fn to_wire(&self, row: &UserRow) -> User {
+        User {
+            id: UserId(row.id),
+            username: row.username.clone(),
+            display_name: row.display_name.clone(),
+            avatar_url: row.avatar_url.clone(),
+            external: row.external_id.is_some(),
+            bio: row.bio.clone(),
+            profile_url: self.profile_link.as_deref().and_then(|template| profile_url(template, row)),
+            created_at: datetime(row.created_at),
+        }
+    }
+
+    /// Changes the caller's display name, avatar or bio.
+    pub async fn update_profile(&self, user: UserId, req: UpdateProfileRequest) -> Result<User> {
+        let display_name = req.display_name.as_deref().map(parse_display_name).transpose()?;
+        let avatar_url = req.avatar_url.as_deref().map(parse_avatar_url).transpose()?;
+        let bio = req.bio.as_deref().map(parse_bio).transpose()?;
+        let patch = ProfilePatch {
+            display_name: display_name.as_deref(),
+            avatar_url: avatar_url.as_ref().map(|a| a.as_deref()),
+            bio: bio.as_ref().map(|b| b.as_deref()),
+        };
+        self.store.update_profile(user.0, &patch).await?;
+        Ok(self.to_wire(&self.get(user).await?))
+    }
+
+    /// Users whose username or display name starts with `q`, by username; users in `hidden`
+    /// (those who blocked the searcher) are never found.
+    pub async fn search(
+        &self,
+        searcher: UserId,
+        query: UserSearchQuery,
+        hidden: &HashSet<UserId>,
+    ) -> Result<UserSearchResult> {
+        self.searches
+            .check(&searcher.to_string())
+            .map_err(|wait| Error::RateLimited { retry_after_secs: wait.as_secs().max(1) })?;
+        let q = query.q.trim();
+        if q.is_empty() || q.chars().count() > 64 {
+            return Err(Error::invalid(ErrorCode::InvalidParameter, "q must have 1 to 64 characters"));
+        }
+        let limit = query.limit.unwrap_or(20);
+        if !(1..=MAX_SEARCH_PAGE).contains(&limit) {
+            return Err(Error::invalid(
+                ErrorCode::InvalidParameter,
+                format!("limit must be between 1 and {MAX_SEARCH_PAGE}"),
+            ));
+        }
+        let hidden: Vec<i64> = hidden.iter().map(|u| u.0).collect();
+        let mut rows = self.store.search_users(q, query.cursor.as_deref(), i64::from(limit) + 1, &hidden).await?;
+        let next_cursor = if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            rows.last().map(|r| r.username.clone())
+        } else {
+            None
+        };
+        Ok(UserSearchResult { users: rows.iter().map(|r| self.to_wire(r)).collect(), next_cursor })
     }
 
     /// Creates a built-in account. The password must already be hashed.
     pub async fn create_local(&self, username: &Username, display_name: &str, password_hash: &str) -> Result<UserRow> {
         let row = UserRow {
-            id: self.ids.next(),
-            username: username.as_str().to_owned(),
-            display_name: display_name.to_owned(),
-            avatar_url: None,
             password_hash: Some(password_hash.to_owned()),
-            external_id: None,
-            created_at: now_ms(),
+            ..blank_user(self.ids.next(), username, display_name)
         };
         match self.store.insert_user(&new_user(&row)).await {
             Ok(()) => Ok(row),
@@ -70,13 +140,9 @@ impl Users {
                 _ => base.with_suffix(&rand::random_range(1000..100_000u32).to_string()),
             };
             let row = UserRow {
-                id: self.ids.next(),
-                username: username.as_str().to_owned(),
-                display_name: display_name.clone(),
                 avatar_url: avatar_url.map(str::to_owned),
-                password_hash: None,
                 external_id: Some(external_id.clone()),
-                created_at: now_ms(),
+                ..blank_user(self.ids.next(), &username, &display_name)
             };
             match self.store.insert_user(&new_user(&row)).await {
                 Ok(()) => {
@@ -129,6 +195,80 @@ pub fn parse_display_name(raw: &str) -> Result<String> {
     Ok(trimmed.to_owned())
 }
 
+/// An empty URL clears the avatar; otherwise only http(s) URLs are accepted.
+pub fn parse_avatar_url(raw: &str) -> Result<Option<String>> {
+    let url = raw.trim();
+    if url.is_empty() {
+        return Ok(None);
+    }
+    let lower = url.to_ascii_lowercase();
+    let valid = (lower.starts_with("https://") || lower.starts_with("http://"))
+        && url.len() <= MAX_URL_LEN
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !valid {
+        return Err(Error::invalid(
+            ErrorCode::InvalidParameter,
+            format!("avatar_url must be an http or https URL of at most {MAX_URL_LEN} bytes"),
+        ));
+    }
+    Ok(Some(url.to_owned()))
+}
+
+/// An empty bio clears it.
+fn parse_bio(raw: &str) -> Result<Option<String>> {
+    let bio = raw.trim();
+    if bio.chars().nth(MAX_BIO_CHARS).is_some() || bio.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(Error::invalid(
+            ErrorCode::InvalidParameter,
+            format!("a bio has at most {MAX_BIO_CHARS} characters and no control characters"),
+        ));
+    }
+    Ok((!bio.is_empty()).then(|| bio.to_owned()))
+}
+
+/// Fills `{username}`, `{id}` and `{external_id}` (the host app's subject), URL-encoded. A
+/// template naming `{external_id}` gives no link for users the host app does not know.
+fn profile_url(template: &str, row: &UserRow) -> Option<String> {
+    let subject = row.external_id.as_deref().and_then(|e| e.split_once('|')).map(|(_, sub)| sub);
+    if template.contains("{external_id}") && subject.is_none() {
+        return None;
+    }
+    Some(
+        template
+            .replace("{username}", &encode(&row.username))
+            .replace("{id}", &row.id.to_string())
+            .replace("{external_id}", &encode(subject.unwrap_or_default())),
+    )
+}
+
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn blank_user(id: i64, username: &Username, display_name: &str) -> UserRow {
+    UserRow {
+        id,
+        username: username.as_str().to_owned(),
+        display_name: display_name.to_owned(),
+        avatar_url: None,
+        password_hash: None,
+        external_id: None,
+        bio: None,
+        status: "online".to_owned(),
+        status_text: None,
+        last_seen_at: None,
+        created_at: now_ms(),
+    }
+}
+
 fn clamp_chars(s: &str, max: usize) -> String {
     let cleaned: String = s.chars().filter(|c| !c.is_control()).take(max).collect();
     if cleaned.trim().is_empty() { "user".to_owned() } else { cleaned }
@@ -146,14 +286,32 @@ fn new_user(row: &UserRow) -> NewUser<'_> {
     }
 }
 
-/// The public view of a user.
-pub fn to_wire(row: &UserRow) -> User {
-    User {
-        id: UserId(row.id),
-        username: row.username.clone(),
-        display_name: row.display_name.clone(),
-        avatar_url: row.avatar_url.clone(),
-        external: row.external_id.is_some(),
-        created_at: datetime(row.created_at),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_links_fill_their_template() {
+        let mut row = blank_user(7, &Username::parse("zed").unwrap(), "Zed");
+        assert_eq!(profile_url("https://g.example/u/{username}", &row).unwrap(), "https://g.example/u/zed");
+        assert_eq!(profile_url("https://g.example/u/{external_id}", &row), None, "not a host-app user");
+        row.external_id = Some("https://g.example|a b/c".into());
+        assert_eq!(profile_url("https://g.example/u/{external_id}", &row).unwrap(), "https://g.example/u/a%20b%2Fc");
+    }
+
+    #[test]
+    fn avatar_urls() {
+        assert_eq!(parse_avatar_url("").unwrap(), None);
+        assert!(parse_avatar_url("javascript:alert(1)").is_err());
+        assert!(parse_avatar_url("data:image/png;base64,AAAA").is_err());
+        assert!(parse_avatar_url("https://x.example/a b.png").is_err());
+        assert!(parse_avatar_url("https://x.example/a.png").is_ok());
+    }
+
+    #[test]
+    fn bios() {
+        assert_eq!(parse_bio("").unwrap(), None);
+        assert!(parse_bio(&"b".repeat(1024 * 1024)).is_err());
+        assert_eq!(parse_bio(" plays pong\n").unwrap().as_deref(), Some("plays pong"));
     }
 }

@@ -173,7 +173,7 @@ async fn bad_frames_get_error_frames_and_the_connection_stays_up() {
     ];
     for (text, id, code) in cases {
         ws.send_text(text.clone()).await.unwrap();
-        let frame = ws.next_event_timeout(WAIT).await.unwrap();
+        let frame = next_frame(&mut ws, WAIT).await.unwrap();
         assert_eq!(frame.id.as_deref(), id, "{text}");
         match frame.event {
             Event::Error(e) => assert_eq!(e.code, code, "{text}: {}", e.message),
@@ -181,7 +181,7 @@ async fn bad_frames_get_error_frames_and_the_connection_stays_up() {
         }
     }
     ws.send_binary(vec![0, 159, 146, 150]).await.unwrap();
-    match ws.next_event_timeout(WAIT).await.unwrap().event {
+    match next_frame(&mut ws, WAIT).await.unwrap().event {
         Event::Error(e) => assert_eq!(e.code, ErrorCode::InvalidJson),
         other => panic!("expected an error for a binary frame, got {other:?}"),
     }

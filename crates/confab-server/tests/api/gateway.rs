@@ -233,7 +233,7 @@ async fn a_silent_connection_is_closed_after_the_idle_timeout() {
 
     // A client that keeps reading answers the pings and stays.
     let mut alive = alice.connect().await;
-    let quiet = alive.next_event_timeout(Duration::from_secs(4)).await;
+    let quiet = next_frame(&mut alive, Duration::from_secs(4)).await;
     assert!(matches!(quiet, Err(ClientError::Timeout)), "{quiet:?}");
     alive.request(Command::Ping).await.unwrap();
 }

@@ -170,3 +170,19 @@ pub fn assert_api_error<T: std::fmt::Debug>(
         other => panic!("expected {status} {code:?}, got {other:?}"),
     }
 }
+
+/// The next frame that is not a presence update (presence arrives whenever people connect, and
+/// most tests are about something else).
+pub async fn next_frame(
+    ws: &mut confab_client::Connection,
+    timeout: std::time::Duration,
+) -> Result<confab_proto::frames::ServerFrame, confab_client::ClientError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let frame = ws.next_event_timeout(left).await?;
+        if !matches!(frame.event, confab_proto::frames::Event::PresenceUpdated(_)) {
+            return Ok(frame);
+        }
+    }
+}

@@ -227,7 +227,7 @@ async fn typing_reaches_the_others_throttled_and_is_never_stored() {
     for _ in 0..5 {
         alice_ws.typing(dm).await.unwrap();
     }
-    let first = bob_ws.next_event_timeout(WAIT).await.unwrap();
+    let first = next_frame(&mut bob_ws, WAIT).await.unwrap();
     match first.event {
         Event::Typing(t) => {
             assert_eq!((t.conversation_id, t.user_id), (dm, alice.id()));
@@ -235,9 +235,9 @@ async fn typing_reaches_the_others_throttled_and_is_never_stored() {
         }
         other => panic!("expected typing, got {other:?}"),
     }
-    let more = bob_ws.next_event_timeout(Duration::from_millis(500)).await;
+    let more = next_frame(&mut bob_ws, Duration::from_millis(500)).await;
     assert!(matches!(more, Err(ClientError::Timeout)), "repeats within the interval are dropped: {more:?}");
-    let own = alice_ws.next_event_timeout(Duration::from_millis(200)).await;
+    let own = next_frame(&mut alice_ws, Duration::from_millis(200)).await;
     assert!(matches!(own, Err(ClientError::Timeout)), "the typist is not told: {own:?}");
     assert_eq!(bob.client.conversation(dm).await.unwrap().version, 0, "nothing was stored");
 }

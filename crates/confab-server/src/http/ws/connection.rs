@@ -16,7 +16,6 @@ use crate::app::App;
 use crate::auth::Principal;
 use crate::hub::{Connection, encode};
 use crate::store::UserRow;
-use crate::users;
 
 /// How long the writer may take to flush the final close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -33,7 +32,7 @@ pub async fn run(socket: WebSocket, app: Arc<App>, principal: Principal, user: U
     let ready = encode(&ServerFrame {
         id: None,
         event: Event::Ready(Ready {
-            user: users::to_wire(&user),
+            user: app.users.to_wire(&user),
             session_id: principal.session_id,
             heartbeat_ms: heartbeat.as_millis() as u64,
             idle_timeout_ms: idle_timeout.as_millis() as u64,
@@ -45,11 +44,13 @@ pub async fn run(socket: WebSocket, app: Arc<App>, principal: Principal, user: U
         return;
     }
     tracing::debug!(connection = connection.id, user = %principal.user_id, "websocket connected");
+    app.presence.connected(principal.user_id).await;
 
     let writer = tokio::spawn(write_loop(sink, queue, connection.clone(), heartbeat));
     read_loop(&mut stream, &app, &connection, idle_timeout).await;
 
     app.hub.disconnect(&connection);
+    app.presence.disconnected(principal.user_id);
     connection.close(1000, "");
     if tokio::time::timeout(CLOSE_GRACE, writer).await.is_err() {
         tracing::debug!(connection = connection.id, "writer did not finish in time");

@@ -1,0 +1,116 @@
+//! Blocks and restrictions. [`Blocks::check`] is the one rule every service asks before letting
+//! one user reach another (open or write a DM, add to a group, send a contact request); the
+//! sets are cached per user because the message path asks on every direct message.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+use confab_proto::rest::BlockList;
+use confab_proto::{ErrorCode, UserId};
+
+use crate::auth::Principal;
+use crate::clock::now_ms;
+use crate::error::{Error, Result};
+use crate::store::Store;
+use crate::users::Users;
+
+/// Whom one user blocks, and who blocks them.
+#[derive(Debug, Default)]
+pub struct BlockSets {
+    pub blocked: HashSet<UserId>,
+    pub blocked_by: HashSet<UserId>,
+}
+
+impl BlockSets {
+    pub fn either(&self, other: UserId) -> bool {
+        self.blocked.contains(&other) || self.blocked_by.contains(&other)
+    }
+}
+
+const MAX_CACHED: usize = 100_000;
+
+pub struct Blocks {
+    store: Store,
+    users: Arc<Users>,
+    cache: RwLock<HashMap<UserId, Arc<BlockSets>>>,
+}
+
+impl Blocks {
+    pub fn new(store: Store, users: Arc<Users>) -> Blocks {
+        Blocks { store, users, cache: RwLock::default() }
+    }
+
+    pub async fn of(&self, user: UserId) -> Result<Arc<BlockSets>> {
+        if let Some(sets) = self.cache.read().unwrap_or_else(|p| p.into_inner()).get(&user) {
+            return Ok(sets.clone());
+        }
+        let (blocked, blocked_by) = self.store.blocks_of(user.0).await?;
+        let sets = Arc::new(BlockSets {
+            blocked: blocked.into_iter().map(UserId).collect(),
+            blocked_by: blocked_by.into_iter().map(UserId).collect(),
+        });
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(user, sets.clone());
+        Ok(sets)
+    }
+
+    /// Refuses with `blocked` when either user blocks the other.
+    pub async fn check(&self, actor: UserId, other: UserId) -> Result<()> {
+        let sets = self.of(actor).await?;
+        if sets.blocked.contains(&other) {
+            return Err(Error::Blocked("you blocked this user; unblock them first".into()));
+        }
+        if sets.blocked_by.contains(&other) {
+            return Err(Error::Blocked("this user does not accept this from you".into()));
+        }
+        Ok(())
+    }
+
+    /// Blocks `other`: drops contacts and pending requests between the two.
+    pub async fn block(&self, principal: Principal, other: UserId) -> Result<()> {
+        let me = principal.user_id;
+        if other == me {
+            return Err(Error::invalid(ErrorCode::InvalidParameter, "you cannot block yourself"));
+        }
+        self.users.get(other).await?;
+        self.store.block(me.0, other.0, now_ms()).await?;
+        self.forget(me, other);
+        Ok(())
+    }
+
+    pub async fn unblock(&self, principal: Principal, other: UserId) -> Result<()> {
+        if !self.store.unblock(principal.user_id.0, other.0).await? {
+            return Err(Error::NotFound("block"));
+        }
+        self.forget(principal.user_id, other);
+        Ok(())
+    }
+
+    /// Mutes (`restricted`) or unmutes `other` for the caller: nothing is refused to them, but
+    /// the caller gets no notifications from them.
+    pub async fn restrict(&self, principal: Principal, other: UserId, restricted: bool) -> Result<()> {
+        if other == principal.user_id {
+            return Err(Error::invalid(ErrorCode::InvalidParameter, "you cannot restrict yourself"));
+        }
+        self.users.get(other).await?;
+        Ok(self.store.set_restricted(principal.user_id.0, other.0, restricted, now_ms()).await?)
+    }
+
+    /// The caller's own lists; nobody else can read them.
+    pub async fn list(&self, principal: Principal) -> Result<BlockList> {
+        let (blocked, restricted) = self.store.block_list(principal.user_id.0).await?;
+        Ok(BlockList {
+            blocked: blocked.iter().map(|u| self.users.to_wire(u)).collect(),
+            restricted: restricted.iter().map(|u| self.users.to_wire(u)).collect(),
+        })
+    }
+
+    fn forget(&self, a: UserId, b: UserId) {
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        cache.remove(&a);
+        cache.remove(&b);
+    }
+}
