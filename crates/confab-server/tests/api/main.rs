@@ -10,5 +10,6 @@ mod groups;
 mod helpers;
 mod messages;
 mod operations;
+mod people;
 mod sync;
 mod timeline;
