@@ -28,6 +28,7 @@
 mod error;
 mod gateway;
 mod rest;
+pub mod webhooks;
 
 pub use error::ClientError;
 pub use gateway::{ConnectOptions, Connection, RawFrame};

@@ -4,12 +4,13 @@ use std::sync::{Arc, Once};
 
 use confab_proto::frames::{SyncRequest, SyncResult};
 use confab_proto::rest::{
-    AddMembersRequest, AddMembersResponse, AuditLog, AuthResponse, BlockList, Contact, ContactList, Conversation,
-    ConversationKind, ConversationList, ConversationListQuery, CreateConversationRequest, EditMessageRequest,
-    HistoryQuery, LoginRequest, Message, MessageEditList, MessagePage, OwnPresence, PinList, ReadRequest,
-    RefreshRequest, RegisterRequest, Role, SendMessageRequest, SessionList, SetPresenceRequest,
-    UpdateConversationRequest, UpdateMemberRequest, UpdateProfileRequest, User, UserSearchQuery, UserSearchResult,
-    WsTicket,
+    ActivityList, AddMembersRequest, AddMembersResponse, AuditLog, AuthResponse, BlockList, Contact, ContactList,
+    Conversation, ConversationKind, ConversationList, ConversationListQuery, CreateConversationRequest,
+    EditMessageRequest, HistoryQuery, LoginRequest, MarkNotificationsRead, Message, MessageEditList, MessagePage,
+    NotificationLevel, NotificationList, NotificationQuery, NotificationSettings, OwnPresence, PinList, ReadRequest,
+    RefreshRequest, RegisterRequest, Role, SendInvitationRequest, SendMessageRequest, SessionList, SetPresenceRequest,
+    UnreadSummary, UpdateConversationRequest, UpdateMemberRequest, UpdateProfileRequest, User, UserSearchQuery,
+    UserSearchResult, WsTicket,
 };
 use confab_proto::{ConversationId, ErrorBody, MessageId, SessionId, UserId};
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
@@ -370,6 +371,53 @@ impl Client {
     /// Everything changed since `req`'s positions (see docs/protocol.md, "Resume").
     pub async fn sync(&self, req: &SyncRequest) -> Result<SyncResult, ClientError> {
         self.call(Method::POST, "/api/v1/sync", Some(req)).await
+    }
+
+    // --- invitations and notifications -----------------------------------------------------
+
+    pub async fn activities(&self) -> Result<ActivityList, ClientError> {
+        self.call(Method::GET, "/api/v1/activities", None::<&()>).await
+    }
+
+    pub async fn invite(&self, id: ConversationId, req: &SendInvitationRequest) -> Result<Message, ClientError> {
+        self.call(Method::POST, &format!("/api/v1/conversations/{id}/invitations"), Some(req)).await
+    }
+
+    pub async fn accept_invitation(&self, id: ConversationId, message: MessageId) -> Result<Message, ClientError> {
+        self.call(Method::POST, &format!("/api/v1/conversations/{id}/invitations/{message}/accept"), None::<&()>).await
+    }
+
+    pub async fn decline_invitation(&self, id: ConversationId, message: MessageId) -> Result<Message, ClientError> {
+        self.call(Method::POST, &format!("/api/v1/conversations/{id}/invitations/{message}/decline"), None::<&()>).await
+    }
+
+    pub async fn cancel_invitation(&self, id: ConversationId, message: MessageId) -> Result<Message, ClientError> {
+        self.call(Method::POST, &format!("/api/v1/conversations/{id}/invitations/{message}/cancel"), None::<&()>).await
+    }
+
+    pub async fn notifications(&self, query: &NotificationQuery) -> Result<NotificationList, ClientError> {
+        decode(self.request(Method::GET, "/api/v1/notifications").query(query).send().await?).await
+    }
+
+    /// Marks the given notifications read, or all with `None`.
+    pub async fn mark_notifications_read(
+        &self,
+        ids: Option<Vec<String>>,
+    ) -> Result<confab_proto::frames::NotificationsRead, ClientError> {
+        self.call(Method::POST, "/api/v1/notifications/read", Some(&MarkNotificationsRead { ids })).await
+    }
+
+    pub async fn unread(&self) -> Result<UnreadSummary, ClientError> {
+        self.call(Method::GET, "/api/v1/unread", None::<&()>).await
+    }
+
+    pub async fn set_notification_level(
+        &self,
+        id: ConversationId,
+        level: NotificationLevel,
+    ) -> Result<Conversation, ClientError> {
+        let path = format!("/api/v1/conversations/{id}/notifications");
+        self.call(Method::PUT, &path, Some(&NotificationSettings { level })).await
     }
 
     // --- WebSocket ------------------------------------------------------------------------

@@ -34,6 +34,8 @@ pub enum ErrorCode {
     InvalidReply,
     /// A reaction must be 1–64 bytes without whitespace or control characters.
     InvalidEmoji,
+    /// The activity is not one the server declares (see `GET /api/v1/activities`).
+    UnknownActivity,
 
     // Authentication (401)
     /// No credentials were presented.
@@ -80,6 +82,8 @@ pub enum ErrorCode {
     UsernameTaken,
     /// The change would leave the group without an owner: transfer ownership first.
     LastOwner,
+    /// The invitation is no longer pending (accepted, declined, cancelled, expired or failed).
+    InvitationClosed,
     /// Too many requests; retry after the time given in the message (and `Retry-After`).
     RateLimited,
 
@@ -109,6 +113,7 @@ impl ErrorCode {
             UnknownUser => "unknown_user",
             InvalidReply => "invalid_reply",
             InvalidEmoji => "invalid_emoji",
+            UnknownActivity => "unknown_activity",
             MissingToken => "missing_token",
             InvalidToken => "invalid_token",
             TokenExpired => "token_expired",
@@ -130,6 +135,7 @@ impl ErrorCode {
             NotFound => "not_found",
             UsernameTaken => "username_taken",
             LastOwner => "last_owner",
+            InvitationClosed => "invitation_closed",
             RateLimited => "rate_limited",
             AuthProviderUnavailable => "auth_provider_unavailable",
             Unavailable => "unavailable",

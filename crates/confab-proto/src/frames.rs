@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::ids::{ConversationId, MessageId, SessionId, UserId};
-use crate::rest::{Contact, Conversation, Message, Presence, User};
+use crate::rest::{Contact, Conversation, Message, Notification, Presence, User};
 
 /// Longest accepted command `id`.
 pub const MAX_FRAME_ID_LEN: usize = 64;
@@ -39,6 +39,17 @@ pub enum Command {
     /// Mark a conversation read up to `seq`; acked with `{}`.
     #[serde(rename = "read")]
     Read(ReadUpTo),
+    /// Invite the conversation (or one member) to an activity; acked with the invitation message.
+    #[serde(rename = "invitation.send")]
+    SendInvitation(SendInvitation),
+    /// Accept an invitation; acked with the message (state `accepted`).
+    #[serde(rename = "invitation.accept")]
+    AcceptInvitation(MessageRef),
+    #[serde(rename = "invitation.decline")]
+    DeclineInvitation(MessageRef),
+    /// Only the inviter may cancel.
+    #[serde(rename = "invitation.cancel")]
+    CancelInvitation(MessageRef),
     /// Fetch everything changed since the client's positions; acked with a [`SyncResult`].
     #[serde(rename = "sync")]
     Sync(SyncRequest),
@@ -57,6 +68,16 @@ pub struct SendMessage {
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<MessageId>,
+}
+
+/// Data of `invitation.send`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendInvitation {
+    pub conversation_id: ConversationId,
+    pub activity: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitee: Option<UserId>,
 }
 
 /// Data of `message.edit`.
@@ -164,6 +185,10 @@ impl Command {
             "typing" => decode_data(kind, data).map(Command::Typing),
             "read" => decode_data(kind, data).map(Command::Read),
             "sync" => decode_data(kind, data).map(Command::Sync),
+            "invitation.send" => decode_data(kind, data).map(Command::SendInvitation),
+            "invitation.accept" => decode_data(kind, data).map(Command::AcceptInvitation),
+            "invitation.decline" => decode_data(kind, data).map(Command::DeclineInvitation),
+            "invitation.cancel" => decode_data(kind, data).map(Command::CancelInvitation),
             "ping" => Ok(Command::Ping),
             _ => Err(ApiError {
                 code: ErrorCode::UnknownCommand,
@@ -239,6 +264,20 @@ pub enum Event {
     /// cancelled, removed): the caller's view of it.
     #[serde(rename = "contact.updated")]
     ContactUpdated(Contact),
+    /// A new entry in the user's notification feed.
+    #[serde(rename = "notification.created")]
+    NotificationCreated(Notification),
+    /// Notifications were marked read (on any of the user's sessions).
+    #[serde(rename = "notifications.read")]
+    NotificationsRead(NotificationsRead),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NotificationsRead {
+    /// The notifications marked read; empty when all were.
+    pub ids: Vec<String>,
+    pub all: bool,
+    pub unread_count: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

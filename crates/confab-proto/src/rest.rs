@@ -289,6 +289,9 @@ pub struct Conversation {
     pub unread_count: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_message: Option<Box<Message>>,
+    /// The requesting user's notification level here (REST answers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification_level: Option<NotificationLevel>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -378,6 +381,168 @@ pub enum MessageKind {
     Text,
     /// A group change kept in the timeline (see `system`).
     System,
+    /// An invitation to an activity of the host app (see `invitation`).
+    Invitation,
+}
+
+/// An activity of the host app that members can invite each other to (declared in the config).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Activity {
+    pub id: String,
+    pub label: String,
+}
+
+/// `GET /api/v1/activities`
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ActivityList {
+    pub activities: Vec<Activity>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationState {
+    Pending,
+    /// Accepted; the host app is being told. `result` arrives with a later update.
+    Accepted,
+    Declined,
+    Cancelled,
+    Expired,
+    /// The host app could not be reached or refused; see `reason`.
+    Failed,
+}
+
+/// The invitation carried by a message of kind `invitation`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Invitation {
+    pub activity: String,
+    pub label: String,
+    /// The one member invited; absent when anyone in the conversation may accept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitee: Option<UserId>,
+    pub state: InvitationState,
+    /// Who accepted or declined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responded_by: Option<UserId>,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The host app's answer to the acceptance (e.g. `{"join_url": "…"}`), relayed as is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<serde_json::Value>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// `POST /api/v1/conversations/{id}/invitations`
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendInvitationRequest {
+    /// The id of an activity from `GET /api/v1/activities`.
+    pub activity: String,
+    /// Invite one member; leave out to invite anyone in the conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitee: Option<UserId>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// Someone mentioned you.
+    Mention,
+    /// Someone replied to your message.
+    Reply,
+    /// You were invited to an activity.
+    Invitation,
+    /// An invitation you sent or received was accepted, declined, expired or failed.
+    InvitationUpdate,
+    ContactRequest,
+    ContactAccepted,
+    /// A direct message arrived while you had no connected session.
+    DirectMessage,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Notification {
+    pub id: String,
+    pub kind: NotificationKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<ConversationId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<MessageId>,
+    /// Who caused it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<UserId>,
+    /// A short text to show (message excerpt, activity label, invitation state).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub excerpt: String,
+    pub read: bool,
+    /// Created while the user was in do-not-disturb: list it, do not pop it up.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub silent: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// `GET /api/v1/notifications`, newest first.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct NotificationList {
+    pub notifications: Vec<Notification>,
+    pub unread_count: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Query of `GET /api/v1/notifications`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NotificationQuery {
+    /// 1–100, default 50.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// How much a conversation may notify the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationLevel {
+    /// Mentions, replies, invitations, and direct messages while away.
+    All,
+    /// Only what names the user: mentions, replies, invitations to them.
+    Mentions,
+    /// Nothing.
+    None,
+}
+
+/// `PUT /api/v1/conversations/{id}/notifications`
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationSettings {
+    pub level: NotificationLevel,
+}
+
+/// `POST /api/v1/notifications/read`: the ids to mark read, or none for all.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkNotificationsRead {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<String>>,
+}
+
+/// `GET /api/v1/unread`: unread messages per conversation and in total, and unread notifications.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct UnreadSummary {
+    pub total_messages: i64,
+    pub conversations: Vec<ConversationUnread>,
+    pub notifications: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConversationUnread {
+    pub conversation_id: ConversationId,
+    pub count: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -406,6 +571,8 @@ pub struct Message {
     pub reactions: Vec<Reaction>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<SystemEvent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<Invitation>,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
     pub edited_at: Option<OffsetDateTime>,
     /// Set on a tombstone: the message was deleted for everyone.

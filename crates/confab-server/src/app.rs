@@ -13,7 +13,9 @@ use crate::conversations::{ConversationDeps, Conversations};
 use crate::http;
 use crate::hub::Hub;
 use crate::ids::IdGenerator;
-use crate::messages::Messages;
+use crate::invitations::{InvitationDeps, Invitations};
+use crate::messages::{MessageDeps, Messages};
+use crate::notifications::{Notifications, OfflineDelivery};
 use crate::people::{Blocks, Contacts};
 use crate::presence::Presence;
 use crate::shutdown::{self, Shutdown, ShutdownTrigger};
@@ -21,6 +23,7 @@ use crate::store::{Store, StoreError};
 use crate::sync::Sync;
 use crate::timeline::Timeline;
 use crate::users::Users;
+use crate::webhooks::Webhooks;
 
 /// Everything a request handler or a gateway connection may call: the domain services, built
 /// once and shared. There is no global state; two `App`s can run in one process.
@@ -31,7 +34,9 @@ pub struct App {
     pub auth: Auth,
     pub users: Arc<Users>,
     pub conversations: Arc<Conversations>,
-    pub messages: Messages,
+    pub messages: Arc<Messages>,
+    pub invitations: Arc<Invitations>,
+    pub notifications: Arc<Notifications>,
     pub sync: Sync,
     pub blocks: Arc<Blocks>,
     pub contacts: Contacts,
@@ -73,21 +78,39 @@ impl Application {
         let node_id = config.node_id.unwrap_or_else(rand::random);
         let ids = Arc::new(IdGenerator::new(node_id));
         let hub = Arc::new(Hub::default());
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("confab/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| StartError::Other(format!("cannot build the HTTP client: {e}")))?;
+        let external = match &config.auth.external {
+            Some(external) => Some(ExternalAuth::new(external, http.clone())?),
+            None => None,
+        };
+        let webhooks = Webhooks::new(http, config.webhooks.clone());
+        let offline = match (&config.notifications.webhook_url, &config.notifications.secret) {
+            (Some(url), Some(secret)) => Some(OfflineDelivery::start(
+                webhooks.clone(),
+                url.clone(),
+                secret.clone(),
+                std::time::Duration::from_millis(config.notifications.batch_window_ms),
+                ids.clone(),
+            )),
+            _ => None,
+        };
         let users = Arc::new(Users::new(store.clone(), ids.clone(), config.profiles.link_template.clone()));
         let blocks = Arc::new(Blocks::new(store.clone(), users.clone()));
         let grace = std::time::Duration::from_millis(config.presence.grace_ms);
         let presence = Arc::new(Presence::new(store.clone(), hub.clone(), blocks.clone(), grace));
-        let contacts = Contacts::new(store.clone(), users.clone(), blocks.clone(), presence.clone(), hub.clone());
-        let external = match &config.auth.external {
-            Some(external) => {
-                let http = reqwest::Client::builder()
-                    .user_agent(concat!("confab/", env!("CARGO_PKG_VERSION")))
-                    .build()
-                    .map_err(|e| StartError::Other(format!("cannot build the HTTP client: {e}")))?;
-                Some(ExternalAuth::new(external, http)?)
-            }
-            None => None,
-        };
+        let notifications =
+            Arc::new(Notifications::new(store.clone(), ids.clone(), hub.clone(), blocks.clone(), offline));
+        let contacts = Contacts::new(
+            store.clone(),
+            users.clone(),
+            blocks.clone(),
+            presence.clone(),
+            hub.clone(),
+            notifications.clone(),
+        );
         let auth = Auth::new(
             config.auth.clone(),
             &token_secret,
@@ -110,14 +133,32 @@ impl Application {
             },
             config.limits.clone(),
         ));
-        let messages = Messages::new(
-            store.clone(),
-            ids.clone(),
-            conversations.clone(),
-            hub.clone(),
-            timeline,
-            blocks.clone(),
+        let messages = Arc::new(Messages::new(
+            MessageDeps {
+                store: store.clone(),
+                ids: ids.clone(),
+                conversations: conversations.clone(),
+                hub: hub.clone(),
+                timeline: timeline.clone(),
+                blocks: blocks.clone(),
+                notifications: notifications.clone(),
+            },
             config.limits.max_message_chars,
+        ));
+        let invitations = Invitations::new(
+            InvitationDeps {
+                store: store.clone(),
+                ids: ids.clone(),
+                users: users.clone(),
+                conversations: conversations.clone(),
+                messages: messages.clone(),
+                notifications: notifications.clone(),
+                blocks: blocks.clone(),
+                timeline,
+                webhooks,
+            },
+            &config.activities,
+            config.invitations.clone(),
         );
         let sync = Sync::new(store.clone(), conversations.clone(), blocks.clone());
 
@@ -125,6 +166,7 @@ impl Application {
             .await
             .map_err(|source| StartError::Bind { addr: config.listen, source })?;
         let (trigger, shutdown) = shutdown::channel();
+        crate::invitations::spawn_sweeper(invitations.clone(), shutdown.clone());
         let app = Arc::new(App {
             config,
             store,
@@ -133,6 +175,8 @@ impl Application {
             users,
             conversations,
             messages,
+            invitations,
+            notifications,
             sync,
             blocks,
             contacts,

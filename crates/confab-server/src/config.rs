@@ -112,6 +112,75 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub presence: PresenceConfig,
     pub profiles: ProfilesConfig,
+    /// Activities of the host app that members can invite each other to (`[[activities]]`).
+    pub activities: Vec<ActivityConfig>,
+    pub invitations: InvitationsConfig,
+    pub notifications: NotificationsConfig,
+    pub webhooks: WebhookConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityConfig {
+    /// Short id used in requests, e.g. `pong`.
+    pub id: String,
+    /// Shown to users, e.g. `a game of Pong`.
+    pub label: String,
+    /// Called (signed) when an invitation is accepted; its JSON answer is relayed to the players.
+    pub webhook_url: String,
+    /// HMAC key shared with the host app for this activity.
+    pub secret: String,
+    /// How long an invitation stays open [default: invitations.default_ttl_secs].
+    pub ttl_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InvitationsConfig {
+    pub default_ttl_secs: u64,
+    /// How often pending invitations past their time are expired.
+    pub sweep_interval_ms: u64,
+}
+
+impl Default for InvitationsConfig {
+    fn default() -> Self {
+        InvitationsConfig { default_ttl_secs: 600, sweep_interval_ms: 5000 }
+    }
+}
+
+/// Offline delivery: notifications for users with no connected session are posted, batched per
+/// user, to the host app so that it can send an e-mail or a push notification. Off unless
+/// `webhook_url` is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationsConfig {
+    pub webhook_url: Option<String>,
+    pub secret: Option<String>,
+    /// Notifications of one user within this window go in one request.
+    pub batch_window_ms: u64,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        NotificationsConfig { webhook_url: None, secret: None, batch_window_ms: 2000 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Per attempt.
+    pub timeout_ms: u64,
+    /// Attempts after the first.
+    pub retries: u32,
+    /// Wait before the first retry; doubles each time.
+    pub backoff_ms: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig { timeout_ms: 5000, retries: 3, backoff_ms: 500 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -220,6 +289,10 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             presence: PresenceConfig::default(),
             profiles: ProfilesConfig::default(),
+            activities: Vec::new(),
+            invitations: InvitationsConfig::default(),
+            notifications: NotificationsConfig::default(),
+            webhooks: WebhookConfig::default(),
         }
     }
 }
@@ -355,6 +428,23 @@ impl Config {
             return invalid(
                 "redis_url: the cluster bus is not available in this version; run a single node without it",
             );
+        }
+        for (i, activity) in self.activities.iter().enumerate() {
+            let valid_id = !activity.id.is_empty()
+                && activity.id.len() <= 64
+                && activity.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if !valid_id || self.activities[..i].iter().any(|a| a.id == activity.id) {
+                return invalid("activities: each needs a unique id of [A-Za-z0-9_-], up to 64 characters");
+            }
+            if !(activity.webhook_url.starts_with("http://") || activity.webhook_url.starts_with("https://")) {
+                return invalid("activities: webhook_url must be an http or https URL");
+            }
+            if activity.secret.len() < 16 {
+                return invalid("activities: secret must be at least 16 bytes");
+            }
+        }
+        if self.notifications.webhook_url.is_some() && self.notifications.secret.as_ref().is_none_or(|s| s.len() < 16) {
+            return invalid("notifications: a webhook_url needs a secret of at least 16 bytes");
         }
         if let Some(template) = &self.profiles.link_template
             && !(template.starts_with("https://") || template.starts_with("http://"))

@@ -14,8 +14,10 @@ pub mod error;
 pub mod http;
 pub mod hub;
 pub mod ids;
+pub mod invitations;
 pub mod limits;
 pub mod messages;
+pub mod notifications;
 pub mod people;
 pub mod presence;
 pub mod shutdown;
@@ -23,6 +25,7 @@ pub mod store;
 pub mod sync;
 pub mod timeline;
 pub mod users;
+pub mod webhooks;
 
 pub use app::{App, Application};
 pub use config::Config;

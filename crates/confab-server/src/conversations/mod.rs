@@ -249,6 +249,18 @@ impl Conversations {
         Ok(AuditLog { entries })
     }
 
+    /// Sets how much this conversation may notify the caller.
+    pub async fn set_notification_level(
+        &self,
+        principal: Principal,
+        id: ConversationId,
+        level: confab_proto::rest::NotificationLevel,
+    ) -> Result<Conversation> {
+        self.membership(principal.user_id, id).await?;
+        self.store.set_notify_level(id.0, principal.user_id.0, crate::notifications::level_name(level)).await?;
+        self.get(principal, id).await
+    }
+
     /// Every conversation of `user`, for `sync`.
     pub async fn ids_of(&self, user: UserId) -> Result<Vec<ConversationId>> {
         Ok(self.store.conversation_ids_of(user.0).await?.into_iter().map(ConversationId).collect())
@@ -308,6 +320,9 @@ impl Conversations {
             .map(|row| {
                 let members = by_conversation.remove(&row.id).unwrap_or_default();
                 let member_count = members.len();
+                let notification_level = viewer
+                    .and_then(|v| members.iter().find(|m| m.user_id == v.0))
+                    .map(|m| crate::notifications::parse_level(&m.notify_level));
                 let members = members
                     .iter()
                     .take(member_cap.unwrap_or(usize::MAX))
@@ -332,6 +347,7 @@ impl Conversations {
                     version: row.version,
                     unread_count: viewer.map(|_| unread.get(&row.id).copied().unwrap_or(0)),
                     last_message: last.remove(&row.id).map(Box::new),
+                    notification_level,
                     created_at: datetime(row.created_at),
                     last_activity_at: datetime(row.last_activity_at),
                 }

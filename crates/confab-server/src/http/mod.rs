@@ -6,6 +6,7 @@ mod conversations;
 pub mod error;
 mod extract;
 mod health;
+mod invitations;
 mod messages;
 mod people;
 mod web;
@@ -40,6 +41,8 @@ use crate::error::Error;
         (name = "messages", description = "Sending and reading messages"),
         (name = "users", description = "User profiles and search"),
         (name = "people", description = "Contacts, blocks, restrictions, presence"),
+        (name = "invitations", description = "Invitations to the host app's activities"),
+        (name = "notifications", description = "The notification feed and unread counts"),
         (name = "gateway", description = "WebSocket connection"),
         (name = "operations", description = "Health"),
     )
@@ -94,6 +97,15 @@ fn api() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(messages::pins))
         .routes(routes!(messages::pin, messages::unpin))
         .routes(routes!(messages::sync))
+        .routes(routes!(invitations::activities))
+        .routes(routes!(invitations::send))
+        .routes(routes!(invitations::accept))
+        .routes(routes!(invitations::decline))
+        .routes(routes!(invitations::cancel))
+        .routes(routes!(invitations::notifications))
+        .routes(routes!(invitations::mark_read))
+        .routes(routes!(invitations::unread))
+        .routes(routes!(invitations::set_level))
         .routes(routes!(ws::upgrade))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

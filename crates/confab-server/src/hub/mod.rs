@@ -95,6 +95,11 @@ impl Hub {
         }
     }
 
+    /// True while `user` has a WebSocket open on this node.
+    pub fn is_connected(&self, user: UserId) -> bool {
+        self.connections.read().unwrap_or_else(|p| p.into_inner()).contains_key(&user)
+    }
+
     pub fn connection_count(&self) -> usize {
         let map = self.connections.read().unwrap_or_else(|p| p.into_inner());
         map.values().map(Vec::len).sum()

@@ -28,6 +28,7 @@ use crate::conversations::{Conversations, Membership};
 use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::ids::IdGenerator;
+use crate::notifications::Notifications;
 use crate::people::Blocks;
 use crate::store::{ChangeOutcome, HistoryRange, MessageRow, NewMessage, SendOutcome, Store};
 use crate::timeline::Timeline;
@@ -44,7 +45,19 @@ pub struct Messages {
     hub: Arc<Hub>,
     timeline: Arc<Timeline>,
     blocks: Arc<Blocks>,
+    notifications: Arc<Notifications>,
     max_chars: usize,
+}
+
+/// The services a [`Messages`] works with.
+pub struct MessageDeps {
+    pub store: Store,
+    pub ids: Arc<IdGenerator>,
+    pub conversations: Arc<Conversations>,
+    pub hub: Arc<Hub>,
+    pub timeline: Arc<Timeline>,
+    pub blocks: Arc<Blocks>,
+    pub notifications: Arc<Notifications>,
 }
 
 /// What a send produced.
@@ -55,16 +68,9 @@ pub struct Sent {
 }
 
 impl Messages {
-    pub fn new(
-        store: Store,
-        ids: Arc<IdGenerator>,
-        conversations: Arc<Conversations>,
-        hub: Arc<Hub>,
-        timeline: Arc<Timeline>,
-        blocks: Arc<Blocks>,
-        max_chars: usize,
-    ) -> Messages {
-        Messages { store, ids, conversations, hub, timeline, blocks, max_chars }
+    pub fn new(deps: MessageDeps, max_chars: usize) -> Messages {
+        let MessageDeps { store, ids, conversations, hub, timeline, blocks, notifications } = deps;
+        Messages { store, ids, conversations, hub, timeline, blocks, notifications, max_chars }
     }
 
     /// Sends a message. Returns only after it is committed; everyone's sessions (the sender's
@@ -109,6 +115,8 @@ impl Messages {
             SendOutcome::Created(row) => {
                 let message = render::render_one(&self.store, row).await?;
                 self.publish(&membership, message.clone(), Event::MessageCreated).await?;
+                drop(_in_order);
+                self.notify_in_background(membership.kind, message.clone());
                 Ok(Sent { message, created: true })
             }
             SendOutcome::Duplicate(first) => {
@@ -286,6 +294,28 @@ impl Messages {
         let mentioned: Vec<UserId> =
             members.iter().filter(|u| names.contains(&u.username)).map(|u| UserId(u.id)).collect();
         Ok((!mentioned.is_empty()).then(|| serde_json::to_string(&mentioned).unwrap_or_default()))
+    }
+
+    /// Renders and publishes a new timeline entry written by another service (an invitation).
+    pub async fn announce_created(&self, membership: &Membership, row: MessageRow) -> Result<Message> {
+        let message = render::render_one(&self.store, row).await?;
+        self.publish(membership, message.clone(), Event::MessageCreated).await?;
+        Ok(message)
+    }
+
+    /// Renders and publishes a changed entry written by another service (an invitation's state).
+    pub async fn announce_updated(&self, membership: &Membership, row: MessageRow) -> Result<Message> {
+        self.publish_update(membership, row).await
+    }
+
+    /// Hands a new message to the notification rules without holding up its delivery.
+    pub fn notify_in_background(&self, kind: ConversationKind, message: Message) {
+        let notifications = self.notifications.clone();
+        tokio::spawn(async move {
+            if let Err(e) = notifications.on_message(kind, &message).await {
+                tracing::warn!(error = %e, "notifications for a message failed");
+            }
+        });
     }
 
     async fn publish_update(&self, membership: &Membership, row: MessageRow) -> Result<Message> {

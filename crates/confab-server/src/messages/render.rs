@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use confab_proto::rest::{Message, MessageKind, Reaction, ReplyQuote, SystemEvent};
+use confab_proto::rest::{Invitation, Message, MessageKind, Reaction, ReplyQuote, SystemEvent};
 use confab_proto::{ConversationId, MessageId, UserId};
 
 use crate::clock::datetime;
@@ -40,13 +40,17 @@ pub async fn render_for(store: &Store, rows: Vec<MessageRow>, hidden: &HashSet<U
     quoted.dedup();
     let originals: HashMap<i64, MessageRow> =
         store.messages_by_ids(&quoted).await?.into_iter().map(|m| (m.id, m)).collect();
+    let invited: Vec<i64> = rows.iter().filter(|r| r.kind == "invitation").map(|r| r.id).collect();
+    let mut invitations: HashMap<i64, Invitation> =
+        store.invitations_of(&invited).await?.iter().map(|i| (i.message_id, crate::invitations::to_wire(i))).collect();
 
     Ok(rows
         .into_iter()
         .map(|row| {
             let reply = row.reply_to.map(|id| quote(id, originals.get(&id), hidden));
             let reactions = reactions.remove(&row.id).unwrap_or_default();
-            let message = to_wire(row, reply, reactions);
+            let invitation = invitations.remove(&row.id);
+            let message = to_wire(row, reply, reactions, invitation);
             if hidden.contains(&message.sender_id) && message.kind == MessageKind::Text {
                 collapse(message)
             } else {
@@ -94,7 +98,12 @@ fn quote(id: i64, original: Option<&MessageRow>, hidden: &HashSet<UserId>) -> Re
     }
 }
 
-fn to_wire(row: MessageRow, reply: Option<ReplyQuote>, reactions: Vec<Reaction>) -> Message {
+fn to_wire(
+    row: MessageRow,
+    reply: Option<ReplyQuote>,
+    reactions: Vec<Reaction>,
+    invitation: Option<Invitation>,
+) -> Message {
     let mentions: Vec<UserId> = row.mentions.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
     let system: Option<SystemEvent> = row.system.as_deref().and_then(|s| serde_json::from_str(s).ok());
     Message {
@@ -102,7 +111,11 @@ fn to_wire(row: MessageRow, reply: Option<ReplyQuote>, reactions: Vec<Reaction>)
         conversation_id: ConversationId(row.conversation_id),
         seq: row.seq,
         sender_id: UserId(row.sender_id),
-        kind: if row.kind == "system" { MessageKind::System } else { MessageKind::Text },
+        kind: match row.kind.as_str() {
+            "system" => MessageKind::System,
+            "invitation" => MessageKind::Invitation,
+            _ => MessageKind::Text,
+        },
         body: row.body,
         client_id: row.client_id,
         reply_to: row.reply_to.map(MessageId),
@@ -110,6 +123,7 @@ fn to_wire(row: MessageRow, reply: Option<ReplyQuote>, reactions: Vec<Reaction>)
         mentions,
         reactions,
         system,
+        invitation,
         edited_at: row.edited_at.map(datetime),
         deleted_at: row.deleted_at.map(datetime),
         pinned: row.pinned_at.is_some(),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use confab_proto::frames::Event;
-use confab_proto::rest::{Contact, ContactList, ContactState};
+use confab_proto::rest::{Contact, ContactList, ContactState, NotificationKind};
 use confab_proto::{ErrorCode, UserId};
 
 use super::Blocks;
@@ -12,6 +12,7 @@ use crate::auth::Principal;
 use crate::clock::{datetime, now_ms};
 use crate::error::{Error, Result};
 use crate::hub::Hub;
+use crate::notifications::{Notice, Notifications};
 use crate::presence::Presence;
 use crate::store::{ContactRow, Relation, Store, UserRow};
 use crate::users::Users;
@@ -22,6 +23,7 @@ pub struct Contacts {
     blocks: Arc<Blocks>,
     presence: Arc<Presence>,
     hub: Arc<Hub>,
+    notifications: Arc<Notifications>,
 }
 
 impl Contacts {
@@ -31,8 +33,9 @@ impl Contacts {
         blocks: Arc<Blocks>,
         presence: Arc<Presence>,
         hub: Arc<Hub>,
+        notifications: Arc<Notifications>,
     ) -> Contacts {
-        Contacts { store, users, blocks, presence, hub }
+        Contacts { store, users, blocks, presence, hub, notifications }
     }
 
     /// Sends a contact request to `other`, or accepts theirs if they asked first. Repeating it
@@ -53,6 +56,7 @@ impl Contacts {
         if self.store.insert_contact_request(me.0, other.0, now_ms()).await? {
             let me_row = self.users.get(me).await?;
             self.announce(&me_row, &other_row, ContactState::Outgoing, ContactState::Incoming).await?;
+            self.tell(other, NotificationKind::ContactRequest, me, &me_row.display_name).await?;
         }
         self.view(me, &other_row, ContactState::Outgoing).await
     }
@@ -67,7 +71,13 @@ impl Contacts {
         }
         let me_row = self.users.get(me).await?;
         self.announce(&me_row, &other_row, ContactState::Contact, ContactState::Contact).await?;
+        self.tell(other, NotificationKind::ContactAccepted, me, &me_row.display_name).await?;
         self.view(me, &other_row, ContactState::Contact).await
+    }
+
+    async fn tell(&self, user: UserId, kind: NotificationKind, actor: UserId, excerpt: &str) -> Result<()> {
+        let notice = Notice { user, kind, conversation: None, message: None, actor: Some(actor), excerpt };
+        self.notifications.notify(notice).await
     }
 
     /// Declines `other`'s pending request; `not_found` when there is none from them.

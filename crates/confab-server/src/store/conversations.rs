@@ -28,6 +28,7 @@ pub struct MemberRow {
     pub role: String,
     pub joined_at: i64,
     pub read_seq: i64,
+    pub notify_level: String,
 }
 
 /// A group change as it is kept: an entry in the timeline and a row in the audit log, written in
@@ -377,7 +378,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT conversation_id, user_id, role, joined_at, read_seq FROM members WHERE conversation_id IN ({}) \
+            "SELECT conversation_id, user_id, role, joined_at, read_seq, notify_level FROM members WHERE conversation_id IN ({}) \
              ORDER BY conversation_id, joined_at, user_id",
             placeholders(1, conversation_ids.len())
         );

@@ -143,7 +143,7 @@ pub(super) async fn append(tx: &mut Transaction<'static, Any>, m: &NewMessage<'_
 }
 
 /// The conversation's next version, for a change to an existing entry.
-async fn next_version(tx: &mut Transaction<'static, Any>, conversation_id: i64) -> Result<i64, StoreError> {
+pub(super) async fn next_version(tx: &mut Transaction<'static, Any>, conversation_id: i64) -> Result<i64, StoreError> {
     let (version,): (i64,) =
         sqlx::query_as("UPDATE conversations SET version = version + 1 WHERE id = $1 RETURNING version")
             .bind(conversation_id)

@@ -5,7 +5,9 @@
 //! pragmas, and the pool size. Callers see typed rows and [`StoreError`], never sqlx.
 
 mod conversations;
+mod invitations;
 mod messages;
+mod notifications;
 mod people;
 mod secrets;
 mod sessions;
@@ -19,7 +21,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use conversations::{AuditRow, ConversationRow, GroupEvent, GroupPatch, MemberRow, NewConversation};
+pub use invitations::{InvitationRow, Transition};
 pub use messages::{ChangeOutcome, EditRow, HistoryRange, MessageRow, NewAudit, NewMessage, ReactionRow, SendOutcome};
+pub use notifications::{NewNotification, NotificationRow};
 pub use people::{ContactRow, ProfilePatch, Relation};
 pub use sessions::{NewSession, RefreshOutcome, SessionRow};
 pub use users::{NewUser, UserRow};

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use confab_proto::frames::{Ack, Command, IncomingFrame, MAX_FRAME_ID_LEN};
-use confab_proto::rest::{Message, SendMessageRequest};
+use confab_proto::rest::{Message, SendInvitationRequest, SendMessageRequest};
 use confab_proto::{ApiError, ErrorCode};
 
 use crate::app::App;
@@ -66,6 +66,19 @@ pub async fn execute(app: &Arc<App>, principal: Principal, command: Command) -> 
             app.conversations.mark_read(principal, r.conversation_id, r.seq).await.map(|()| Ack::Empty {})
         }
         Command::Sync(request) => Ok(Ack::Sync(app.sync.sync(principal, request).await?)),
+        Command::SendInvitation(i) => {
+            let req = SendInvitationRequest { activity: i.activity, invitee: i.invitee };
+            app.invitations.send(principal, i.conversation_id, req).await.map(message)
+        }
+        Command::AcceptInvitation(m) => {
+            app.invitations.accept(principal, m.conversation_id, m.message_id).await.map(message)
+        }
+        Command::DeclineInvitation(m) => {
+            app.invitations.decline(principal, m.conversation_id, m.message_id).await.map(message)
+        }
+        Command::CancelInvitation(m) => {
+            app.invitations.cancel(principal, m.conversation_id, m.message_id).await.map(message)
+        }
         Command::Ping => Ok(Ack::Empty {}),
     }
 }

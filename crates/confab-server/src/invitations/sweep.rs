@@ -1,0 +1,35 @@
+//! The background sweep that expires pending invitations past their time, so that expiry shows
+//! live even when nobody touches the invitation.
+
+use std::sync::Arc;
+
+use confab_proto::MessageId;
+
+use super::Invitations;
+use crate::clock::now_ms;
+use crate::shutdown::Shutdown;
+
+/// Runs until shutdown.
+pub fn spawn_sweeper(invitations: Arc<Invitations>, mut shutdown: Shutdown) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(invitations.sweep_interval());
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                () = shutdown.wait() => return,
+            }
+            let due = match invitations.deps.store.due_invitations(now_ms(), 500).await {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::warn!(error = %e, "invitation sweep failed");
+                    continue;
+                }
+            };
+            for id in due {
+                if let Err(e) = invitations.expire(MessageId(id)).await {
+                    tracing::warn!(error = %e, invitation = id, "cannot expire invitation");
+                }
+            }
+        }
+    });
+}
