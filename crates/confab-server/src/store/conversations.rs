@@ -103,7 +103,7 @@ impl Store {
         c: &NewConversation<'_>,
         events: &[GroupEvent<'_>],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO conversations (id, kind, name, direct_key, last_seq, created_by, created_at, last_activity_at) \
              VALUES ($1, $2, $3, $4, 0, $5, $6, $6)",
@@ -139,7 +139,7 @@ impl Store {
         now: i64,
         events: &[GroupEvent<'_>],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for user in users {
             let inserted = sqlx::query(
                 "INSERT INTO members (conversation_id, user_id, role, joined_at) VALUES ($1, $2, 'member', $3) \
@@ -166,7 +166,7 @@ impl Store {
         user: i64,
         events: &[GroupEvent<'_>],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let removed =
             sqlx::query("DELETE FROM members WHERE conversation_id = $1 AND user_id = $2 AND role <> 'owner'")
                 .bind(conversation_id)
@@ -189,7 +189,7 @@ impl Store {
         role: &str,
         events: &[GroupEvent<'_>],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let changed = sqlx::query(
             "UPDATE members SET role = $3 WHERE conversation_id = $1 AND user_id = $2 AND role <> 'owner' AND role <> $3",
         )
@@ -214,7 +214,7 @@ impl Store {
         to: i64,
         events: &[GroupEvent<'_>],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let from_role = role_of(&mut tx, conversation_id, from).await?;
         let to_role = role_of(&mut tx, conversation_id, to).await?;
         if from_role.as_deref() != Some("owner") || to_role.is_none() || from == to {
@@ -240,7 +240,7 @@ impl Store {
         patch: &GroupPatch<'_>,
         events: &[GroupEvent<'_>],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if let Some(name) = patch.name {
             sqlx::query("UPDATE conversations SET name = $2 WHERE id = $1")
                 .bind(conversation_id)
@@ -269,7 +269,7 @@ impl Store {
 
     /// Deletes a conversation with its timeline and members; the audit row stays.
     pub async fn delete_conversation(&self, conversation_id: i64, audit: &NewAudit<'_>) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Children first: SQLite enforces the cascades only with foreign_keys on, PostgreSQL always.
         for sql in [
             "DELETE FROM reactions WHERE message_id IN (SELECT id FROM messages WHERE conversation_id = $1)",

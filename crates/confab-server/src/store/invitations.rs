@@ -43,7 +43,7 @@ impl Store {
         activity: (&str, &str),
         expires_at: i64,
     ) -> Result<MessageRow, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = append(&mut tx, message).await?;
         sqlx::query(
             "INSERT INTO invitations (message_id, conversation_id, inviter_id, invitee_id, activity, label, state, expires_at, \
@@ -87,7 +87,7 @@ impl Store {
         message_id: i64,
         t: &Transition<'_>,
     ) -> Result<Option<MessageRow>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let states = t.from.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
         // `from` holds this module's callers' state names only, never input.
         let sql = format!(

@@ -181,7 +181,7 @@ impl Store {
     /// and the row commit together or not at all, so the sequence never has a gap.
     pub async fn insert_message(&self, m: &NewMessage<'_>) -> Result<SendOutcome, StoreError> {
         let attempt = async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             let row = append(&mut tx, m).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(row)
@@ -210,7 +210,7 @@ impl Store {
         mentions: Option<&str>,
         now: i64,
     ) -> Result<Option<MessageRow>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some(old) = row_in(&mut tx, conversation_id, id).await? else { return Ok(None) };
         if old.sender_id != editor || old.kind != "text" || old.deleted_at.is_some() {
             return Ok(None);
@@ -247,7 +247,7 @@ impl Store {
         by: i64,
         now: i64,
     ) -> Result<Option<MessageRow>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some(old) = row_in(&mut tx, conversation_id, id).await? else { return Ok(None) };
         if old.kind != "text" || old.deleted_at.is_some() {
             return Ok(None);
@@ -281,7 +281,7 @@ impl Store {
         present: bool,
         now: i64,
     ) -> Result<Option<ChangeOutcome>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some(row) = row_in(&mut tx, conversation_id, id).await? else { return Ok(None) };
         if row.deleted_at.is_some() {
             return Ok(None);
@@ -334,7 +334,7 @@ impl Store {
         system: &NewMessage<'_>,
         audit: &NewAudit<'_>,
     ) -> Result<Option<(MessageRow, MessageRow)>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some(row) = row_in(&mut tx, conversation_id, id).await? else { return Ok(None) };
         if row.kind != "text" || row.deleted_at.is_some() || row.pinned_at.is_some() == pinned {
             return Ok(None);

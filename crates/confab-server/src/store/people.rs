@@ -66,7 +66,7 @@ impl Store {
 
     /// Accepts the request from `from` to `to`: the pair become contacts. False if there was no request.
     pub async fn accept_contact_request(&self, from: i64, to: i64, now: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let removed = sqlx::query("DELETE FROM contact_requests WHERE from_id = $1 AND to_id = $2")
             .bind(from)
             .bind(to)
@@ -97,7 +97,7 @@ impl Store {
 
     /// Removes whatever links the two users (contact rows, requests either way). False if nothing did.
     pub async fn unlink(&self, a: i64, b: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut removed = 0;
         for sql in [
             "DELETE FROM contacts WHERE (user_id = $1 AND contact_id = $2) OR (user_id = $2 AND contact_id = $1)",
@@ -167,7 +167,7 @@ impl Store {
 
     /// Blocks `blocked` and drops whatever linked the two (contacts, requests). False if already blocked.
     pub async fn block(&self, blocker: i64, blocked: i64, now: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (blocker_id, blocked_id) DO NOTHING",
         )
@@ -254,7 +254,7 @@ impl Store {
     }
 
     pub async fn update_profile(&self, user: i64, patch: &ProfilePatch<'_>) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if let Some(name) = patch.display_name {
             sqlx::query("UPDATE users SET display_name = $2 WHERE id = $1")
                 .bind(user)

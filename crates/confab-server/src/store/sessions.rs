@@ -48,7 +48,7 @@ const SESSION_COLUMNS: &str = "id, user_id, created_at, last_used_at, expires_at
 
 impl Store {
     pub async fn create_session(&self, s: &NewSession<'_>) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
              VALUES ($1, $2, $3, $3, $4, $5, $6)",
@@ -88,7 +88,7 @@ impl Store {
     /// Revokes one of the user's sessions and forgets its refresh tokens. False when the user has
     /// no such active session.
     pub async fn revoke_session(&self, user_id: i64, session_id: i64, now: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done =
             sqlx::query("UPDATE sessions SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
                 .bind(session_id)
@@ -111,7 +111,7 @@ impl Store {
         now: i64,
         new_expires_at: i64,
     ) -> Result<RefreshOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let claimed = sqlx::query(
             "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL RETURNING session_id",
         )
