@@ -54,6 +54,13 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/blocks",
         "/api/v1/blocks/{user_id}",
         "/api/v1/restrictions/{user_id}",
+        "/api/v1/activities",
+        "/api/v1/conversations/{id}/invitations",
+        "/api/v1/conversations/{id}/invitations/{message_id}/accept",
+        "/api/v1/notifications",
+        "/api/v1/notifications/read",
+        "/api/v1/unread",
+        "/api/v1/conversations/{id}/notifications",
         "/healthz",
         "/readyz",
     ] {
