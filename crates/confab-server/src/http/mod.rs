@@ -122,6 +122,7 @@ pub fn router(app: Arc<App>) -> Router {
     let doc = Arc::new(doc);
     api.route("/api/v1/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .route("/", get(web::index))
+        .route("/web/{*path}", get(web::file))
         .fallback(|| async { Error::NotFound("route") })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

@@ -73,11 +73,17 @@ async fn the_openapi_document_describes_every_route() {
 }
 
 #[tokio::test]
-async fn the_root_page_is_html_under_a_strict_policy() {
+async fn the_web_client_is_served_under_a_strict_policy() {
     let app = spawn_app().await;
     let response = reqwest::get(format!("{}/", app.base_url)).await.unwrap();
     assert_eq!(response.status(), 200);
     let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert!(response.text().await.unwrap().contains("Confab"));
+    let script = reqwest::get(format!("{}/web/js/main.js", app.base_url)).await.unwrap();
+    assert_eq!(script.status(), 200);
+    assert!(script.headers()["content-type"].to_str().unwrap().contains("javascript"));
+    let missing = reqwest::get(format!("{}/web/../Cargo.toml", app.base_url)).await.unwrap();
+    assert_eq!(missing.status(), 404);
 }

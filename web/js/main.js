@@ -1,0 +1,70 @@
+// Boot: find a token (a previous sign-in in this tab, the host app's postMessage in embedded
+// mode, or the sign-in form), then load the user's world and open the WebSocket.
+
+import { Api, forgetTokens, loadTokens, saveTokens } from "./api.js";
+import { Connection } from "./connection.js";
+import { State } from "./state.js";
+import { showAuth } from "./views/auth.js";
+import { showApp } from "./views/app.js";
+
+const root = document.getElementById("app");
+const params = new URLSearchParams(location.search);
+applyTheme(localStorage.getItem("confab.theme"));
+
+function applyTheme(theme) {
+  if (theme === "light" || theme === "dark") document.documentElement.dataset.theme = theme;
+  else delete document.documentElement.dataset.theme;
+}
+
+export function toggleTheme() {
+  const dark = document.documentElement.dataset.theme === "dark" ||
+    (!document.documentElement.dataset.theme && matchMedia("(prefers-color-scheme: dark)").matches);
+  const next = dark ? "light" : "dark";
+  localStorage.setItem("confab.theme", next);
+  applyTheme(next);
+}
+
+function signOut(connection) {
+  connection?.stop();
+  forgetTokens();
+  sessionStorage.removeItem("confab.outbox");
+  start();
+}
+
+async function run(tokens) {
+  saveTokens(tokens);
+  const state = new State();
+  let connection = null;
+  const api = new Api(tokens, () => signOut(connection));
+  connection = new Connection(api, state, () => signOut(connection));
+  try {
+    state.me = await api.get("/api/v1/me");
+  } catch {
+    return signOut(connection);
+  }
+  showApp(root, { api, state, connection, signOut: () => { api.post("/api/v1/auth/logout").catch(() => {}); signOut(connection); } });
+  connection.start();
+}
+
+function start() {
+  const saved = loadTokens();
+  if (saved?.access_token) return run(saved);
+  if (params.has("embed")) return waitForHostToken();
+  showAuth(root, run);
+}
+
+/**
+ * Embedded mode: the host app loads `/?embed=1&origin=https://game.example` in an iframe and
+ * posts `{type: "confab.token", token}`; only messages from that origin are accepted.
+ */
+function waitForHostToken() {
+  const allowed = params.get("origin");
+  root.replaceChildren(Object.assign(document.createElement("p"), { className: "boot", textContent: "Waiting for sign-in…" }));
+  window.addEventListener("message", (event) => {
+    if (!allowed || event.origin !== allowed) return;
+    if (event.data?.type === "confab.token" && typeof event.data.token === "string") run({ access_token: event.data.token });
+  });
+  window.parent?.postMessage({ type: "confab.ready" }, allowed || "*");
+}
+
+start();

@@ -1,0 +1,149 @@
+// What the client knows, kept up to date by REST answers and WebSocket events. Views listen for
+// "change" events naming what changed and redraw only that.
+
+export class State extends EventTarget {
+  me = null;
+  conversations = new Map(); // id -> Conversation
+  messages = new Map(); // conversation id -> Map(seq -> Message)
+  hasOlder = new Map(); // conversation id -> bool
+  presence = new Map(); // user id -> Presence
+  typing = new Map(); // conversation id -> Map(user id -> expiry ms)
+  notifications = [];
+  unreadNotifications = 0;
+  contacts = { contacts: [], incoming: [], outgoing: [] };
+  activities = [];
+  current = null; // open conversation id
+  status = "connecting";
+
+  changed(what, detail = {}) {
+    this.dispatchEvent(new CustomEvent("change", { detail: { what, ...detail } }));
+  }
+
+  setConversation(conversation) {
+    const known = this.conversations.get(conversation.id);
+    // Events carry no per-viewer fields: keep ours.
+    if (known && conversation.unread_count === undefined) conversation.unread_count = known.unread_count;
+    if (known && conversation.notification_level === undefined) conversation.notification_level = known.notification_level;
+    for (const member of conversation.members || []) {
+      if (member.presence) this.presence.set(member.user.id, member.presence);
+    }
+    this.conversations.set(conversation.id, conversation);
+  }
+
+  putMessages(conversationId, list) {
+    let map = this.messages.get(conversationId);
+    if (!map) this.messages.set(conversationId, (map = new Map()));
+    for (const m of list) map.set(m.seq, m);
+  }
+
+  /** The highest version applied per conversation, for `sync`. */
+  positions() {
+    return [...this.conversations.values()].map((c) => ({ id: c.id, version: c.version || 0 }));
+  }
+
+  applySync(result) {
+    for (const id of result.removed) this.removeConversation(id);
+    for (const entry of result.conversations) {
+      const conversation = { ...entry.conversation, version: entry.version };
+      this.setConversation(conversation);
+      if (this.messages.has(conversation.id) || entry.messages.length) this.putMessages(conversation.id, entry.messages);
+    }
+    this.changed("conversations");
+    if (this.current) this.changed("messages", { conversation: this.current });
+  }
+
+  removeConversation(id) {
+    this.conversations.delete(id);
+    this.messages.delete(id);
+    if (this.current === id) this.current = null;
+  }
+
+  /** Applies one server event. */
+  apply(frame) {
+    const data = frame.data;
+    switch (frame.type) {
+      case "message.created":
+      case "message.updated": {
+        this.putMessages(data.conversation_id, [data]);
+        const c = this.conversations.get(data.conversation_id);
+        if (c) {
+          c.version = Math.max(c.version || 0, data.version);
+          if (frame.type === "message.created") {
+            c.last_seq = Math.max(c.last_seq, data.seq);
+            c.last_message = data;
+            c.last_activity_at = data.created_at;
+            const mine = data.sender_id === this.me?.id;
+            if (!mine && data.kind === "text" && this.current !== c.id) c.unread_count = (c.unread_count || 0) + 1;
+            this.typing.get(c.id)?.delete(data.sender_id);
+          }
+        }
+        this.changed("messages", { conversation: data.conversation_id, message: data });
+        this.changed("conversations");
+        break;
+      }
+      case "conversation.created":
+      case "conversation.updated":
+        this.setConversation(data);
+        this.changed("conversations");
+        if (data.id === this.current) this.changed("header");
+        break;
+      case "conversation.removed":
+        this.removeConversation(data.conversation_id);
+        this.changed("conversations");
+        this.changed("messages", { conversation: data.conversation_id });
+        break;
+      case "typing": {
+        let map = this.typing.get(data.conversation_id);
+        if (!map) this.typing.set(data.conversation_id, (map = new Map()));
+        map.set(data.user_id, Date.now() + data.expires_in_ms);
+        this.changed("typing", { conversation: data.conversation_id });
+        break;
+      }
+      case "read.updated": {
+        const c = this.conversations.get(data.conversation_id);
+        const member = c?.members.find((m) => m.user.id === data.user_id);
+        if (member) member.read_seq = Math.max(member.read_seq, data.seq);
+        if (c && data.user_id === this.me?.id) c.unread_count = 0;
+        this.changed("receipts", { conversation: data.conversation_id });
+        this.changed("conversations");
+        break;
+      }
+      case "presence.updated":
+        this.presence.set(data.user_id, data);
+        this.changed("presence");
+        break;
+      case "contact.updated":
+        this.changed("contacts-stale");
+        break;
+      case "notification.created":
+        this.notifications.unshift(data);
+        this.unreadNotifications += 1;
+        this.changed("notifications", { created: data });
+        break;
+      case "notifications.read":
+        this.unreadNotifications = data.unread_count;
+        for (const n of this.notifications) if (data.all || data.ids.includes(n.id)) n.read = true;
+        this.changed("notifications");
+        break;
+    }
+  }
+
+  userName(id) {
+    if (id === this.me?.id) return this.me.display_name;
+    for (const c of this.conversations.values()) {
+      const m = c.members.find((m) => m.user.id === id);
+      if (m) return m.user.display_name;
+    }
+    return "someone";
+  }
+
+  title(conversation) {
+    if (conversation.kind === "group") return conversation.name;
+    const other = conversation.members.find((m) => m.user.id !== this.me?.id);
+    return other ? other.user.display_name : "Direct conversation";
+  }
+
+  otherMember(conversation) {
+    return conversation.kind === "direct" ? conversation.members.find((m) => m.user.id !== this.me?.id)?.user : null;
+  }
+}

@@ -1,0 +1,189 @@
+// The signed-in screen: the sidebar (you, your conversations, contacts, notifications) and the
+// open conversation.
+
+import { clear, h, modal, timeOf } from "../dom.js";
+import { toggleTheme } from "../main.js";
+import { showChat } from "./chat.js";
+import { profileCard } from "./people.js";
+
+const STATUS_TEXT = { connecting: "Connecting…", resyncing: "Catching up…", online: "Online", offline: "Offline — reconnecting" };
+
+export function showApp(root, ctx) {
+  const { state } = ctx;
+  const statusLine = h("span.connection", { "data-status": state.status });
+  const bell = h("button.icon", { type: "button", "aria-label": "Notifications", title: "Notifications", on: { click: () => showNotifications(ctx) } }, "🔔", h("span.badge.hidden"));
+  const list = h("nav.conversations", { "aria-label": "Conversations" });
+  const main = h("main.chat", { "aria-label": "Conversation" }, h("p.empty", "Pick a conversation, or start one."));
+  const sidebar = h("aside.sidebar",
+    h("header.me",
+      h("div.who", h("strong.name", state.me.display_name), statusLine),
+      h("div.tools",
+        bell,
+        h("button.icon", { type: "button", "aria-label": "Switch theme", title: "Light / dark", on: { click: toggleTheme } }, "◐"),
+        h("button.icon", { type: "button", "aria-label": "Sign out", title: "Sign out", on: { click: ctx.signOut } }, "⎋"))),
+    h("div.new",
+      h("button", { type: "button", on: { click: () => startDirect(ctx) } }, "New chat"),
+      h("button.secondary", { type: "button", on: { click: () => startGroup(ctx) } }, "New group"),
+      h("button.secondary", { type: "button", on: { click: () => showContacts(ctx) } }, "Contacts")),
+    list);
+  clear(root, h("div.layout", sidebar, main));
+
+  const open = (id) => {
+    state.current = id;
+    root.querySelector(".layout").classList.add("chat-open");
+    showChat(main, ctx, id, () => { state.current = null; root.querySelector(".layout").classList.remove("chat-open"); renderList(); });
+    renderList();
+  };
+  ctx.open = open;
+
+  const renderList = () => {
+    const conversations = [...state.conversations.values()].sort((a, b) => b.last_activity_at.localeCompare(a.last_activity_at));
+    clear(list, conversations.length ? conversations.map((c) => conversationItem(ctx, c, open)) : h("p.empty", "No conversations yet."));
+  };
+  const renderStatus = () => {
+    statusLine.dataset.status = state.status;
+    statusLine.textContent = STATUS_TEXT[state.status] || state.status;
+  };
+  const renderBell = () => {
+    const badge = bell.querySelector(".badge");
+    badge.textContent = state.unreadNotifications ? String(state.unreadNotifications) : "";
+    badge.classList.toggle("hidden", !state.unreadNotifications);
+  };
+
+  state.addEventListener("change", (e) => {
+    const what = e.detail.what;
+    if (what === "conversations" || what === "presence") renderList();
+    if (what === "status") renderStatus();
+    if (what === "notifications") {
+      renderBell();
+      const created = e.detail.created;
+      if (created && !created.silent && document.hidden && "Notification" in window && Notification.permission === "granted") {
+        new Notification("Confab", { body: created.excerpt || created.kind.replace("_", " ") });
+      }
+    }
+  });
+  renderStatus();
+  renderList();
+  ctx.api.get("/api/v1/notifications?limit=50").then((feed) => {
+    state.notifications = feed.notifications;
+    state.unreadNotifications = feed.unread_count;
+    renderBell();
+  }).catch(() => {});
+  ctx.api.get("/api/v1/activities").then((a) => { state.activities = a.activities; }).catch(() => {});
+}
+
+function conversationItem(ctx, c, open) {
+  const { state } = ctx;
+  const other = state.otherMember(c);
+  const presence = other ? state.presence.get(other.id) : null;
+  const last = c.last_message;
+  const preview = !last ? "" : last.kind === "system" ? "Group updated" : last.kind === "invitation" ? `Invitation: ${last.invitation?.label || ""}` : last.deleted_at ? "Message deleted" : last.collapsed ? "Hidden message" : last.body;
+  return h("button.conversation", { type: "button", "aria-current": state.current === c.id ? "true" : null, dataset: { id: c.id }, on: { click: () => open(c.id) } },
+    h("span.dot", { "data-presence": presence?.status || (c.kind === "group" ? "group" : "offline"), "aria-hidden": "true" }),
+    h("span.title", state.title(c)),
+    c.unread_count ? h("span.badge", { "aria-label": `${c.unread_count} unread` }, String(c.unread_count)) : null,
+    h("span.preview", preview),
+    last ? h("time", timeOf(last.created_at)) : null);
+}
+
+async function pickUser(ctx, title) {
+  return new Promise((resolve) => {
+    const results = h("ul.results");
+    const input = h("input", { type: "search", placeholder: "Search by name", "aria-label": "Search users" });
+    const close = (value) => { overlay.remove(); resolve(value); };
+    input.addEventListener("input", async () => {
+      const q = input.value.trim();
+      if (!q) return clear(results);
+      try {
+        const found = await ctx.api.get(`/api/v1/users?q=${encodeURIComponent(q)}&limit=10`);
+        clear(results, found.users.filter((u) => u.id !== ctx.state.me.id).map((u) =>
+          h("li", h("button.secondary", { type: "button", on: { click: () => close(u) } }, u.display_name, h("small", ` @${u.username}`)))));
+      } catch { /* rate limited or offline: keep the old results */ }
+    });
+    const overlay = h("div.overlay", { role: "dialog", "aria-modal": "true", "aria-label": title },
+      h("div.modal", h("h2", title), input, results, h("div.actions", h("button.secondary", { type: "button", on: { click: () => close(null) } }, "Cancel"))));
+    overlay.addEventListener("keydown", (e) => { if (e.key === "Escape") close(null); });
+    document.body.append(overlay);
+    input.focus();
+  });
+}
+
+async function startDirect(ctx) {
+  const user = await pickUser(ctx, "New chat");
+  if (!user) return;
+  try {
+    const c = await ctx.api.post("/api/v1/conversations", { kind: "direct", members: [user.id] });
+    ctx.state.setConversation(c);
+    ctx.state.changed("conversations");
+    ctx.open(c.id);
+  } catch (e) {
+    modal("Cannot start the chat", e.message);
+  }
+}
+
+async function startGroup(ctx) {
+  const name = h("input", { "aria-label": "Group name", maxlength: 100, placeholder: "Group name" });
+  const ok = await new Promise((resolve) => {
+    const overlay = h("div.overlay", { role: "dialog", "aria-modal": "true", "aria-label": "New group" },
+      h("div.modal", h("h2", "New group"), name,
+        h("div.actions",
+          h("button.secondary", { type: "button", on: { click: () => { overlay.remove(); resolve(false); } } }, "Cancel"),
+          h("button", { type: "button", on: { click: () => { overlay.remove(); resolve(true); } } }, "Create"))));
+    document.body.append(overlay);
+    name.focus();
+  });
+  if (!ok || !name.value.trim()) return;
+  try {
+    const c = await ctx.api.post("/api/v1/conversations", { kind: "group", name: name.value.trim(), members: [] });
+    ctx.state.setConversation(c);
+    ctx.state.changed("conversations");
+    ctx.open(c.id);
+  } catch (e) {
+    modal("Cannot create the group", e.message);
+  }
+}
+
+export { pickUser };
+
+async function showContacts(ctx) {
+  const body = h("div.contacts");
+  const refresh = async () => {
+    const list = await ctx.api.get("/api/v1/contacts");
+    const row = (c, actions) => h("li", h("button.link", { type: "button", on: { click: () => profileCard(ctx, c.user) } }, c.user.display_name), " ",
+      c.presence ? h("span.dot", { "data-presence": c.presence.status, title: c.presence.status }) : null, ...actions);
+    const act = (label, fn) => h("button.secondary", { type: "button", on: { click: async () => { await fn(); refresh(); } } }, label);
+    clear(body,
+      h("h3", "Contacts"), h("ul", list.contacts.map((c) => row(c, [act("Message", async () => { const dm = await ctx.api.post("/api/v1/conversations", { kind: "direct", members: [c.user.id] }); ctx.state.setConversation(dm); ctx.state.changed("conversations"); overlay.remove(); ctx.open(dm.id); }), act("Remove", () => ctx.api.del(`/api/v1/contacts/${c.user.id}`))]))),
+      h("h3", "Requests for you"), h("ul", list.incoming.map((c) => row(c, [act("Accept", () => ctx.api.post(`/api/v1/contacts/${c.user.id}/accept`)), act("Decline", () => ctx.api.post(`/api/v1/contacts/${c.user.id}/decline`))]))),
+      h("h3", "Your requests"), h("ul", list.outgoing.map((c) => row(c, [act("Cancel", () => ctx.api.del(`/api/v1/contacts/${c.user.id}`))]))),
+      h("button", { type: "button", on: { click: async () => { const u = await pickUser(ctx, "Add a contact"); if (u) { await ctx.api.post(`/api/v1/contacts/${u.id}`).catch((e) => modal("Cannot add", e.message)); refresh(); } } } }, "Add a contact"));
+  };
+  const overlay = h("div.overlay", { role: "dialog", "aria-modal": "true", "aria-label": "Contacts" },
+    h("div.modal.wide", body, h("div.actions", h("button.secondary", { type: "button", on: { click: () => overlay.remove() } }, "Close"))));
+  overlay.addEventListener("keydown", (e) => { if (e.key === "Escape") overlay.remove(); });
+  document.body.append(overlay);
+  refresh().catch(() => {});
+}
+
+function showNotifications(ctx) {
+  const { state } = ctx;
+  if ("Notification" in window && Notification.permission === "default") Notification.requestPermission().catch(() => {});
+  const describe = (n) => ({
+    mention: "mentioned you", reply: "replied to you", invitation: "invited you", invitation_update: "invitation update",
+    contact_request: "wants to be your contact", contact_accepted: "accepted your request", direct_message: "wrote to you",
+  })[n.kind] || n.kind;
+  const overlay = h("div.overlay", { role: "dialog", "aria-modal": "true", "aria-label": "Notifications" },
+    h("div.modal.wide",
+      h("h2", "Notifications"),
+      h("ul.notifications", state.notifications.length ? state.notifications.map((n) =>
+        h("li", { class: n.read ? "read" : "" },
+          h("button.link", { type: "button", on: { click: () => { overlay.remove(); if (n.conversation_id && state.conversations.has(n.conversation_id)) ctx.open(n.conversation_id); } } },
+            h("strong", n.actor_id ? state.userName(n.actor_id) : "Confab"), " ", describe(n)),
+          n.excerpt ? h("p.excerpt", n.excerpt) : null,
+          h("time", timeOf(n.created_at)))) : h("li.empty", "Nothing yet.")),
+      h("div.actions",
+        h("button.secondary", { type: "button", on: { click: () => ctx.api.post("/api/v1/notifications/read", {}).catch(() => {}) } }, "Mark all read"),
+        h("button", { type: "button", on: { click: () => overlay.remove() } }, "Close"))));
+  overlay.addEventListener("keydown", (e) => { if (e.key === "Escape") overlay.remove(); });
+  document.body.append(overlay);
+}
