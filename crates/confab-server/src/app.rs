@@ -12,6 +12,7 @@ use crate::config::{Config, ConfigError};
 use crate::conversations::{ConversationDeps, Conversations};
 use crate::http;
 use crate::hub::Hub;
+use crate::hub::bus::{Bus, Invalidation};
 use crate::ids::IdGenerator;
 use crate::invitations::{InvitationDeps, Invitations};
 use crate::messages::{MessageDeps, Messages};
@@ -56,6 +57,26 @@ pub enum StartError {
     Other(String),
 }
 
+/// Applies the cache invalidations other nodes announce.
+fn spawn_invalidation_listener(hub: &Arc<Hub>, conversations: Arc<Conversations>, blocks: Arc<Blocks>) {
+    let mut invalidations = hub.invalidations();
+    tokio::spawn(async move {
+        loop {
+            match invalidations.recv().await {
+                Ok(Invalidation::Membership { conversation }) => conversations.forget_membership(conversation),
+                Ok(Invalidation::Blocks { user }) => blocks.forget_user(user),
+                // Missed some: any cached entry may be stale, so drop them all.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    tracing::warn!("missed cache invalidations; clearing caches");
+                    conversations.forget_all_memberships();
+                    blocks.forget_all();
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+}
+
 /// A server bound to its port, ready to run.
 pub struct Application {
     listener: TcpListener,
@@ -98,7 +119,7 @@ impl Application {
             _ => None,
         };
         let users = Arc::new(Users::new(store.clone(), ids.clone(), config.profiles.link_template.clone()));
-        let blocks = Arc::new(Blocks::new(store.clone(), users.clone()));
+        let blocks = Arc::new(Blocks::new(store.clone(), users.clone(), hub.clone()));
         let grace = std::time::Duration::from_millis(config.presence.grace_ms);
         let presence = Arc::new(Presence::new(store.clone(), hub.clone(), blocks.clone(), grace));
         let notifications =
@@ -165,6 +186,14 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        if let Some(url) = &config.redis_url {
+            let bus = Bus::connect(url, &config.redis_channel, node_id, Arc::downgrade(&hub))
+                .await
+                .map_err(|e| StartError::Other(format!("cannot connect to Redis: {e}")))?;
+            hub.attach_bus(bus);
+            spawn_invalidation_listener(&hub, conversations.clone(), blocks.clone());
+        }
+        tracing::info!(node_id, cluster = config.redis_url.is_some(), "node ready");
         let (trigger, shutdown) = shutdown::channel();
         crate::invitations::spawn_sweeper(invitations.clone(), shutdown.clone());
         let app = Arc::new(App {

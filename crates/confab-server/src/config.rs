@@ -104,6 +104,8 @@ pub struct Config {
     /// `None`: embedded SQLite in `data_dir`.
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
+    /// The Redis channel of the cluster bus; clusters sharing one Redis need different ones.
+    pub redis_channel: String,
     pub log_format: LogFormat,
     /// Distinguishes nodes in generated ids and logs; random when unset.
     pub node_id: Option<u16>,
@@ -282,6 +284,7 @@ impl Default for Config {
             data_dir: PathBuf::from("confab-data"),
             database_url: None,
             redis_url: None,
+            redis_channel: "confab:events".to_owned(),
             log_format: LogFormat::Text,
             node_id: None,
             auth: AuthConfig::default(),
@@ -423,11 +426,9 @@ impl Config {
     /// Checks what serde cannot, and fills the zero-means-default fields of external auth.
     pub fn validate(&mut self) -> Result<(), ConfigError> {
         let invalid = |msg: &str| Err(ConfigError::Invalid(msg.to_owned()));
-        if self.redis_url.is_some() {
-            // Refuse rather than run as a lone node while the operator believes in a cluster.
-            return invalid(
-                "redis_url: the cluster bus is not available in this version; run a single node without it",
-            );
+        if self.redis_url.is_some() && self.database_url.is_none() {
+            // Nodes of a cluster must share one database; an embedded SQLite file cannot be shared.
+            return invalid("redis_url (a cluster) needs database_url: every node must use the same PostgreSQL");
         }
         for (i, activity) in self.activities.iter().enumerate() {
             let valid_id = !activity.id.is_empty()

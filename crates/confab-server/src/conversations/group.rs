@@ -87,7 +87,7 @@ impl Conversations {
         // and retry if the store still finds one already there.
         let mut added = Vec::new();
         for _attempt in 0..3 {
-            self.cache.invalidate(id);
+            self.forget_membership(id);
             let current = self.load_membership(id).await?;
             added = wanted.iter().copied().filter(|u| !current.contains(*u)).collect();
             if added.is_empty() {
@@ -102,7 +102,7 @@ impl Conversations {
             let event = self.timeline.prepare(id, me, &SystemEvent::MembersAdded { users: added.clone() });
             let raw: Vec<i64> = added.iter().map(|u| u.0).collect();
             if self.store.add_members(id.0, &raw, now_ms(), &[event.as_group_event()]).await? {
-                self.cache.invalidate(id);
+                self.membership_changed(id);
                 self.hub.publish(&added, Event::ConversationCreated(self.snapshot(id).await?));
                 self.announce(id, &[event], &added).await?;
                 break;
@@ -139,7 +139,7 @@ impl Conversations {
         if !self.store.remove_member(id.0, target.0, &[event.as_group_event()]).await? {
             return Err(Error::NotFound("member"));
         }
-        self.cache.invalidate(id);
+        self.membership_changed(id);
         let reason = if leaving { RemovalReason::Left } else { RemovalReason::Removed };
         self.hub.publish(&[target], Event::ConversationRemoved(ConversationRemoved { conversation_id: id, reason }));
         self.announce(id, &[event], &[]).await
@@ -181,7 +181,7 @@ impl Conversations {
         if !applied {
             return Err(Error::NotFound("member"));
         }
-        self.cache.invalidate(id);
+        self.membership_changed(id);
         self.announce(id, &[event], &[]).await?;
         drop(_in_order);
         self.get(principal, id).await
@@ -204,7 +204,7 @@ impl Conversations {
         if !self.store.delete_conversation(id.0, &record).await? {
             return Err(Error::NotFound("conversation"));
         }
-        self.cache.invalidate(id);
+        self.membership_changed(id);
         let removed = ConversationRemoved { conversation_id: id, reason: RemovalReason::Deleted };
         self.hub.publish(membership.members(), Event::ConversationRemoved(removed));
         Ok(())

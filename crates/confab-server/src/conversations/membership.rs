@@ -51,6 +51,10 @@ impl MembershipCache {
         self.entries.read().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
     }
 
+    pub fn clear(&self) {
+        self.entries.write().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     pub fn invalidate(&self, id: ConversationId) {
         self.entries.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
     }

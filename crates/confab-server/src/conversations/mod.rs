@@ -218,6 +218,21 @@ impl Conversations {
         Ok(m)
     }
 
+    /// Drops the cached membership of `id` here and on the other nodes of a cluster.
+    fn membership_changed(&self, id: ConversationId) {
+        self.cache.invalidate(id);
+        self.hub.invalidate_elsewhere(crate::hub::bus::Invalidation::Membership { conversation: id });
+    }
+
+    pub fn forget_all_memberships(&self) {
+        self.cache.clear();
+    }
+
+    /// Drops a cached membership because another node changed it.
+    pub fn forget_membership(&self, id: ConversationId) {
+        self.cache.invalidate(id);
+    }
+
     /// Checks that `user` may do `action` in group `id`; direct conversations allow none of them.
     async fn authorize(&self, user: UserId, id: ConversationId, action: GroupAction) -> Result<Arc<Membership>> {
         let membership = self.membership(user, id).await?;

@@ -7,21 +7,38 @@
 //! [`Hub::publish`] is the seam where a cluster bus plugs in: it is the only way events leave a
 //! service, so carrying them to other nodes changes this module and no caller.
 
+pub mod bus;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use axum::extract::ws::Utf8Bytes;
 use confab_proto::frames::{Event, ServerFrame, close_code};
 use confab_proto::{SessionId, UserId};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::auth::Principal;
+use bus::{Bus, Envelope, Invalidation};
 
-#[derive(Default)]
 pub struct Hub {
     connections: RwLock<HashMap<UserId, Vec<Arc<Connection>>>>,
     next_id: AtomicU64,
+    /// Set once at start when the server runs as part of a cluster.
+    bus: OnceLock<Bus>,
+    /// Cache invalidations that arrived from other nodes, for the caches to apply.
+    invalidations: broadcast::Sender<Invalidation>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            connections: RwLock::default(),
+            next_id: AtomicU64::new(0),
+            bus: OnceLock::new(),
+            invalidations: broadcast::channel(4096).0,
+        }
+    }
 }
 
 /// One live WebSocket, as the hub sees it: a queue to push frames into and a way to close it.
@@ -64,10 +81,41 @@ impl Hub {
         }
     }
 
-    /// Sends `event` to every connection of every recipient.
+    /// Joins a cluster: from now on events also go to, and come from, the other nodes.
+    pub fn attach_bus(&self, bus: Bus) {
+        let _ = self.bus.set(bus);
+    }
+
+    /// Sends `event` to every connection of every recipient, on this node and the others.
     pub fn publish(&self, recipients: &[UserId], event: Event) {
         let frame = encode(&ServerFrame { id: None, event });
         self.deliver(recipients, &frame);
+        if let Some(bus) = self.bus.get() {
+            bus.send(Envelope::deliver(recipients, &frame));
+        }
+    }
+
+    /// Tells the other nodes to drop a cached fact (this node's caches drop it themselves).
+    pub fn invalidate_elsewhere(&self, invalidation: Invalidation) {
+        if let Some(bus) = self.bus.get() {
+            bus.send(Envelope::Invalidate(invalidation));
+        }
+    }
+
+    /// Invalidations from other nodes.
+    pub fn invalidations(&self) -> broadcast::Receiver<Invalidation> {
+        self.invalidations.subscribe()
+    }
+
+    /// Applies what another node sent.
+    fn receive(&self, envelope: Envelope) {
+        match envelope {
+            Envelope::Deliver { recipients, frame } => self.deliver(&recipients, &Utf8Bytes::from(frame)),
+            Envelope::CloseSession { session } => self.close_local_session(session),
+            Envelope::Invalidate(invalidation) => {
+                let _ = self.invalidations.send(invalidation);
+            }
+        }
     }
 
     fn deliver(&self, recipients: &[UserId], frame: &Utf8Bytes) {
@@ -79,8 +127,15 @@ impl Hub {
         }
     }
 
-    /// Closes every connection of a signed-out or revoked session.
+    /// Closes every connection of a signed-out or revoked session, on every node.
     pub fn close_session(&self, session: SessionId) {
+        self.close_local_session(session);
+        if let Some(bus) = self.bus.get() {
+            bus.send(Envelope::CloseSession { session });
+        }
+    }
+
+    fn close_local_session(&self, session: SessionId) {
         let map = self.connections.read().unwrap_or_else(|p| p.into_inner());
         for connection in map.values().flatten().filter(|c| c.principal.session_id == Some(session)) {
             connection.close(close_code::SESSION_REVOKED, "session revoked");

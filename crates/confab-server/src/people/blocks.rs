@@ -11,6 +11,8 @@ use confab_proto::{ErrorCode, UserId};
 use crate::auth::Principal;
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
+use crate::hub::Hub;
+use crate::hub::bus::Invalidation;
 use crate::store::Store;
 use crate::users::Users;
 
@@ -32,12 +34,13 @@ const MAX_CACHED: usize = 100_000;
 pub struct Blocks {
     store: Store,
     users: Arc<Users>,
+    hub: Arc<Hub>,
     cache: RwLock<HashMap<UserId, Arc<BlockSets>>>,
 }
 
 impl Blocks {
-    pub fn new(store: Store, users: Arc<Users>) -> Blocks {
-        Blocks { store, users, cache: RwLock::default() }
+    pub fn new(store: Store, users: Arc<Users>, hub: Arc<Hub>) -> Blocks {
+        Blocks { store, users, hub, cache: RwLock::default() }
     }
 
     pub async fn of(&self, user: UserId) -> Result<Arc<BlockSets>> {
@@ -109,8 +112,18 @@ impl Blocks {
     }
 
     fn forget(&self, a: UserId, b: UserId) {
-        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
-        cache.remove(&a);
-        cache.remove(&b);
+        for user in [a, b] {
+            self.forget_user(user);
+            self.hub.invalidate_elsewhere(Invalidation::Blocks { user });
+        }
+    }
+
+    pub fn forget_all(&self) {
+        self.cache.write().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// Drops a user's cached block sets (because they changed, here or on another node).
+    pub fn forget_user(&self, user: UserId) {
+        self.cache.write().unwrap_or_else(|p| p.into_inner()).remove(&user);
     }
 }

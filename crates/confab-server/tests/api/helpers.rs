@@ -62,7 +62,7 @@ pub fn test_config(data_dir: &std::path::Path, database_url: Option<String>) -> 
 
 async fn start(mut config: Config, data_dir: tempfile::TempDir, database: Option<TestDatabase>) -> TestApp {
     config.validate().expect("valid test config");
-    let application = Application::build(config).await.expect("server starts");
+    let application = Application::build(config).await.unwrap_or_else(|e| panic!("server does not start: {e}"));
     let server = application.spawn();
     let base_url = server.base_url();
     TestApp { server, base_url, data_dir, database }
@@ -92,6 +92,37 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Several nodes sharing one PostgreSQL database and one Redis, as a cluster. `None` (the test
+/// is skipped) unless both `CONFAB_TEST_DATABASE_URL` and `CONFAB_TEST_REDIS_URL` are set; set
+/// but unreachable is a failure.
+pub async fn spawn_cluster(nodes: u16) -> Option<Vec<TestApp>> {
+    let redis = std::env::var("CONFAB_TEST_REDIS_URL").ok().filter(|u| !u.is_empty());
+    let Some(redis) = redis else {
+        eprintln!("cluster test skipped: set CONFAB_TEST_DATABASE_URL and CONFAB_TEST_REDIS_URL to run it");
+        return None;
+    };
+    let Some(database) = fresh_database().await else {
+        eprintln!("cluster test skipped: CONFAB_TEST_DATABASE_URL is not set");
+        return None;
+    };
+    let url = database.url.clone();
+    // A channel per cluster, so that concurrent tests sharing the Redis do not hear each other.
+    let channel = format!("confab:test:{}", rand::random::<u64>());
+    let mut database = Some(database);
+    let mut apps = Vec::new();
+    for node in 1..=nodes {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = test_config(data_dir.path(), Some(url.clone()));
+        config.redis_url = Some(redis.clone());
+        config.redis_channel = channel.clone();
+        config.node_id = Some(node);
+        config.presence.grace_ms = 200;
+        // The first node owns the database and drops it at the end.
+        apps.push(start(config, data_dir, database.take()).await);
+    }
+    Some(apps)
+}
+
 impl TestApp {
     /// Stops this server and starts a new one on the same data directory, as after a crash or
     /// a restart.
@@ -115,6 +146,16 @@ impl TestApp {
             .expect("registration");
         let client = self.anonymous().with_token(&auth.access_token);
         TestUser { client, auth }
+    }
+
+    /// Signs `username` in on this node, registering them first if needed (users are shared by
+    /// the nodes of a cluster).
+    pub async fn login_or_register(&self, username: &str) -> TestUser {
+        let req = RegisterRequest { username: username.into(), password: PASSWORD.into(), display_name: None };
+        match self.anonymous().register(&req).await {
+            Ok(auth) => TestUser { client: self.anonymous().with_token(&auth.access_token), auth },
+            Err(_) => self.login(username).await,
+        }
     }
 
     /// Another session (device) of an existing user.

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod bad_input;
+mod cluster;
 mod conversations;
 mod external_auth;
 mod gateway;

@@ -1,0 +1,160 @@
+//! Several nodes, one PostgreSQL, one Redis: users notice nothing but capacity. These run when
+//! `CONFAB_TEST_DATABASE_URL` and `CONFAB_TEST_REDIS_URL` are set (as `.ci/run` does).
+
+use std::time::Duration;
+
+use confab_client::Connection;
+use confab_proto::frames::{Event, SendMessage, close_code};
+use confab_proto::rest::{ConversationKind, CreateConversationRequest, HistoryQuery, Message, SendMessageRequest};
+use confab_proto::{ConversationId, ErrorCode};
+
+use crate::helpers::*;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn next_message(ws: &mut Connection) -> Message {
+    loop {
+        if let Event::MessageCreated(m) = ws.next_event_timeout(WAIT).await.expect("a message").event {
+            return m;
+        }
+    }
+}
+
+fn text(body: &str) -> SendMessageRequest {
+    SendMessageRequest { body: body.into(), ..Default::default() }
+}
+
+async fn group(owner: &TestUser, members: &[&TestUser]) -> ConversationId {
+    let req = CreateConversationRequest {
+        kind: ConversationKind::Group,
+        name: Some("Across nodes".into()),
+        members: members.iter().map(|m| m.id()).collect(),
+    };
+    owner.client.create_conversation(&req).await.unwrap().id
+}
+
+#[tokio::test]
+async fn users_on_different_nodes_chat_and_one_user_spans_nodes() {
+    let Some(nodes) = spawn_cluster(3).await else { return };
+    let alice = nodes[0].user("alice").await;
+    let bob = nodes[1].login_or_register("bob").await;
+    let carol = nodes[2].login_or_register("carol").await;
+    let id = group(&alice, &[&bob, &carol]).await;
+
+    let mut bob_on_b = bob.connect().await;
+    let mut carol_on_c = carol.connect().await;
+    let carol_on_a_login = nodes[0].login("carol").await;
+    let mut carol_on_a = carol_on_a_login.connect().await;
+
+    let sent = alice.client.send_message(id, &text("hello from node A")).await.unwrap();
+    for ws in [&mut bob_on_b, &mut carol_on_c, &mut carol_on_a] {
+        assert_eq!(next_message(ws).await, sent);
+    }
+    let mut over_ws = bob_on_b;
+    let reply = over_ws
+        .send_message(SendMessage { conversation_id: id, body: "hi from B".into(), client_id: None, reply_to: None })
+        .await
+        .unwrap();
+    assert_eq!(next_message(&mut carol_on_c).await.id, reply.id);
+    assert_eq!(next_message(&mut carol_on_a).await.id, reply.id);
+}
+
+#[tokio::test]
+async fn concurrent_sends_from_every_node_keep_a_gap_free_seq() {
+    let Some(nodes) = spawn_cluster(3).await else { return };
+    let owner = nodes[0].user("owner").await;
+    let mut writers = vec![owner];
+    for (i, node) in nodes.iter().enumerate().skip(1) {
+        writers.push(node.login_or_register(&format!("writer{i}")).await);
+    }
+    let others: Vec<&TestUser> = writers.iter().skip(1).collect();
+    let id = group(&writers[0], &others).await;
+    let mut watcher = writers[2].connect().await;
+
+    let mut tasks = Vec::new();
+    for writer in &writers {
+        let client = writer.client.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25 {
+                client.send_message(id, &text(&format!("m{i}"))).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut seqs = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = writers[1]
+            .client
+            .history(id, &HistoryQuery { limit: Some(100), after: Some(after), before: None })
+            .await
+            .unwrap();
+        seqs.extend(page.messages.iter().map(|m| m.seq));
+        after = seqs.last().copied().unwrap_or(0);
+        if !page.has_more {
+            break;
+        }
+    }
+    assert_eq!(seqs, (1..=76).collect::<Vec<_>>(), "the group entry and 75 messages, no gap, no duplicate");
+    let mut live = 0;
+    while live < 75 {
+        if let Event::MessageCreated(m) = watcher.next_event_timeout(WAIT).await.unwrap().event
+            && m.kind == confab_proto::rest::MessageKind::Text
+        {
+            live += 1;
+        }
+    }
+}
+
+/// Retries `attempt` until it fails with `code`: other nodes drop their cached copies when the
+/// invalidation crosses the bus, a few milliseconds after the change.
+async fn refused_within_a_second<
+    T: std::fmt::Debug,
+    F: std::future::Future<Output = Result<T, confab_client::ClientError>>,
+>(
+    mut attempt: impl FnMut() -> F,
+    code: ErrorCode,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        match attempt().await {
+            Err(e) if e.code() == Some(code) => return,
+            other if tokio::time::Instant::now() > deadline => panic!("still not refused with {code:?}: {other:?}"),
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+#[tokio::test]
+async fn group_changes_and_blocks_take_effect_on_every_node() {
+    let Some(nodes) = spawn_cluster(2).await else { return };
+    let alice = nodes[0].user("alice").await;
+    let bob = nodes[1].login_or_register("bob").await;
+    let id = group(&alice, &[&bob]).await;
+    // Node B has now cached the membership.
+    bob.client.send_message(id, &text("I am in")).await.unwrap();
+    alice.client.remove_member(id, bob.id()).await.unwrap();
+    let still = text("still?");
+    refused_within_a_second(|| bob.client.send_message(id, &still), ErrorCode::NotFound).await;
+
+    let dm = alice.dm_with(&bob).await.id;
+    bob.client.send_message(dm, &text("hi")).await.unwrap(); // node B caches the block sets
+    alice.client.block(bob.id()).await.unwrap();
+    let hello = text("hello?");
+    refused_within_a_second(|| bob.client.send_message(dm, &hello), ErrorCode::Blocked).await;
+    alice.client.unblock(bob.id()).await.unwrap();
+    bob.client.send_message(dm, &text("thanks")).await.unwrap();
+}
+
+#[tokio::test]
+async fn revoking_a_session_on_one_node_closes_its_socket_on_another() {
+    let Some(nodes) = spawn_cluster(2).await else { return };
+    let laptop = nodes[0].user("alice").await;
+    let phone = nodes[1].login("alice").await;
+    let mut phone_ws = phone.connect().await;
+    laptop.client.revoke_session(phone.auth.session_id).await.unwrap();
+    let (code, _) = phone_ws.expect_closed(WAIT).await.unwrap();
+    assert_eq!(code, close_code::SESSION_REVOKED);
+}
