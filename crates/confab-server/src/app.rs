@@ -195,6 +195,13 @@ impl Application {
         }
         tracing::info!(node_id, cluster = config.redis_url.is_some(), "node ready");
         let (trigger, shutdown) = shutdown::channel();
+        if let Some(url) = &config.redis_url {
+            let registry = crate::presence::cluster::ClusterRegistry::connect(url, &config.redis_channel, node_id)
+                .await
+                .map_err(|e| StartError::Other(format!("cannot connect to Redis: {e}")))?;
+            registry.heartbeat().await.map_err(|e| StartError::Other(format!("cannot reach Redis: {e}")))?;
+            presence.attach_cluster(registry, shutdown.clone());
+        }
         crate::invitations::spawn_sweeper(invitations.clone(), shutdown.clone());
         let app = Arc::new(App {
             config,

@@ -5,6 +5,7 @@
 //!
 //! Callers use [`Presence`] only; where the session counts live (`registry`) is its business.
 
+pub mod cluster;
 mod registry;
 
 use std::collections::{HashMap, HashSet};
@@ -21,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::people::Blocks;
 use crate::store::{Store, UserRow};
+use cluster::ClusterRegistry;
 use registry::LocalRegistry;
 
 pub const MAX_STATUS_TEXT_CHARS: usize = 140;
@@ -30,40 +32,107 @@ pub struct Presence {
     hub: Arc<Hub>,
     blocks: Arc<Blocks>,
     registry: LocalRegistry,
+    /// Set in a cluster: session counts shared by all nodes.
+    cluster: std::sync::OnceLock<ClusterRegistry>,
     grace: Duration,
 }
 
 impl Presence {
     pub fn new(store: Store, hub: Arc<Hub>, blocks: Arc<Blocks>, grace: Duration) -> Presence {
-        Presence { store, hub, blocks, registry: LocalRegistry::default(), grace }
+        Presence { store, hub, blocks, registry: LocalRegistry::default(), cluster: Default::default(), grace }
+    }
+
+    /// Joins the cluster-wide registry, and keeps this node's liveness and the sweep of dead
+    /// nodes going until shutdown.
+    pub fn attach_cluster(self: &Arc<Self>, registry: ClusterRegistry, mut shutdown: crate::shutdown::Shutdown) {
+        let _ = self.cluster.set(registry.clone());
+        let presence = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(cluster::SWEEP_EVERY);
+            loop {
+                tokio::select! {
+                    _ = ticker.tick() => {}
+                    () = shutdown.wait() => return,
+                }
+                if let Err(e) = registry.heartbeat().await {
+                    tracing::warn!(error = %e, "presence heartbeat failed");
+                    continue;
+                }
+                match registry.sweep_dead_nodes().await {
+                    Ok(gone) => {
+                        for user in gone {
+                            presence.went_offline(user).await;
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "sweep of dead nodes failed"),
+                }
+            }
+        });
     }
 
     /// A session of `user` connected.
     pub async fn connected(self: &Arc<Self>, user: UserId) {
-        if self.registry.connect(user)
-            && let Err(e) = self.announce(user).await
-        {
+        let local = self.registry.connect(user);
+        let newly = match self.cluster.get() {
+            Some(cluster) => cluster.connect_session(user).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cluster presence unavailable");
+                local
+            }),
+            None => local,
+        };
+        if newly && let Err(e) = self.announce(user).await {
             tracing::warn!(error = %e, %user, "cannot announce presence");
         }
     }
 
-    /// A session of `user` closed. After the grace period without a new session, the user goes
-    /// offline and their last-seen time is recorded.
+    /// A session of `user` closed. After the grace period without a new session (on any node),
+    /// the user goes offline and their last-seen time is recorded.
     pub fn disconnected(self: &Arc<Self>, user: UserId) {
-        let Some(generation) = self.registry.disconnect(user) else { return };
+        let generation = self.registry.disconnect(user);
         let presence = self.clone();
         tokio::spawn(async move {
+            let last_everywhere = match presence.cluster.get() {
+                Some(cluster) => cluster.disconnect_session(user).await.unwrap_or(generation.is_some()),
+                None => generation.is_some(),
+            };
+            if !last_everywhere {
+                return;
+            }
             tokio::time::sleep(presence.grace).await;
-            if presence.registry.expire(user, generation) {
-                let result = async {
-                    presence.store.set_last_seen(user.0, now_ms()).await?;
-                    presence.announce(user).await
-                };
-                if let Err(e) = result.await {
-                    tracing::warn!(error = %e, %user, "cannot announce going offline");
+            let expired = match presence.cluster.get() {
+                Some(cluster) => {
+                    if let Some(generation) = generation {
+                        presence.registry.expire(user, generation);
+                    }
+                    cluster.expire(user).await.unwrap_or(false)
                 }
+                None => generation.is_some_and(|g| presence.registry.expire(user, g)),
+            };
+            if expired {
+                presence.went_offline(user).await;
             }
         });
+    }
+
+    async fn went_offline(&self, user: UserId) {
+        let result = async {
+            self.store.set_last_seen(user.0, now_ms()).await?;
+            self.announce(user).await
+        };
+        if let Err(e) = result.await {
+            tracing::warn!(error = %e, %user, "cannot announce going offline");
+        }
+    }
+
+    /// Which of `users` have a session somewhere (or are inside their grace period).
+    async fn online_set(&self, users: &[UserId]) -> HashSet<UserId> {
+        if let Some(cluster) = self.cluster.get() {
+            match cluster.online(users).await {
+                Ok(flags) => return users.iter().zip(flags).filter(|(_, on)| *on).map(|(u, _)| *u).collect(),
+                Err(e) => tracing::warn!(error = %e, "cluster presence unavailable; using this node's view"),
+            }
+        }
+        users.iter().copied().filter(|u| self.registry.is_online(*u)).collect()
     }
 
     /// Sets the caller's chosen status and status text, and tells those who may see it.
@@ -84,7 +153,8 @@ impl Presence {
 
     pub async fn own(&self, principal: Principal) -> Result<OwnPresence> {
         let row = self.store.user_by_id(principal.user_id.0).await?.ok_or(Error::NotFound("user"))?;
-        let seen_as = self.effective(&row).status;
+        let online = self.online_set(&[principal.user_id]).await;
+        let seen_as = self.effective(&row, &online).status;
         Ok(OwnPresence { status: parse_chosen(&row.status), status_text: row.status_text, seen_as })
     }
 
@@ -92,17 +162,16 @@ impl Presence {
     /// The caller is responsible for the viewer sharing a conversation or a contact with them.
     pub async fn view(&self, viewer: UserId, users: &[UserRow]) -> Result<HashMap<UserId, PresenceView>> {
         let blocks = self.blocks.of(viewer).await?;
-        Ok(users
-            .iter()
-            .filter(|u| !blocks.blocked_by.contains(&UserId(u.id)))
-            .map(|u| (UserId(u.id), self.effective(u)))
-            .collect())
+        let visible: Vec<&UserRow> = users.iter().filter(|u| !blocks.blocked_by.contains(&UserId(u.id))).collect();
+        let ids: Vec<UserId> = visible.iter().map(|u| UserId(u.id)).collect();
+        let online = self.online_set(&ids).await;
+        Ok(visible.into_iter().map(|u| (UserId(u.id), self.effective(u, &online))).collect())
     }
 
     /// How others see `row` now.
-    fn effective(&self, row: &UserRow) -> PresenceView {
+    fn effective(&self, row: &UserRow, online: &HashSet<UserId>) -> PresenceView {
         let user_id = UserId(row.id);
-        let status = match (self.registry.is_online(user_id), parse_chosen(&row.status)) {
+        let status = match (online.contains(&user_id), parse_chosen(&row.status)) {
             (false, _) | (true, ChosenStatus::Invisible) => PresenceStatus::Offline,
             (true, ChosenStatus::Online) => PresenceStatus::Online,
             (true, ChosenStatus::Away) => PresenceStatus::Away,
@@ -131,7 +200,8 @@ impl Presence {
         audience.retain(|u| !blocks.blocked.contains(u));
         audience.insert(user);
         let audience: Vec<UserId> = audience.into_iter().collect();
-        self.hub.publish(&audience, Event::PresenceUpdated(self.effective(&row)));
+        let online = self.online_set(&[user]).await;
+        self.hub.publish(&audience, Event::PresenceUpdated(self.effective(&row, &online)));
         Ok(())
     }
 

@@ -158,3 +158,52 @@ async fn revoking_a_session_on_one_node_closes_its_socket_on_another() {
     let (code, _) = phone_ws.expect_closed(WAIT).await.unwrap();
     assert_eq!(code, close_code::SESSION_REVOKED);
 }
+
+/// Presence updates for `user` within `within`.
+async fn presence_of(
+    ws: &mut Connection,
+    user: confab_proto::UserId,
+    within: Duration,
+) -> Vec<confab_proto::rest::PresenceStatus> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match ws.next_event_timeout(left).await {
+            Ok(frame) => {
+                if let Event::PresenceUpdated(p) = frame.event
+                    && p.user_id == user
+                {
+                    seen.push(p.status);
+                }
+            }
+            Err(confab_client::ClientError::Timeout) => return seen,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn presence_counts_sessions_on_every_node() {
+    use confab_proto::rest::PresenceStatus::{Offline, Online};
+    let Some(nodes) = spawn_cluster(3).await else { return };
+    let alice = nodes[0].user("alice").await;
+    let watcher = nodes[2].login_or_register("watcher").await;
+    alice.dm_with(&watcher).await;
+    let mut watching = watcher.connect().await;
+    let alice_on_b = nodes[1].login("alice").await;
+
+    let tab_a = alice.connect().await;
+    let tab_b = alice_on_b.connect().await;
+    assert_eq!(presence_of(&mut watching, alice.id(), Duration::from_millis(600)).await, vec![Online]);
+    drop(tab_a);
+    assert!(
+        presence_of(&mut watching, alice.id(), Duration::from_millis(800)).await.is_empty(),
+        "still online on node B"
+    );
+    let seen = alice.client.conversations().await.unwrap().conversations[0].clone();
+    let on_a = seen.members.iter().find(|m| m.user.id == watcher.id()).unwrap().presence.clone().unwrap();
+    assert_eq!(on_a.status, Online, "node A sees node C's user online");
+    drop(tab_b);
+    assert_eq!(presence_of(&mut watching, alice.id(), Duration::from_millis(1500)).await, vec![Offline]);
+}
