@@ -201,6 +201,13 @@ impl Application {
                 .map_err(|e| StartError::Other(format!("cannot connect to Redis: {e}")))?;
             registry.heartbeat().await.map_err(|e| StartError::Other(format!("cannot reach Redis: {e}")))?;
             presence.attach_cluster(registry, shutdown.clone());
+            let redis_error = |e: redis::RedisError| StartError::Other(format!("cannot connect to Redis: {e}"));
+            let conn = redis::Client::open(url.as_str())
+                .map_err(redis_error)?
+                .get_connection_manager()
+                .await
+                .map_err(redis_error)?;
+            auth.share_tickets(conn, &config.redis_channel);
         }
         crate::invitations::spawn_sweeper(invitations.clone(), shutdown.clone());
         let app = Arc::new(App {

@@ -259,15 +259,20 @@ impl Auth {
         Ok(())
     }
 
-    pub fn issue_ticket(&self, principal: Principal) -> WsTicket {
-        WsTicket { ticket: self.tickets.issue(principal), expires_in: tickets::TICKET_TTL.as_secs() }
+    /// In a cluster: keep WebSocket tickets in Redis, so that any node redeems them.
+    pub fn share_tickets(&self, conn: redis::aio::ConnectionManager, prefix: &str) {
+        self.tickets.share(conn, prefix);
+    }
+
+    pub async fn issue_ticket(&self, principal: Principal) -> WsTicket {
+        WsTicket { ticket: self.tickets.issue_shared(principal).await, expires_in: tickets::TICKET_TTL.as_secs() }
     }
 
     /// Redeems a WebSocket ticket (once). The session behind it is checked again, since it may
     /// have been revoked in the ticket's 30 seconds.
     pub async fn redeem_ticket(&self, ticket: &str) -> Result<Principal> {
         let invalid = || Error::unauthenticated(ErrorCode::InvalidTicket, "unknown, expired or already used ticket");
-        let principal = self.tickets.redeem(ticket).ok_or_else(invalid)?;
+        let principal = self.tickets.redeem_shared(ticket).await.ok_or_else(invalid)?;
         if let Some(session) = principal.session_id {
             let live = self.store.session(session.0).await?;
             if !live.is_some_and(|s| s.is_active(now_ms())) {

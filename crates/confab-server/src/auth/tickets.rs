@@ -2,8 +2,11 @@
 //! secret that may travel in the URL because it works once and only for 30 seconds.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use confab_proto::{SessionId, UserId};
+use redis::aio::ConnectionManager;
 
 use super::Principal;
 use super::tokens::{random_token, token_hash};
@@ -14,9 +17,50 @@ pub const TICKET_TTL: Duration = Duration::from_secs(30);
 pub struct TicketBook {
     /// Keyed by the ticket's hash, so that a memory dump does not hold usable tickets.
     tickets: Mutex<HashMap<Vec<u8>, (Principal, Instant)>>,
+    /// In a cluster, tickets live in Redis so that any node can redeem them (once).
+    cluster: OnceLock<(ConnectionManager, String)>,
 }
 
 impl TicketBook {
+    /// Keeps tickets in Redis under `prefix` from now on.
+    pub fn share(&self, conn: ConnectionManager, prefix: &str) {
+        let _ = self.cluster.set((conn, prefix.to_owned()));
+    }
+
+    /// Issues a ticket (in Redis when shared; in memory otherwise, or if Redis fails).
+    pub async fn issue_shared(&self, principal: Principal) -> String {
+        if let Some((conn, prefix)) = self.cluster.get() {
+            let ticket = random_token();
+            let key = format!("{prefix}:ticket:{}", hex::encode(token_hash(&ticket)));
+            let value = format!("{}:{}", principal.user_id, principal.session_id.map_or(0, |s| s.0));
+            let stored: redis::RedisResult<()> = redis::cmd("SET")
+                .arg(&key)
+                .arg(value)
+                .arg("EX")
+                .arg(TICKET_TTL.as_secs())
+                .query_async(&mut conn.clone())
+                .await;
+            match stored {
+                Ok(()) => return ticket,
+                Err(e) => tracing::warn!(error = %e, "cannot store a ticket in Redis; keeping it on this node"),
+            }
+        }
+        self.issue(principal)
+    }
+
+    /// Redeems a ticket issued by any node.
+    pub async fn redeem_shared(&self, ticket: &str) -> Option<Principal> {
+        if let Some(local) = self.redeem(ticket) {
+            return Some(local);
+        }
+        let (conn, prefix) = self.cluster.get()?;
+        let key = format!("{prefix}:ticket:{}", hex::encode(token_hash(ticket)));
+        let value: Option<String> = redis::cmd("GETDEL").arg(&key).query_async(&mut conn.clone()).await.ok()?;
+        let (user, session) =
+            value?.split_once(':').and_then(|(u, s)| Some((u.parse().ok()?, s.parse::<i64>().ok()?)))?;
+        Some(Principal { user_id: UserId(user), session_id: (session != 0).then_some(SessionId(session)) })
+    }
+
     pub fn issue(&self, principal: Principal) -> String {
         let ticket = random_token();
         let now = Instant::now();

@@ -100,7 +100,7 @@ pub async fn revoke_session(
 #[utoipa::path(post, path = "/api/v1/ws-ticket", tag = "gateway", security(("bearer" = [])),
     responses((status = 200, body = WsTicket), (status = 401, body = ErrorBody)))]
 pub async fn ws_ticket(State(app): State<Arc<App>>, Authenticated(me): Authenticated) -> axum::Json<WsTicket> {
-    axum::Json(app.auth.issue_ticket(me))
+    axum::Json(app.auth.issue_ticket(me).await)
 }
 
 /// A user's public profile.

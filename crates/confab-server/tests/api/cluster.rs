@@ -207,3 +207,15 @@ async fn presence_counts_sessions_on_every_node() {
     drop(tab_b);
     assert_eq!(presence_of(&mut watching, alice.id(), Duration::from_millis(1500)).await, vec![Offline]);
 }
+
+#[tokio::test]
+async fn a_ticket_from_one_node_opens_a_socket_on_another_once() {
+    let Some(nodes) = spawn_cluster(2).await else { return };
+    let alice = nodes[0].user("alice").await;
+    let ticket = alice.client.ws_ticket().await.unwrap();
+    let on_b = nodes[1].anonymous().with_token(alice.token());
+    let ws = on_b.connect_with_ticket(&ticket.ticket).await.unwrap();
+    assert_eq!(ws.ready().user.id, alice.id());
+    assert!(on_b.connect_with_ticket(&ticket.ticket).await.is_err(), "a ticket works once, cluster-wide");
+    assert!(alice.client.connect_with_ticket(&ticket.ticket).await.is_err());
+}
