@@ -196,9 +196,11 @@ impl Application {
         tracing::info!(node_id, cluster = config.redis_url.is_some(), "node ready");
         let (trigger, shutdown) = shutdown::channel();
         if let Some(url) = &config.redis_url {
-            let registry = crate::presence::cluster::ClusterRegistry::connect(url, &config.redis_channel, node_id)
-                .await
-                .map_err(|e| StartError::Other(format!("cannot connect to Redis: {e}")))?;
+            let node_ttl = std::time::Duration::from_secs(config.presence.node_ttl_secs);
+            let registry =
+                crate::presence::cluster::ClusterRegistry::connect(url, &config.redis_channel, node_id, node_ttl)
+                    .await
+                    .map_err(|e| StartError::Other(format!("cannot connect to Redis: {e}")))?;
             registry.heartbeat().await.map_err(|e| StartError::Other(format!("cannot reach Redis: {e}")))?;
             presence.attach_cluster(registry, shutdown.clone());
             let redis_error = |e: redis::RedisError| StartError::Other(format!("cannot connect to Redis: {e}"));

@@ -191,11 +191,14 @@ pub struct PresenceConfig {
     /// How long a user stays online after their last session closes, so that a reload or a
     /// flaky network causes no offline/online flap.
     pub grace_ms: u64,
+    /// In a cluster: a node that has not refreshed its liveness for this long is considered dead
+    /// and its sessions are swept (users go offline within about 4/3 of it).
+    pub node_ttl_secs: u64,
 }
 
 impl Default for PresenceConfig {
     fn default() -> Self {
-        PresenceConfig { grace_ms: 5000 }
+        PresenceConfig { grace_ms: 5000, node_ttl_secs: 15 }
     }
 }
 
@@ -457,6 +460,9 @@ impl Config {
         }
         if self.gateway.outbound_queue == 0 || self.gateway.max_frame_bytes < 1024 {
             return invalid("gateway.outbound_queue must be positive and gateway.max_frame_bytes at least 1024");
+        }
+        if self.presence.node_ttl_secs < 2 {
+            return invalid("presence.node_ttl_secs must be at least 2");
         }
         if self.gateway.heartbeat_secs == 0 || self.gateway.idle_timeout_secs <= self.gateway.heartbeat_secs {
             return invalid("gateway.idle_timeout_secs must exceed gateway.heartbeat_secs (> 0)");

@@ -2,7 +2,7 @@
 //! sessions, and an "online" flag set by whoever sees the first session and cleared by whoever
 //! sees the count reach zero after the grace period. Each node refreshes a liveness key; nodes
 //! sweep the sessions of a node whose key expired (killed, crashed), so its users go offline
-//! within `NODE_TTL` + `SWEEP_EVERY`.
+//! within the node TTL plus a third of it (the sweep interval).
 
 use std::time::Duration;
 
@@ -10,20 +10,28 @@ use confab_proto::UserId;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 
-pub const NODE_TTL: Duration = Duration::from_secs(15);
-pub const SWEEP_EVERY: Duration = Duration::from_secs(5);
-
 #[derive(Clone)]
 pub struct ClusterRegistry {
     conn: ConnectionManager,
     prefix: String,
     node: u16,
+    node_ttl: Duration,
 }
 
 impl ClusterRegistry {
-    pub async fn connect(url: &str, prefix: &str, node: u16) -> Result<ClusterRegistry, redis::RedisError> {
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        node: u16,
+        node_ttl: Duration,
+    ) -> Result<ClusterRegistry, redis::RedisError> {
         let conn = redis::Client::open(url)?.get_connection_manager().await?;
-        Ok(ClusterRegistry { conn, prefix: prefix.to_owned(), node })
+        Ok(ClusterRegistry { conn, prefix: prefix.to_owned(), node, node_ttl })
+    }
+
+    /// How often liveness is refreshed and dead nodes are swept.
+    pub fn sweep_every(&self) -> Duration {
+        self.node_ttl / 3
     }
 
     fn key(&self, what: &str, id: impl std::fmt::Display) -> String {
@@ -86,7 +94,7 @@ impl ClusterRegistry {
     /// Refreshes this node's liveness key.
     pub async fn heartbeat(&self) -> redis::RedisResult<()> {
         let mut conn = self.conn.clone();
-        let _: () = conn.set_ex(self.key("node-alive", self.node), 1, NODE_TTL.as_secs()).await?;
+        let _: () = conn.set_ex(self.key("node-alive", self.node), 1, self.node_ttl.as_secs()).await?;
         Ok(())
     }
 

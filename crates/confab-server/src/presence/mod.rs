@@ -48,7 +48,7 @@ impl Presence {
         let _ = self.cluster.set(registry.clone());
         let presence = self.clone();
         tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(cluster::SWEEP_EVERY);
+            let mut ticker = tokio::time::interval(registry.sweep_every());
             loop {
                 tokio::select! {
                     _ = ticker.tick() => {}

@@ -219,3 +219,100 @@ async fn a_ticket_from_one_node_opens_a_socket_on_another_once() {
     assert!(on_b.connect_with_ticket(&ticket.ticket).await.is_err(), "a ticket works once, cluster-wide");
     assert!(alice.client.connect_with_ticket(&ticket.ticket).await.is_err());
 }
+
+/// A node as a separate `confab` process of the cluster `of`, so that it can be killed for real.
+async fn process_node(of: &TestApp, node_id: u16) -> (tokio::process::Child, String, tempfile::TempDir) {
+    use tokio::io::AsyncBufReadExt;
+    let config = &of.server.app.config;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\ndatabase_url = {:?}\nredis_url = {:?}\nredis_channel = {:?}\nnode_id = {node_id}\n\
+         [presence]\ngrace_ms = 200\nnode_ttl_secs = 2\n[auth]\nlogin_attempts_per_ip_per_minute = 10000\n",
+        dir.path().display().to_string(),
+        config.database_url.clone().unwrap(),
+        config.redis_url.clone().unwrap(),
+        config.redis_channel,
+    );
+    let path = dir.path().join("confab.toml");
+    std::fs::write(&path, toml).unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_confab"))
+        .arg("--config")
+        .arg(&path)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the confab binary starts");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line =
+            tokio::time::timeout(WAIT, lines.next_line()).await.expect("it prints its address").unwrap().unwrap();
+        if let Some(at) = line.find("http://") {
+            break line[at..].trim().to_owned();
+        }
+    };
+    (child, base, dir)
+}
+
+#[tokio::test]
+async fn a_killed_node_loses_nothing_acked_and_its_users_go_offline() {
+    use confab_proto::frames::{SyncPosition, SyncRequest};
+    use confab_proto::rest::PresenceStatus::{Offline, Online};
+    let Some(nodes) = spawn_cluster(1).await else { return };
+    let node_a = &nodes[0];
+    let (mut node_b, b_url, _b_dir) = process_node(node_a, 7).await;
+
+    let watcher = node_a.user("watcher").await;
+    let alice_on_a = node_a.user("alice").await;
+    let dm = alice_on_a.dm_with(&watcher).await.id;
+    let mut watching = watcher.connect().await;
+    let alice_b = confab_client::Client::new(&b_url).unwrap().with_token(alice_on_a.token());
+    let mut alice_ws = alice_b.connect().await.unwrap();
+    assert_eq!(presence_of(&mut watching, alice_on_a.id(), Duration::from_secs(2)).await, vec![Online]);
+
+    // Traffic through node B, acknowledged, then kill -9.
+    let mut acked = Vec::new();
+    for i in 0..20 {
+        let sent = alice_ws
+            .send_message(SendMessage {
+                conversation_id: dm,
+                body: format!("via B {i}"),
+                client_id: Some(format!("b-{i}")),
+                reply_to: None,
+            })
+            .await
+            .unwrap();
+        acked.push(sent.id);
+    }
+    node_b.start_kill().unwrap();
+    let _ = node_b.wait().await;
+    // Events already received are still readable; then the socket reports it is gone.
+    let gone = loop {
+        match alice_ws.next_event_timeout(WAIT).await {
+            Ok(_) => continue,
+            Err(e) => break e,
+        }
+    };
+    assert!(!matches!(gone, confab_client::ClientError::Timeout), "the socket on the dead node is gone: {gone:?}");
+
+    // Her presence converges: offline within the node TTL plus the sweep interval.
+    let seen = presence_of(&mut watching, alice_on_a.id(), Duration::from_secs(6)).await;
+    assert_eq!(seen, vec![Offline], "killed node's user goes offline");
+
+    // Nothing acknowledged was lost.
+    let history = watcher.client.history(dm, &HistoryQuery { limit: Some(100), ..Default::default() }).await.unwrap();
+    for id in &acked {
+        assert!(history.messages.iter().any(|m| m.id == *id), "acked message {id} survived the kill");
+    }
+
+    // Meanwhile the watcher writes; Alice reconnects to node A and resumes exactly.
+    let missed = watcher.client.send_message(dm, &text("while you were away")).await.unwrap();
+    let mut again = alice_on_a.connect().await;
+    let version_before = history.messages.iter().map(|m| m.version).max().unwrap_or(0);
+    let resumed = again
+        .sync(SyncRequest { conversations: vec![SyncPosition { id: dm, version: version_before }], limit: None })
+        .await
+        .unwrap();
+    let ids: Vec<_> = resumed.conversations.iter().flat_map(|c| c.messages.iter().map(|m| m.id)).collect();
+    assert_eq!(ids, vec![missed.id]);
+}
