@@ -117,6 +117,7 @@ pub async fn spawn_cluster(nodes: u16) -> Option<Vec<TestApp>> {
         config.redis_channel = channel.clone();
         config.node_id = Some(node);
         config.presence.grace_ms = 200;
+        config.presence.node_ttl_secs = 2;
         // The first node owns the database and drops it at the end.
         apps.push(start(config, data_dir, database.take()).await);
     }
