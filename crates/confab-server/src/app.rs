@@ -209,7 +209,8 @@ impl Application {
                 .get_connection_manager()
                 .await
                 .map_err(redis_error)?;
-            auth.share_tickets(conn, &config.redis_channel);
+            auth.join_cluster(conn.clone(), &config.redis_channel);
+            users.join_cluster(conn, &config.redis_channel);
         }
         crate::invitations::spawn_sweeper(invitations.clone(), shutdown.clone());
         let app = Arc::new(App {

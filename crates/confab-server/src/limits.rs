@@ -1,15 +1,20 @@
-//! Rate limits: a token bucket per key (a client IP, a username), held in memory.
+//! Rate limits: a token bucket per key (a client IP, a username), held in memory — or, in a
+//! cluster, a fixed-window counter per key in Redis, so that every node counts the same attempts.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use redis::aio::ConnectionManager;
+
 /// Allows `burst` events at once per key, refilled evenly over `period`.
-#[derive(Debug)]
 pub struct RateLimiter {
     burst: f64,
     refill_per_sec: f64,
+    period: Duration,
     buckets: Mutex<HashMap<String, Bucket>>,
+    /// `(connection, key prefix)` once the node joins a cluster.
+    shared: OnceLock<(ConnectionManager, String)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -24,7 +29,46 @@ const PRUNE_ABOVE: usize = 100_000;
 impl RateLimiter {
     pub fn new(burst: u32, period: Duration) -> RateLimiter {
         let burst = f64::from(burst.max(1));
-        RateLimiter { burst, refill_per_sec: burst / period.as_secs_f64().max(0.001), buckets: Mutex::default() }
+        RateLimiter {
+            burst,
+            refill_per_sec: burst / period.as_secs_f64().max(0.001),
+            period,
+            buckets: Mutex::default(),
+            shared: OnceLock::new(),
+        }
+    }
+
+    /// Counts in Redis from now on, under `prefix` (which must name this limiter).
+    pub fn share(&self, conn: ConnectionManager, prefix: String) {
+        let _ = self.shared.set((conn, prefix));
+    }
+
+    /// Like [`RateLimiter::check`], counted cluster-wide when shared. If Redis fails, this
+    /// node's own count decides: a Redis outage must not lock everybody out.
+    pub async fn check_shared(&self, key: &str) -> Result<(), Duration> {
+        let Some((conn, prefix)) = self.shared.get() else { return self.check(key) };
+        let period = self.period.as_secs().max(1);
+        let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+        let window = now / period;
+        let redis_key = format!("{prefix}:{key}:{window}");
+        let counted: redis::RedisResult<(u64,)> = redis::pipe()
+            .atomic()
+            .cmd("INCR")
+            .arg(&redis_key)
+            .cmd("EXPIRE")
+            .arg(&redis_key)
+            .arg(period)
+            .ignore()
+            .query_async(&mut conn.clone())
+            .await;
+        match counted {
+            Ok((count,)) if count as f64 > self.burst => Err(Duration::from_secs((window + 1) * period - now)),
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "shared rate limit unavailable; counting on this node");
+                self.check(key)
+            }
+        }
     }
 
     /// Takes one token for `key`, or says how long until one is available.

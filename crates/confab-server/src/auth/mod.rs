@@ -97,7 +97,7 @@ impl Auth {
             None => username.as_str().to_owned(),
         };
         if let Some(ip) = client.ip {
-            limit(&self.register_by_ip, &ip.to_string())?;
+            limit(&self.register_by_ip, &ip.to_string()).await?;
         }
         if self.users.by_username(&username).await?.is_some() {
             return Err(Error::UsernameTaken); // spare the hashing; the insert below still races safely
@@ -109,14 +109,14 @@ impl Auth {
 
     pub async fn login(&self, req: LoginRequest, client: &ClientInfo) -> Result<AuthResponse> {
         if let Some(ip) = client.ip {
-            limit(&self.login_by_ip, &ip.to_string())?;
+            limit(&self.login_by_ip, &ip.to_string()).await?;
         }
         let refused = || Error::unauthenticated(ErrorCode::InvalidCredentials, "wrong username or password");
         // A malformed username cannot exist; it is refused like a wrong one, not as bad input,
         // so that login answers do not teach the username rules to a guesser.
         let username = Username::parse(&req.username).ok();
         if let Some(username) = &username {
-            limit(&self.login_by_username, username.as_str())?;
+            limit(&self.login_by_username, username.as_str()).await?;
         }
         let user = match &username {
             Some(username) => self.users.by_username(username).await?,
@@ -259,9 +259,13 @@ impl Auth {
         Ok(())
     }
 
-    /// In a cluster: keep WebSocket tickets in Redis, so that any node redeems them.
-    pub fn share_tickets(&self, conn: redis::aio::ConnectionManager, prefix: &str) {
-        self.tickets.share(conn, prefix);
+    /// In a cluster: keep WebSocket tickets and rate-limit counters in Redis, so that every node
+    /// redeems the same tickets and counts the same attempts.
+    pub fn join_cluster(&self, conn: redis::aio::ConnectionManager, prefix: &str) {
+        self.tickets.share(conn.clone(), prefix);
+        self.login_by_ip.share(conn.clone(), format!("{prefix}:limit:login-ip"));
+        self.login_by_username.share(conn.clone(), format!("{prefix}:limit:login-user"));
+        self.register_by_ip.share(conn, format!("{prefix}:limit:register-ip"));
     }
 
     pub async fn issue_ticket(&self, principal: Principal) -> WsTicket {
@@ -283,8 +287,8 @@ impl Auth {
     }
 }
 
-fn limit(limiter: &RateLimiter, key: &str) -> Result<()> {
-    limiter.check(key).map_err(|wait| Error::RateLimited { retry_after_secs: wait.as_secs().max(1) })
+async fn limit(limiter: &RateLimiter, key: &str) -> Result<()> {
+    limiter.check_shared(key).await.map_err(|wait| Error::RateLimited { retry_after_secs: wait.as_secs().max(1) })
 }
 
 fn truncate(s: &str, max: usize) -> &str {

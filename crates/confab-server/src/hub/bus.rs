@@ -86,6 +86,16 @@ impl Bus {
                 }
             }
         });
+        // The manager reconnects (and resubscribes) when a command notices the connection is
+        // gone; a subscriber sends none, so a ping every second does the noticing.
+        let mut pinger = subscriber.clone();
+        let hub_alive = hub.clone();
+        tokio::spawn(async move {
+            while hub_alive.strong_count() > 0 {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                let _: Result<String, _> = redis::cmd("PING").query_async(&mut pinger).await;
+            }
+        });
         tokio::spawn(async move {
             let _keep_subscribed = subscriber;
             while let Some(push) = push_rx.recv().await {

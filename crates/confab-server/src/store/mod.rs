@@ -46,9 +46,20 @@ impl StoreError {
         matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
     }
 
-    /// True when the database could not be reached (as opposed to refusing a query).
+    /// True when the database could not be reached (as opposed to refusing a query): the
+    /// connection failed, broke mid-handshake, or none came free in time.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Database(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed))
+        matches!(
+            self,
+            StoreError::Database(
+                sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+            )
+        )
     }
 }
 

@@ -44,6 +44,11 @@ impl Users {
         Users { store, ids, profile_link, searches }
     }
 
+    /// In a cluster: count searches in Redis, across nodes.
+    pub fn join_cluster(&self, conn: redis::aio::ConnectionManager, prefix: &str) {
+        self.searches.share(conn, format!("{prefix}:limit:search"));
+    }
+
     /// The public view of a user, with the link to their profile in the host app.
     pub fn to_wire(&self, row: &UserRow) -> User {
         User {
@@ -81,7 +86,8 @@ impl Users {
         hidden: &HashSet<UserId>,
     ) -> Result<UserSearchResult> {
         self.searches
-            .check(&searcher.to_string())
+            .check_shared(&searcher.to_string())
+            .await
             .map_err(|wait| Error::RateLimited { retry_after_secs: wait.as_secs().max(1) })?;
         let q = query.q.trim();
         if q.is_empty() || q.chars().count() > 64 {

@@ -317,3 +317,19 @@ async fn a_killed_node_loses_nothing_acked_and_its_users_go_offline() {
     let ids: Vec<_> = resumed.conversations.iter().flat_map(|c| c.messages.iter().map(|m| m.id)).collect();
     assert_eq!(ids, vec![missed.id]);
 }
+
+#[tokio::test]
+async fn login_attempts_are_counted_across_nodes() {
+    use confab_proto::rest::LoginRequest;
+    let Some(nodes) = spawn_cluster(2).await else { return };
+    nodes[0].user("target").await;
+    let guess = LoginRequest { username: "target".into(), password: "not the password at all".into() };
+    let limit = nodes[0].server.app.config.auth.login_attempts_per_username_per_minute;
+    // Alternate nodes: each alone would still allow attempts; together they reach the limit.
+    for attempt in 0..limit {
+        let node = &nodes[(attempt % 2) as usize];
+        assert_api_error(node.anonymous().login(&guess).await, 401, ErrorCode::InvalidCredentials);
+    }
+    assert_api_error(nodes[1].anonymous().login(&guess).await, 429, ErrorCode::RateLimited);
+    assert_api_error(nodes[0].anonymous().login(&guess).await, 429, ErrorCode::RateLimited);
+}

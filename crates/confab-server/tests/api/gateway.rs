@@ -244,3 +244,15 @@ pub async fn expired_token(app: &TestApp, user: &TestUser) -> String {
     let an_hour_ago = time::OffsetDateTime::now_utc().unix_timestamp() - 3600;
     tokens.issue(user.id(), user.auth.session_id, an_hour_ago).unwrap()
 }
+
+#[tokio::test]
+async fn shutting_down_tells_clients_to_reconnect_elsewhere() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let mut ws = alice.connect().await;
+    let TestApp { server, data_dir: _data_dir, database: _database, .. } = app;
+    let stopping = tokio::spawn(server.stop());
+    let (code, _) = ws.expect_closed(WAIT).await.unwrap();
+    assert_eq!(code, 1001, "going away: reconnect to another node");
+    stopping.await.unwrap();
+}

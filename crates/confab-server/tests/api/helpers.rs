@@ -101,6 +101,12 @@ pub async fn spawn_cluster(nodes: u16) -> Option<Vec<TestApp>> {
         eprintln!("cluster test skipped: set CONFAB_TEST_DATABASE_URL and CONFAB_TEST_REDIS_URL to run it");
         return None;
     };
+    spawn_cluster_on(nodes, &redis).await
+}
+
+/// A cluster on the given Redis (a test's own, when it restarts it).
+pub async fn spawn_cluster_on(nodes: u16, redis: &str) -> Option<Vec<TestApp>> {
+    let redis = redis.to_owned();
     let Some(database) = fresh_database().await else {
         eprintln!("cluster test skipped: CONFAB_TEST_DATABASE_URL is not set");
         return None;

@@ -1,0 +1,189 @@
+//! Faults a cluster must ride out: Redis restarting, PostgreSQL unreachable for a while. Each test
+//! owns the service it breaks (its own `redis-server`, a cuttable TCP proxy in front of
+//! PostgreSQL), so that concurrent tests are not disturbed. They run when
+//! `CONFAB_TEST_DATABASE_URL` and `CONFAB_TEST_REDIS_URL` are set.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use confab_client::Connection;
+use confab_proto::ErrorCode;
+use confab_proto::frames::{Event, SyncPosition, SyncRequest};
+use confab_proto::rest::{HistoryQuery, SendMessageRequest};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+use crate::helpers::*;
+
+fn text(body: &str) -> SendMessageRequest {
+    SendMessageRequest { body: body.into(), ..Default::default() }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start_redis(port: u16) -> tokio::process::Child {
+    let child = tokio::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("redis-server is installed (CONFAB_TEST_REDIS_URL is set, so the cluster suite must run)");
+    for _ in 0..100 {
+        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("redis-server did not start");
+}
+
+async fn wait_for_body(ws: &mut Connection, body: &str, within: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match ws.next_event_timeout(left).await {
+            Ok(frame) => {
+                if let Event::MessageCreated(m) = frame.event
+                    && m.body == body
+                {
+                    return true;
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test]
+async fn delivery_resumes_after_redis_restarts_and_sync_recovers_the_gap() {
+    if std::env::var("CONFAB_TEST_REDIS_URL").is_err() || std::env::var("CONFAB_TEST_DATABASE_URL").is_err() {
+        return eprintln!("fault test skipped: set CONFAB_TEST_DATABASE_URL and CONFAB_TEST_REDIS_URL to run it");
+    }
+    let port = free_port();
+    let mut redis = start_redis(port).await;
+    let Some(nodes) = spawn_cluster_on(2, &format!("redis://127.0.0.1:{port}")).await else { return };
+    let alice = nodes[0].user("alice").await;
+    let bob = nodes[1].login_or_register("bob").await;
+    let dm = alice.dm_with(&bob).await.id;
+    let mut alice_ws = alice.connect().await;
+    bob.client.send_message(dm, &text("before")).await.unwrap();
+    assert!(wait_for_body(&mut alice_ws, "before", Duration::from_secs(5)).await);
+
+    redis.kill().await.unwrap();
+    let during = bob.client.send_message(dm, &text("during the outage")).await.unwrap();
+    redis = start_redis(port).await;
+
+    // The nodes reconnect and resubscribe by themselves; delivery comes back.
+    let mut back = false;
+    for i in 0..40 {
+        let probe = format!("probe {i}");
+        bob.client.send_message(dm, &text(&probe)).await.unwrap();
+        if wait_for_body(&mut alice_ws, &probe, Duration::from_millis(500)).await {
+            back = true;
+            break;
+        }
+    }
+    assert!(back, "cross-node delivery resumed after Redis restarted");
+
+    // What was published while Redis was down is recovered through sync.
+    let resumed =
+        alice_ws.sync(SyncRequest { conversations: vec![SyncPosition { id: dm, version: 0 }], limit: None }).await;
+    let messages: Vec<_> = resumed.unwrap().conversations.into_iter().flat_map(|c| c.messages).collect();
+    assert!(messages.iter().any(|m| m.id == during.id));
+    drop(redis);
+}
+
+/// A TCP proxy in front of PostgreSQL that the test can cut (every connection dropped, new ones
+/// refused) and restore.
+struct Gate {
+    port: u16,
+    open: Arc<AtomicBool>,
+    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Gate {
+    async fn start(upstream: String) -> Gate {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = Arc::new(AtomicBool::new(true));
+        let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let (gate_open, gate_links) = (open.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !gate_open.load(Ordering::SeqCst) {
+                    continue; // dropped: the database is "down"
+                }
+                let upstream = upstream.clone();
+                gate_links.lock().await.push(tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                }));
+            }
+        });
+        Gate { port, open, links }
+    }
+
+    async fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        for link in self.links.lock().await.drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_database_outage_fails_sends_clearly_loses_nothing_and_heals() {
+    let Some(admin) = std::env::var("CONFAB_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
+        return eprintln!("fault test skipped: set CONFAB_TEST_DATABASE_URL to run it");
+    };
+    // The test's own database, reached through the gate.
+    let probe = spawn_app().await;
+    let real = probe.database.as_ref().expect("a PostgreSQL database").url.clone();
+    let upstream =
+        admin.split('@').nth(1).and_then(|rest| rest.split('/').next()).unwrap_or("127.0.0.1:5432").to_owned();
+    let gate = Gate::start(upstream.clone()).await;
+    let through_gate = real.replacen(&upstream, &format!("127.0.0.1:{}", gate.port), 1);
+    let app = spawn_app_with(|c| c.database_url = Some(through_gate)).await;
+
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let dm = alice.dm_with(&bob).await.id;
+    let acked = alice.client.send_message(dm, &text("safe before the outage")).await.unwrap();
+
+    gate.cut().await;
+    let refused = alice.client.send_message(dm, &text("while the database is down")).await;
+    match refused {
+        Err(confab_client::ClientError::Api { status, error }) => {
+            assert_eq!((status, error.code), (503, ErrorCode::Unavailable), "{}", error.message);
+        }
+        other => panic!("expected 503 unavailable, got {other:?}"),
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    gate.restore();
+
+    // The service heals by itself.
+    let mut healed = None;
+    for _ in 0..40 {
+        match alice.client.send_message(dm, &text("after the outage")).await {
+            Ok(m) => {
+                healed = Some(m);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+    assert!(healed.is_some(), "sends work again once the database is back");
+    let history = bob.client.history(dm, &HistoryQuery::default()).await.unwrap();
+    assert!(history.messages.iter().any(|m| m.id == acked.id), "nothing acknowledged was lost");
+    assert!(!history.messages.iter().any(|m| m.body == "while the database is down"), "the refused send left nothing");
+    drop(probe);
+}
