@@ -273,6 +273,8 @@ export function showChat(main, ctx, id, onBack) {
     if (what === "receipts" && about === id) renderMessages();
     if (what === "typing" && about === id) renderTyping();
     if (what === "header" || what === "presence" || what === "conversations") renderHeader();
+    // Member names in group events may arrive with the conversation update after the event.
+    if (what === "header") renderMessages();
   };
   state.addEventListener("change", onChange);
   const typingTimer = setInterval(() => { if (state.current !== id) clearInterval(typingTimer); else renderTyping(); }, 1000);
