@@ -3,6 +3,7 @@
 use clap::Parser;
 use confab_server::Application;
 use confab_server::config::{Cli, Command, Config, LogFormat};
+use confab_server::node_log::NodeTagged;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -12,8 +13,11 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Serve(args)) => args,
         None => cli.serve,
     };
-    let config = Config::load(args)?;
-    init_logging(config.log_format);
+    let mut config = Config::load(args)?;
+    // Chosen here rather than at build so that every log line can carry it.
+    let node_id = config.node_id.unwrap_or_else(rand::random) & 0x3ff;
+    config.node_id = Some(node_id);
+    init_logging(config.log_format, node_id);
 
     let application = Application::build(config).await?;
     let addr = application.local_addr();
@@ -24,13 +28,11 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_logging(format: LogFormat) {
+fn init_logging(format: LogFormat, node: u16) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    let json = format == LogFormat::Json;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(NodeTagged { node, json });
+    if json { builder.json().init() } else { builder.with_ansi(false).init() }
 }
 
 async fn stop_signal() {
