@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use confab_client::Connection;
 use confab_proto::frames::{Event, SendMessage, close_code};
-use confab_proto::rest::{ConversationKind, CreateConversationRequest, HistoryQuery, Message, SendMessageRequest};
+use confab_proto::rest::{ConversationKind, CreateConversationRequest, HistoryQuery, Message};
 use confab_proto::{ConversationId, ErrorCode};
 
 use crate::helpers::*;
@@ -18,10 +18,6 @@ async fn next_message(ws: &mut Connection) -> Message {
             return m;
         }
     }
-}
-
-fn text(body: &str) -> SendMessageRequest {
-    SendMessageRequest { body: body.into(), ..Default::default() }
 }
 
 async fn group(owner: &TestUser, members: &[&TestUser]) -> ConversationId {
@@ -157,30 +153,6 @@ async fn revoking_a_session_on_one_node_closes_its_socket_on_another() {
     laptop.client.revoke_session(phone.auth.session_id).await.unwrap();
     let (code, _) = phone_ws.expect_closed(WAIT).await.unwrap();
     assert_eq!(code, close_code::SESSION_REVOKED);
-}
-
-/// Presence updates for `user` within `within`.
-async fn presence_of(
-    ws: &mut Connection,
-    user: confab_proto::UserId,
-    within: Duration,
-) -> Vec<confab_proto::rest::PresenceStatus> {
-    let deadline = tokio::time::Instant::now() + within;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match ws.next_event_timeout(left).await {
-            Ok(frame) => {
-                if let Event::PresenceUpdated(p) = frame.event
-                    && p.user_id == user
-                {
-                    seen.push(p.status);
-                }
-            }
-            Err(confab_client::ClientError::Timeout) => return seen,
-            Err(e) => panic!("{e}"),
-        }
-    }
 }
 
 #[tokio::test]

@@ -10,16 +10,12 @@ use std::time::Duration;
 use confab_client::Connection;
 use confab_proto::ErrorCode;
 use confab_proto::frames::{Event, SyncPosition, SyncRequest};
-use confab_proto::rest::{HistoryQuery, SendMessageRequest};
+use confab_proto::rest::HistoryQuery;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
 use crate::helpers::*;
-
-fn text(body: &str) -> SendMessageRequest {
-    SendMessageRequest { body: body.into(), ..Default::default() }
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

@@ -234,3 +234,32 @@ pub async fn next_frame(
         }
     }
 }
+
+/// A text message.
+pub fn text(body: &str) -> confab_proto::rest::SendMessageRequest {
+    confab_proto::rest::SendMessageRequest { body: body.into(), ..Default::default() }
+}
+
+/// Presence events for `user` within `within`, in order.
+pub async fn presence_of(
+    ws: &mut Connection,
+    user: confab_proto::UserId,
+    within: std::time::Duration,
+) -> Vec<confab_proto::rest::PresenceStatus> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match ws.next_event_timeout(left).await {
+            Ok(frame) => {
+                if let confab_proto::frames::Event::PresenceUpdated(p) = frame.event
+                    && p.user_id == user
+                {
+                    seen.push(p.status);
+                }
+            }
+            Err(confab_client::ClientError::Timeout) => return seen,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}

@@ -6,10 +6,6 @@ use confab_proto::rest::{HistoryQuery, SendMessageRequest};
 
 use crate::helpers::*;
 
-fn text(body: &str) -> SendMessageRequest {
-    SendMessageRequest { body: body.into(), ..Default::default() }
-}
-
 #[tokio::test]
 async fn seq_is_gap_free_and_history_pages_both_ways() {
     let app = spawn_app().await;

@@ -15,10 +15,6 @@ use crate::host_app::{self, HostApp};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn text(body: &str) -> SendMessageRequest {
-    SendMessageRequest { body: body.into(), ..Default::default() }
-}
-
 async fn kinds(user: &TestUser) -> Vec<NotificationKind> {
     // Notifications are created off the message path: give them a moment.
     tokio::time::sleep(Duration::from_millis(300)).await;

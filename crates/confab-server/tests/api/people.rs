@@ -7,17 +7,13 @@ use confab_client::{ClientError, Connection};
 use confab_proto::frames::{Event, SendMessage, SyncPosition, SyncRequest};
 use confab_proto::rest::{
     ChosenStatus, ContactState, ConversationKind, CreateConversationRequest, HistoryQuery, PresenceStatus,
-    SendMessageRequest, SetPresenceRequest, UpdateProfileRequest, UserSearchQuery,
+    SetPresenceRequest, UpdateProfileRequest, UserSearchQuery,
 };
 use confab_proto::{ConversationId, ErrorCode, UserId};
 
 use crate::helpers::*;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn text(body: &str) -> SendMessageRequest {
-    SendMessageRequest { body: body.into(), ..Default::default() }
-}
 
 fn command_error<T: std::fmt::Debug>(r: Result<T, ClientError>) -> ErrorCode {
     match r {
@@ -30,26 +26,6 @@ async fn contact_event(ws: &mut Connection) -> (UserId, ContactState) {
     loop {
         if let Event::ContactUpdated(c) = ws.next_event_timeout(WAIT).await.unwrap().event {
             return (c.user.id, c.state);
-        }
-    }
-}
-
-/// Presence events for `user` within `within`, in order.
-async fn presence_of(ws: &mut Connection, user: UserId, within: Duration) -> Vec<PresenceStatus> {
-    let deadline = tokio::time::Instant::now() + within;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match ws.next_event_timeout(left).await {
-            Ok(frame) => {
-                if let Event::PresenceUpdated(p) = frame.event
-                    && p.user_id == user
-                {
-                    seen.push(p.status);
-                }
-            }
-            Err(ClientError::Timeout) => return seen,
-            Err(e) => panic!("{e}"),
         }
     }
 }

@@ -14,10 +14,6 @@ use crate::helpers::*;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn text(body: &str) -> SendMessageRequest {
-    SendMessageRequest { body: body.into(), ..Default::default() }
-}
-
 async fn send(user: &TestUser, id: ConversationId, body: &str) -> Message {
     user.client.send_message(id, &text(body)).await.unwrap()
 }
