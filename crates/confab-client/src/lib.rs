@@ -6,33 +6,54 @@
 //! use confab_client::Client;
 //! use confab_proto::frames::{Event, SendMessage};
 //!
-//! let (alice, _) = Client::sign_up("http://127.0.0.1:8080", "alice", "correct horse battery").await?;
-//! let bob = alice.user(alice.me().await?.id).await?; // any user id will do here
-//! let dm = alice.open_direct(bob.id).await?;
+//! let server = "http://127.0.0.1:8080";
+//! let (alice, _) = Client::sign_up(server, "alice", "correct horse battery").await?;
+//! let (bob, bob_auth) = Client::sign_up(server, "bob", "staple battery horse").await?;
 //!
-//! let mut socket = alice.connect().await?;
-//! let sent = socket
-//!     .send_message(SendMessage { conversation_id: dm.id, body: "hi".into(), client_id: None, reply_to: None })
-//!     .await?;
-//! while let Ok(frame) = socket.next_event().await {
-//!     if let Event::MessageCreated(message) = frame.event {
-//!         println!("{}: {}", message.sender_id, message.body);
+//! // Bob listens; the connection is ready (signed in) once `connect` returns.
+//! let mut bob_socket = bob.connect().await?;
+//!
+//! // Alice writes over her own socket and gets the stored message back in the ack.
+//! let dm = alice.open_direct(bob_auth.user.id).await?;
+//! let mut alice_socket = alice.connect().await?;
+//! let message = SendMessage { conversation_id: dm.id, body: "hi Bob".into(), client_id: None, reply_to: None };
+//! let sent = alice_socket.send_message(message).await?;
+//!
+//! loop {
+//!     if let Event::MessageCreated(received) = bob_socket.next_event().await?.event {
+//!         assert_eq!(received.id, sent.id);
+//!         break;
 //!     }
 //! }
-//! # let _ = sent; Ok(()) }
+//! # Ok(()) }
 //! ```
 //!
-//! Only `ws://` and `http://` URLs are supported for the WebSocket for now; `https://` REST works
-//! (rustls with the ring provider).
+//! A [`Connection`] reads events in order with [`Connection::next_event`]; a
+//! [`Connection::request`] (and the typed helpers built on it) waits for its own `ack` and keeps
+//! the events that arrive meanwhile for later, so nothing is lost by sending.
+//!
+//! Errors are one [`ClientError`]: refusals keep the server's [`confab_proto::ErrorCode`]
+//! ([`ClientError::code`]), closes keep the close code ([`ClientError::Closed`]).
+//!
+//! Transport: REST works over `http://` and `https://` (reqwest with rustls and the ring
+//! provider, installed on first use). The WebSocket supports `ws://` only for now; `wss://` needs
+//! one of tokio-tungstenite's TLS features, which is not enabled yet. Behind a TLS-terminating
+//! proxy, point the client at the proxy's plain side or add that feature.
+
+#![warn(missing_docs)]
 
 mod error;
 mod gateway;
+mod handshake;
+mod response;
 mod rest;
 pub mod webhooks;
 
 pub use error::ClientError;
-pub use gateway::{ConnectOptions, Connection, RawFrame};
-pub use rest::{Client, RawBody, RawResponse};
+pub use gateway::{Connection, RawFrame};
+pub use handshake::ConnectOptions;
+pub use response::{RawBody, RawResponse};
+pub use rest::Client;
 
 /// Percent-encodes a URL path segment or query value (tickets, emojis).
 pub(crate) fn encode_component(value: &str) -> String {

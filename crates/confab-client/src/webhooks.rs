@@ -8,10 +8,13 @@ use sha2::Sha256;
 /// Why a webhook request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookError {
+    /// A header is missing or not in the expected form.
     #[error("missing or malformed X-Confab-Timestamp or X-Confab-Signature")]
     Malformed,
+    /// The timestamp is too far from `now`: a replay, or a clock far off.
     #[error("timestamp outside the tolerated window (a replay, or a clock far off)")]
     Stale,
+    /// The signature was not made with this secret over this timestamp and body.
     #[error("signature does not match")]
     BadSignature,
 }
