@@ -13,8 +13,9 @@ use crate::clock::now_ms;
 use crate::ids::IdGenerator;
 use crate::store::{GroupEvent, NewAudit, NewMessage};
 
-/// Conversations that hash to the same shard share a lock; 64 keeps contention negligible.
-const ORDER_SHARDS: usize = 64;
+/// Conversations that hash to the same shard share a lock. Sends under different locks can share
+/// one commit (`store/writer.rs`), so the count bounds how many sends a commit can batch.
+const ORDER_SHARDS: usize = 4096;
 
 pub struct Timeline {
     ids: Arc<IdGenerator>,

@@ -86,16 +86,13 @@ impl Messages {
         body::check_body(&req.body, self.max_chars)?;
         if let Some(client_id) = &req.client_id {
             body::check_client_id(client_id)?;
-            let earlier = self.store.message_by_client_id(conversation.0, principal.user_id.0, client_id).await?;
-            if let Some(first) = earlier {
-                return Ok(Sent { message: render::render_one(&self.store, first).await?, created: false });
-            }
         }
-        if let Some(reply_to) = req.reply_to
-            && self.store.message_in(conversation.0, reply_to.0).await?.is_none()
-        {
-            return Err(Error::invalid(ErrorCode::InvalidReply, "reply_to is not a message of this conversation"));
-        }
+        let replied = match req.reply_to {
+            Some(reply_to) => Some(self.store.message_in(conversation.0, reply_to.0).await?.ok_or_else(|| {
+                Error::invalid(ErrorCode::InvalidReply, "reply_to is not a message of this conversation")
+            })?),
+            None => None,
+        };
         let mentions = self.mentions(&membership, &req.body).await?;
 
         let new = NewMessage {
@@ -110,16 +107,19 @@ impl Messages {
             system: None,
             created_at: now_ms(),
         };
+        // A repeated client id is recognised by the store, in the same transaction that would
+        // have stored it, so that two racing retries cannot both be stored.
         let _in_order = self.timeline.lock(conversation).await;
         match self.store.insert_message(&new).await? {
             SendOutcome::Created(row) => {
-                let message = render::render_one(&self.store, row).await?;
+                let message = render::render_new(row, replied.as_ref());
                 self.publish(&membership, message.clone(), Event::MessageCreated).await?;
                 drop(_in_order);
                 self.notify_in_background(membership.kind, message.clone());
                 Ok(Sent { message, created: true })
             }
             SendOutcome::Duplicate(first) => {
+                drop(_in_order);
                 Ok(Sent { message: render::render_one(&self.store, first).await?, created: false })
             }
         }

@@ -65,6 +65,13 @@ pub async fn render_one(store: &Store, row: MessageRow) -> Result<Message> {
     rendered.pop().ok_or_else(|| crate::error::Error::Internal("rendering lost a message".into()))
 }
 
+/// Renders a message just stored, without a query: it has no reactions and no invitation yet,
+/// and the original it replies to was read when the reply was checked.
+pub fn render_new(row: MessageRow, replied: Option<&MessageRow>) -> Message {
+    let reply = row.reply_to.map(|id| quote(id, replied, &HashSet::new()));
+    to_wire(row, reply, Vec::new(), None)
+}
+
 /// A message as seen by someone who blocked its sender: it keeps its place, its body does not.
 pub fn collapse(mut message: Message) -> Message {
     message.body.clear();

@@ -177,9 +177,18 @@ async fn row_in(
 }
 
 impl Store {
-    /// Stores a message with the conversation's next `seq`, in one transaction: the counters
-    /// and the row commit together or not at all, so the sequence never has a gap.
+    /// Stores a message with the conversation's next `seq`. The counters and the row commit
+    /// together or not at all, so the sequence never has a gap; concurrent sends share one
+    /// transaction (group commit, `writer.rs`).
     pub async fn insert_message(&self, m: &NewMessage<'_>) -> Result<SendOutcome, StoreError> {
+        match &self.writer {
+            Some(writer) => writer.insert(m).await,
+            None => self.insert_one(m).await,
+        }
+    }
+
+    /// Stores one message in its own transaction.
+    pub(super) async fn insert_one(&self, m: &NewMessage<'_>) -> Result<SendOutcome, StoreError> {
         let attempt = async {
             let mut tx = self.begin_write().await?;
             let row = append(&mut tx, m).await?;

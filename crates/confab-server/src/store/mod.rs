@@ -12,6 +12,7 @@ mod people;
 mod secrets;
 mod sessions;
 mod users;
+mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -38,6 +39,8 @@ pub enum StoreError {
     DataDir { path: String, source: std::io::Error },
     #[error("unsupported database url (expected postgres://… or sqlite://…)")]
     UnsupportedUrl,
+    #[error("the message writer has stopped")]
+    WriterStopped,
 }
 
 impl StoreError {
@@ -58,7 +61,7 @@ impl StoreError {
                     | sqlx::Error::PoolTimedOut
                     | sqlx::Error::PoolClosed
                     | sqlx::Error::WorkerCrashed
-            )
+            ) | StoreError::WriterStopped
         )
     }
 }
@@ -80,6 +83,9 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Group commit of new messages (`writer.rs`); `None` in the writer's own handle, which
+    /// writes directly.
+    writer: Option<writer::Writer>,
 }
 
 impl Store {
@@ -130,9 +136,10 @@ impl Store {
                     .await?
             }
         };
-        let store = Store { pool, backend };
-        store.migrate().await?;
-        Ok(store)
+        let direct = Store { pool, backend, writer: None };
+        direct.migrate().await?;
+        let writer = writer::Writer::start(direct.clone());
+        Ok(Store { writer: Some(writer), ..direct })
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {

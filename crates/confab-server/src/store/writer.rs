@@ -1,0 +1,471 @@
+//! Group commit of new messages.
+//!
+//! Every send on this node queues its message for one writer task, which commits whatever has
+//! queued up in one transaction of four statements, however many messages it holds: look up
+//! earlier sends of the same client ids, reserve each conversation's next seqs and versions, insert
+//! the rows, commit. An fsync is paid per batch instead of per message, and a send waits for at
+//! most one commit in progress plus its own. No timer: a lone message is committed at once; under
+//! load the batches grow by themselves while the previous commit runs.
+//!
+//! The guarantees stay those of [`Store::insert_message`]: a send returns only after its row
+//! committed (guarantee 1); seqs are reserved and rows inserted in one transaction, so the
+//! sequence has no gap (guarantee 2); a repeated client id returns the first message (guarantee 3).
+//! When a batch fails — a duplicate that raced in from another node, a conversation deleted
+//! meanwhile, a database outage — each of its messages is retried alone, so only the message at
+//! fault fails.
+
+use std::collections::HashMap;
+
+use sqlx::{Any, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
+use super::messages::MESSAGE_COLUMNS;
+use super::{MessageRow, NewMessage, SendOutcome, Store, StoreError, composed};
+
+/// Most messages in one transaction. The insert binds 12 values a row: 6,144 at most, far below
+/// both backends' limits (SQLite 32,766, PostgreSQL 65,535).
+pub const MAX_BATCH: usize = 512;
+/// Messages waiting for the writer; beyond it senders wait their turn (backpressure).
+const QUEUE: usize = 8192;
+/// Columns of one inserted row, in [`insert_rows`]'s order.
+const INSERT_COLUMNS: usize = 12;
+
+/// The queue to this node's writer task. The task holds a [`Store`] without a writer, so it
+/// ends once every handle of the store is gone.
+#[derive(Clone, Debug)]
+pub(super) struct Writer {
+    queue: mpsc::Sender<Job>,
+}
+
+struct Job {
+    message: Pending,
+    done: oneshot::Sender<Result<SendOutcome, StoreError>>,
+}
+
+/// A [`NewMessage`] owned, so that it can wait in the queue.
+struct Pending {
+    id: i64,
+    conversation_id: i64,
+    sender_id: i64,
+    kind: String,
+    body: String,
+    client_id: Option<String>,
+    reply_to: Option<i64>,
+    mentions: Option<String>,
+    system: Option<String>,
+    created_at: i64,
+}
+
+impl Writer {
+    /// Starts the writer task over `direct`, a store that writes without a writer.
+    pub(super) fn start(direct: Store) -> Writer {
+        let (queue, jobs) = mpsc::channel(QUEUE);
+        tokio::spawn(run(direct, jobs));
+        Writer { queue }
+    }
+
+    pub(super) async fn insert(&self, m: &NewMessage<'_>) -> Result<SendOutcome, StoreError> {
+        let (done, outcome) = oneshot::channel();
+        self.queue.send(Job { message: Pending::from(m), done }).await.map_err(|_| StoreError::WriterStopped)?;
+        outcome.await.map_err(|_| StoreError::WriterStopped)?
+    }
+}
+
+async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        commit(&store, &mut batch).await;
+    }
+}
+
+/// Commits `batch` (emptying it) and answers every sender.
+async fn commit(store: &Store, batch: &mut Vec<Job>) {
+    let messages: Vec<NewMessage<'_>> = batch.iter().map(|job| job.message.as_new()).collect();
+    let outcomes = append_batch(store, &messages).await;
+    drop(messages);
+    match outcomes {
+        Ok(outcomes) => {
+            for (job, outcome) in batch.drain(..).zip(outcomes) {
+                let _ = job.done.send(Ok(outcome)); // a sender that gave up no longer listens
+            }
+        }
+        Err(e) => {
+            if batch.len() > 1 {
+                tracing::debug!(error = %e, messages = batch.len(), "batch refused; committing its messages one by one");
+            }
+            for job in batch.drain(..) {
+                let outcome = store.insert_one(&job.message.as_new()).await;
+                let _ = job.done.send(outcome);
+            }
+        }
+    }
+}
+
+/// Where each message of a batch ends up.
+enum Slot {
+    /// Sent before, in an earlier batch.
+    Earlier(MessageRow),
+    /// New: the index of its row among the inserted ones.
+    New(usize),
+    /// The same client id as an earlier message of this batch: that message's row.
+    Repeat(usize),
+}
+
+/// Stores `messages` in one transaction and says, in their order, what became of each.
+pub(super) async fn append_batch(store: &Store, messages: &[NewMessage<'_>]) -> Result<Vec<SendOutcome>, StoreError> {
+    let mut tx = store.begin_write().await?;
+    let mut earlier = earlier_sends(&mut tx, messages).await?;
+
+    let mut slots = Vec::with_capacity(messages.len());
+    let mut fresh: Vec<&NewMessage<'_>> = Vec::with_capacity(messages.len());
+    let mut in_batch: HashMap<(i64, i64, &str), usize> = HashMap::new();
+    for m in messages {
+        if let Some(client_id) = m.client_id {
+            let key = (m.conversation_id, m.sender_id, client_id);
+            if !earlier.is_empty()
+                && let Some(row) = earlier.remove(&(key.0, key.1, client_id.to_owned()))
+            {
+                slots.push(Slot::Earlier(row));
+                continue;
+            }
+            if let Some(&index) = in_batch.get(&key) {
+                slots.push(Slot::Repeat(index));
+                continue;
+            }
+            in_batch.insert(key, fresh.len());
+        }
+        slots.push(Slot::New(fresh.len()));
+        fresh.push(m);
+    }
+
+    let rows = number(&mut tx, &fresh).await?;
+    insert_rows(&mut tx, &rows).await?;
+    tx.commit().await?;
+
+    let mut rows: Vec<Option<MessageRow>> = rows.into_iter().map(Some).collect();
+    let repeats: HashMap<usize, MessageRow> = slots
+        .iter()
+        .filter_map(|slot| match slot {
+            Slot::Repeat(index) => rows[*index].clone().map(|row| (*index, row)),
+            _ => None,
+        })
+        .collect();
+    let outcomes = slots
+        .into_iter()
+        .map(|slot| match slot {
+            Slot::Earlier(row) => Ok(SendOutcome::Duplicate(row)),
+            Slot::Repeat(index) => repeats.get(&index).cloned().map(SendOutcome::Duplicate).ok_or(index),
+            Slot::New(index) => rows[index].take().map(SendOutcome::Created).ok_or(index),
+        })
+        .collect::<Result<Vec<_>, usize>>();
+    // Every index was pushed with its row above; a miss would be a bug in this function.
+    outcomes.map_err(|index| StoreError::Database(sqlx::Error::Protocol(format!("batch lost message {index}"))))
+}
+
+/// Earlier messages carrying the client ids of this batch, by (conversation, sender, client id).
+async fn earlier_sends(
+    tx: &mut Transaction<'static, Any>,
+    messages: &[NewMessage<'_>],
+) -> Result<HashMap<(i64, i64, String), MessageRow>, StoreError> {
+    let keyed: Vec<&NewMessage<'_>> = messages.iter().filter(|m| m.client_id.is_some()).collect();
+    if keyed.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE (conversation_id, sender_id, client_id) IN (VALUES {})",
+        tuples(keyed.len(), 3)
+    );
+    let mut query = sqlx::query_as::<_, MessageRow>(composed(sql));
+    for m in &keyed {
+        query = query.bind(m.conversation_id).bind(m.sender_id).bind(m.client_id);
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| Some(((row.conversation_id, row.sender_id, row.client_id.clone()?), row)))
+        .collect())
+}
+
+/// Reserves each conversation's next seqs and versions for `fresh` (one UPDATE for the whole
+/// batch, taking the conversations' row locks) and returns the rows to insert, numbered in the
+/// order of the batch.
+async fn number(tx: &mut Transaction<'static, Any>, fresh: &[&NewMessage<'_>]) -> Result<Vec<MessageRow>, StoreError> {
+    if fresh.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Per conversation: how many messages, and the time of the last.
+    let mut counts: Vec<(i64, i64, i64)> = Vec::new();
+    let mut position: HashMap<i64, usize> = HashMap::new();
+    for m in fresh {
+        match position.get(&m.conversation_id) {
+            Some(&at) => {
+                counts[at].1 += 1;
+                counts[at].2 = counts[at].2.max(m.created_at);
+            }
+            None => {
+                position.insert(m.conversation_id, counts.len());
+                counts.push((m.conversation_id, 1, m.created_at));
+            }
+        }
+    }
+    let sql = format!(
+        "UPDATE conversations SET last_seq = last_seq + b.column2, version = version + b.column2, \
+         last_activity_at = b.column3 FROM (VALUES {}) AS b WHERE id = b.column1 \
+         RETURNING id, last_seq, version",
+        tuples(counts.len(), 3)
+    );
+    let mut query = sqlx::query_as::<_, (i64, i64, i64)>(composed(sql));
+    for (conversation, n, at) in &counts {
+        query = query.bind(*conversation).bind(*n).bind(*at);
+    }
+    // The next (seq, version) to hand out, per conversation.
+    let mut next: HashMap<i64, (i64, i64)> = HashMap::new();
+    for (conversation, last_seq, last_version) in query.fetch_all(&mut **tx).await? {
+        let n = counts[position[&conversation]].1;
+        next.insert(conversation, (last_seq - n + 1, last_version - n + 1));
+    }
+    fresh
+        .iter()
+        .map(|m| {
+            // A conversation deleted since its membership was checked: the batch is retried one
+            // by one and this message fails alone, as it would have on its own.
+            let (seq, version) = next.get_mut(&m.conversation_id).ok_or(sqlx::Error::RowNotFound)?;
+            let row = to_row(m, *seq, *version);
+            *seq += 1;
+            *version += 1;
+            Ok(row)
+        })
+        .collect()
+}
+
+async fn insert_rows(tx: &mut Transaction<'static, Any>, rows: &[MessageRow]) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO messages (id, conversation_id, seq, sender_id, kind, body, client_id, reply_to, mentions, \
+         system, version, created_at) VALUES {}",
+        tuples(rows.len(), INSERT_COLUMNS)
+    );
+    let mut query = sqlx::query(composed(sql));
+    for r in rows {
+        query = query
+            .bind(r.id)
+            .bind(r.conversation_id)
+            .bind(r.seq)
+            .bind(r.sender_id)
+            .bind(r.kind.as_str())
+            .bind(r.body.as_str())
+            .bind(r.client_id.as_deref())
+            .bind(r.reply_to)
+            .bind(r.mentions.as_deref())
+            .bind(r.system.as_deref())
+            .bind(r.version)
+            .bind(r.created_at);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// `rows` tuples of `width` numbered placeholders: `($1, $2), ($3, $4)`.
+fn tuples(rows: usize, width: usize) -> String {
+    let mut sql = String::with_capacity(rows * width * 5);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        sql.push_str(&super::users::placeholders(row * width + 1, width));
+        sql.push(')');
+    }
+    sql
+}
+
+fn to_row(m: &NewMessage<'_>, seq: i64, version: i64) -> MessageRow {
+    MessageRow {
+        id: m.id,
+        conversation_id: m.conversation_id,
+        seq,
+        sender_id: m.sender_id,
+        kind: m.kind.to_owned(),
+        body: m.body.to_owned(),
+        client_id: m.client_id.map(str::to_owned),
+        reply_to: m.reply_to,
+        mentions: m.mentions.map(str::to_owned),
+        system: m.system.map(str::to_owned),
+        version,
+        edited_at: None,
+        deleted_at: None,
+        pinned_at: None,
+        created_at: m.created_at,
+    }
+}
+
+impl From<&NewMessage<'_>> for Pending {
+    fn from(m: &NewMessage<'_>) -> Pending {
+        Pending {
+            id: m.id,
+            conversation_id: m.conversation_id,
+            sender_id: m.sender_id,
+            kind: m.kind.to_owned(),
+            body: m.body.to_owned(),
+            client_id: m.client_id.map(str::to_owned),
+            reply_to: m.reply_to,
+            mentions: m.mentions.map(str::to_owned),
+            system: m.system.map(str::to_owned),
+            created_at: m.created_at,
+        }
+    }
+}
+
+impl Pending {
+    fn as_new(&self) -> NewMessage<'_> {
+        NewMessage {
+            id: self.id,
+            conversation_id: self.conversation_id,
+            sender_id: self.sender_id,
+            kind: &self.kind,
+            body: &self.body,
+            client_id: self.client_id.as_deref(),
+            reply_to: self.reply_to,
+            mentions: self.mentions.as_deref(),
+            system: self.system.as_deref(),
+            created_at: self.created_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{HistoryRange, NewConversation, NewUser};
+
+    #[test]
+    fn tuples_number_their_placeholders_in_order() {
+        assert_eq!(tuples(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(tuples(1, 1), "($1)");
+    }
+
+    /// A store in a temporary directory with users 1 and 2 and conversations 10 and 20.
+    async fn store_with_conversations() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(None, dir.path()).await.expect("store");
+        for (id, username) in [(1, "ann"), (2, "ben")] {
+            let user = NewUser {
+                id,
+                username,
+                display_name: username,
+                avatar_url: None,
+                password_hash: None,
+                external_id: None,
+                created_at: 0,
+            };
+            store.insert_user(&user).await.expect("user");
+        }
+        for id in [10, 20] {
+            let c = NewConversation {
+                id,
+                kind: "group",
+                name: Some("g"),
+                direct_key: None,
+                created_by: 1,
+                now: 0,
+                members: vec![(1, "owner"), (2, "member")],
+            };
+            store.insert_conversation(&c, &[]).await.expect("conversation");
+        }
+        (store, dir)
+    }
+
+    fn message(id: i64, conversation_id: i64, sender_id: i64, client_id: Option<&str>) -> NewMessage<'_> {
+        NewMessage {
+            id,
+            conversation_id,
+            sender_id,
+            kind: "text",
+            body: "hi",
+            client_id,
+            reply_to: None,
+            mentions: None,
+            system: None,
+            created_at: id,
+        }
+    }
+
+    fn seqs(outcomes: &[SendOutcome]) -> Vec<(bool, i64, i64)> {
+        outcomes
+            .iter()
+            .map(|o| match o {
+                SendOutcome::Created(row) => (true, row.conversation_id, row.seq),
+                SendOutcome::Duplicate(row) => (false, row.conversation_id, row.seq),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_batch_numbers_each_conversation_gap_free_and_recognises_repeats() {
+        let (store, _dir) = store_with_conversations().await;
+        let first = append_batch(&store, &[message(100, 10, 1, Some("a"))]).await.expect("first batch");
+        assert_eq!(seqs(&first), vec![(true, 10, 1)]);
+
+        let batch = [
+            message(101, 20, 1, None),
+            message(102, 10, 2, Some("a")), // same client id, other sender: a new message
+            message(103, 10, 1, Some("a")), // sent in the first batch
+            message(104, 20, 2, Some("b")),
+            message(105, 20, 2, Some("b")), // repeated within this batch
+            message(106, 10, 1, None),
+        ];
+        let outcomes = append_batch(&store, &batch).await.expect("second batch");
+        assert_eq!(
+            seqs(&outcomes),
+            vec![(true, 20, 1), (true, 10, 2), (false, 10, 1), (true, 20, 2), (false, 20, 2), (true, 10, 3)]
+        );
+
+        let range = HistoryRange { before: None, after: None, limit: 100 };
+        for (conversation, expected) in [(10, vec![1, 2, 3]), (20, vec![1, 2])] {
+            let (rows, _) = store.history(conversation, range).await.expect("history");
+            assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), expected, "conversation {conversation}");
+            let versions: Vec<i64> = rows.iter().map(|r| r.version).collect();
+            assert!(versions.windows(2).all(|w| w[0] < w[1]), "versions rise with seq: {versions:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_batch_fails_only_the_message_at_fault() {
+        let (store, _dir) = store_with_conversations().await;
+        // Conversation 30 does not exist: its message fails, the others of its batch are stored.
+        let batch = [message(200, 10, 1, None), message(201, 30, 1, None), message(202, 20, 2, None)];
+        assert!(append_batch(&store, &batch).await.is_err(), "the batch as a whole is refused");
+
+        let sends = batch.iter().map(|m| store.insert_message(m));
+        let results = futures_util::future::join_all(sends).await;
+        assert!(matches!(results[0], Ok(SendOutcome::Created(ref row)) if row.seq == 1));
+        assert!(results[1].is_err());
+        assert!(matches!(results[2], Ok(SendOutcome::Created(ref row)) if row.seq == 1));
+    }
+
+    #[tokio::test]
+    async fn concurrent_sends_share_commits_without_gaps_or_duplicates() {
+        let (store, _dir) = store_with_conversations().await;
+        let client_ids: Vec<String> = (0..300).map(|i| format!("c{}", i % 250)).collect();
+        let sends = client_ids.iter().enumerate().map(|(i, client_id)| {
+            let store = store.clone();
+            async move {
+                let m = message(1000 + i as i64, if i % 2 == 0 { 10 } else { 20 }, 1, Some(client_id));
+                store.insert_message(&m).await
+            }
+        });
+        let results = futures_util::future::join_all(sends).await;
+        let created = results.iter().filter(|r| matches!(r, Ok(SendOutcome::Created(_)))).count();
+        assert!(results.iter().all(Result::is_ok));
+        // c0..c49 were each sent twice, to the same conversation (i and i + 250 share parity).
+        assert_eq!(created, 250);
+
+        let range = HistoryRange { before: None, after: None, limit: 1000 };
+        for conversation in [10, 20] {
+            let (rows, _) = store.history(conversation, range).await.expect("history");
+            assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), (1..=125).collect::<Vec<_>>());
+        }
+    }
+}
