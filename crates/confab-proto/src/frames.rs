@@ -174,6 +174,43 @@ pub struct IncomingFrame<'a> {
 }
 
 impl Command {
+    /// Every command's `type`, in declaration order: a fixed set, so that per-type counters
+    /// (the server's metrics) are bounded and can start at zero.
+    pub const KINDS: [&'static str; 13] = [
+        "message.send",
+        "message.edit",
+        "message.delete",
+        "reaction.add",
+        "reaction.remove",
+        "typing",
+        "read",
+        "invitation.send",
+        "invitation.accept",
+        "invitation.decline",
+        "invitation.cancel",
+        "sync",
+        "ping",
+    ];
+
+    /// The frame `type` this command travels as.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::SendMessage(_) => "message.send",
+            Command::EditMessage(_) => "message.edit",
+            Command::DeleteMessage(_) => "message.delete",
+            Command::AddReaction(_) => "reaction.add",
+            Command::RemoveReaction(_) => "reaction.remove",
+            Command::Typing(_) => "typing",
+            Command::Read(_) => "read",
+            Command::SendInvitation(_) => "invitation.send",
+            Command::AcceptInvitation(_) => "invitation.accept",
+            Command::DeclineInvitation(_) => "invitation.decline",
+            Command::CancelInvitation(_) => "invitation.cancel",
+            Command::Sync(_) => "sync",
+            Command::Ping => "ping",
+        }
+    }
+
     /// Decodes the command named `kind` from its `data`.
     pub fn decode(kind: &str, data: Option<&RawValue>) -> Result<Command, ApiError> {
         match kind {
@@ -367,6 +404,18 @@ mod tests {
         let ping = serde_json::to_string(&Command::Ping).unwrap();
         let frame: IncomingFrame = serde_json::from_str(&ping).unwrap();
         assert_eq!(Command::decode(&frame.kind, frame.data).unwrap(), Command::Ping);
+    }
+
+    #[test]
+    fn kind_names_the_serialized_type() {
+        let ping = serde_json::to_value(Command::Ping).unwrap();
+        assert_eq!(ping["type"], Command::Ping.kind());
+        let read = Command::Read(ReadUpTo { conversation_id: ConversationId(1), seq: 3 });
+        assert_eq!(serde_json::to_value(&read).unwrap()["type"], read.kind());
+        for kind in Command::KINDS {
+            let err = Command::decode(kind, None).err();
+            assert!(err.is_none_or(|e| e.code != ErrorCode::UnknownCommand), "{kind} is a known command");
+        }
     }
 
     #[test]

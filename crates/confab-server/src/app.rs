@@ -16,6 +16,7 @@ use crate::hub::bus::{Bus, Invalidation};
 use crate::ids::IdGenerator;
 use crate::invitations::{InvitationDeps, Invitations};
 use crate::messages::{MessageDeps, Messages};
+use crate::metrics::Metrics;
 use crate::notifications::{Notifications, OfflineDelivery};
 use crate::people::{Blocks, Contacts};
 use crate::presence::Presence;
@@ -42,6 +43,8 @@ pub struct App {
     pub blocks: Arc<Blocks>,
     pub contacts: Contacts,
     pub presence: Arc<Presence>,
+    /// This node's counters, rendered at `GET /metrics`; shared with the hub and the bus.
+    pub metrics: Arc<Metrics>,
     pub shutdown: Shutdown,
 }
 
@@ -98,7 +101,8 @@ impl Application {
 
         let node_id = config.node_id.unwrap_or_else(rand::random);
         let ids = Arc::new(IdGenerator::new(node_id));
-        let hub = Arc::new(Hub::default());
+        let metrics = Arc::new(Metrics::new(node_id, config.redis_url.is_some()));
+        let hub = Arc::new(Hub::new(metrics.clone()));
         let http = reqwest::Client::builder()
             .user_agent(concat!("confab/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -187,7 +191,7 @@ impl Application {
             .await
             .map_err(|source| StartError::Bind { addr: config.listen, source })?;
         if let Some(url) = &config.redis_url {
-            let bus = Bus::connect(url, &config.redis_channel, node_id, Arc::downgrade(&hub))
+            let bus = Bus::connect(url, &config.redis_channel, node_id, Arc::downgrade(&hub), metrics.clone())
                 .await
                 .map_err(|e| StartError::Other(format!("cannot connect to Redis: {e}")))?;
             hub.attach_bus(bus);
@@ -227,6 +231,7 @@ impl Application {
             blocks,
             contacts,
             presence,
+            metrics,
             shutdown,
         });
         Ok(Application { listener, app, trigger })

@@ -75,6 +75,10 @@ pub struct ServeArgs {
     /// External auth: RFC 7662 token introspection endpoint, for opaque tokens.
     #[arg(long, env = "CONFAB_EXTERNAL_INTROSPECTION_URL", value_name = "URL")]
     pub external_introspection_url: Option<String>,
+    /// Serve Prometheus metrics at `/metrics` (`true`) or answer 404 there (`false`) [default: true].
+    /// Keep `/metrics` off the public internet: it reveals traffic volume.
+    #[arg(long, env = "CONFAB_METRICS", value_name = "BOOL")]
+    pub metrics: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -119,6 +123,23 @@ pub struct Config {
     pub invitations: InvitationsConfig,
     pub notifications: NotificationsConfig,
     pub webhooks: WebhookConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// `GET /metrics` (Prometheus text format). It carries no user data but reveals traffic volume,
+/// so operators keep it reachable from their monitoring only (a proxy rule or a firewall); see
+/// docs/deployment.md.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// `false`: `/metrics` answers 404 (the counters still run; they cost an atomic add each).
+    pub enabled: bool,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { enabled: true }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -299,6 +320,7 @@ impl Default for Config {
             invitations: InvitationsConfig::default(),
             notifications: NotificationsConfig::default(),
             webhooks: WebhookConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -398,6 +420,9 @@ impl Config {
         }
         if let Some(v) = args.max_message_chars {
             self.limits.max_message_chars = v;
+        }
+        if let Some(v) = args.metrics {
+            self.metrics.enabled = v;
         }
         let external_flags = [
             args.external_issuer.is_some(),
@@ -521,6 +546,15 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/var/lib/confab"));
         assert_eq!(config.limits.max_message_chars, 100);
         assert_eq!(config.limits.max_request_bytes, LimitsConfig::default().max_request_bytes);
+    }
+
+    #[test]
+    fn metrics_are_served_unless_turned_off() {
+        assert!(Config::default().metrics.enabled);
+        let mut config: Config = toml::from_str("[metrics]\nenabled = false").unwrap();
+        assert!(!config.metrics.enabled);
+        config.apply(ServeArgs { metrics: Some(true), ..ServeArgs::default() }).unwrap();
+        assert!(config.metrics.enabled, "the flag wins over the file");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod ids;
 pub mod invitations;
 pub mod limits;
 pub mod messages;
+pub mod metrics;
 pub mod node_log;
 pub mod notifications;
 pub mod people;

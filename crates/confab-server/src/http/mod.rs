@@ -8,6 +8,7 @@ mod extract;
 mod health;
 mod invitations;
 mod messages;
+mod metrics;
 mod people;
 mod web;
 pub mod ws;
@@ -44,7 +45,7 @@ use crate::error::Error;
         (name = "invitations", description = "Invitations to the host app's activities"),
         (name = "notifications", description = "The notification feed and unread counts"),
         (name = "gateway", description = "WebSocket connection"),
-        (name = "operations", description = "Health"),
+        (name = "operations", description = "Health, readiness and Prometheus metrics"),
     )
 )]
 struct ApiDoc;
@@ -109,6 +110,7 @@ fn api() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(ws::upgrade))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(metrics::metrics))
 }
 
 /// The OpenAPI document served at `/api/v1/openapi.json`.
@@ -118,6 +120,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 pub fn router(app: Arc<App>) -> Router {
     let max_body = app.config.limits.max_request_bytes;
+    let counted = app.metrics.clone();
     let (api, doc) = api().split_for_parts();
     let doc = Arc::new(doc);
     api.route("/api/v1/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
@@ -135,5 +138,7 @@ pub fn router(app: Arc<App>) -> Router {
             // The URI's query is left out: a WebSocket ticket travels there.
             tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
         }))
+        // Outermost, so that every answer counts: fallback 404s, body-limit 413s, upgrades (101).
+        .layer(axum::middleware::from_fn_with_state(counted, metrics::count_requests))
         .with_state(app)
 }

@@ -12,7 +12,7 @@
 //! what was lost meanwhile is recovered by clients through `sync` (they reconnect when their
 //! node notices).
 
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 
 use axum::extract::ws::Utf8Bytes;
 use confab_proto::{ConversationId, SessionId, UserId};
@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::Hub;
+use crate::metrics::{BusError, Metrics};
 
 const QUEUE: usize = 100_000;
 
@@ -54,12 +55,20 @@ struct Wire {
 pub struct Bus {
     node: u16,
     tx: mpsc::Sender<Envelope>,
+    metrics: Arc<Metrics>,
 }
 
 impl Bus {
     /// Connects to Redis (RESP3, for pushed messages), subscribes, and starts the publisher
-    /// and the listener. `hub` receives what other nodes publish.
-    pub async fn connect(url: &str, channel: &str, node: u16, hub: Weak<Hub>) -> Result<Bus, redis::RedisError> {
+    /// and the listener. `hub` receives what other nodes publish (and counts it); envelopes sent
+    /// and errors are counted in `metrics`.
+    pub async fn connect(
+        url: &str,
+        channel: &str,
+        node: u16,
+        hub: Weak<Hub>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Bus, redis::RedisError> {
         let channel = channel.to_owned();
         let url = if url.contains("protocol=") {
             url.to_owned()
@@ -76,13 +85,18 @@ impl Bus {
         let mut publisher = client.get_connection_manager().await?;
 
         let (tx, mut rx) = mpsc::channel::<Envelope>(QUEUE);
+        let publisher_metrics = metrics.clone();
         tokio::spawn(async move {
             while let Some(envelope) = rx.recv().await {
                 let Ok(text) = serde_json::to_string(&Wire { from: node, envelope }) else { continue };
                 let sent: Result<i64, _> =
                     redis::cmd("PUBLISH").arg(&channel).arg(text).query_async(&mut publisher).await;
-                if let Err(e) = sent {
-                    tracing::warn!(error = %e, "cannot publish to the cluster bus");
+                match sent {
+                    Ok(_) => publisher_metrics.bus_envelopes_sent.inc(),
+                    Err(e) => {
+                        publisher_metrics.bus_error(BusError::Publish);
+                        tracing::warn!(error = %e, "cannot publish to the cluster bus");
+                    }
                 }
             }
         });
@@ -96,6 +110,7 @@ impl Bus {
                 let _: Result<String, _> = redis::cmd("PING").query_async(&mut pinger).await;
             }
         });
+        let listener_metrics = metrics.clone();
         tokio::spawn(async move {
             let _keep_subscribed = subscriber;
             while let Some(push) = push_rx.recv().await {
@@ -107,11 +122,14 @@ impl Bus {
                 match serde_json::from_slice::<Wire>(payload) {
                     Ok(wire) if wire.from != node => hub.receive(wire.envelope),
                     Ok(_) => {} // our own, already delivered locally
-                    Err(e) => tracing::warn!(error = %e, "unreadable envelope on the cluster bus"),
+                    Err(e) => {
+                        listener_metrics.bus_error(BusError::Unreadable);
+                        tracing::warn!(error = %e, "unreadable envelope on the cluster bus");
+                    }
                 }
             }
         });
-        Ok(Bus { node, tx })
+        Ok(Bus { node, tx, metrics })
     }
 
     pub fn node(&self) -> u16 {
@@ -120,6 +138,7 @@ impl Bus {
 
     pub fn send(&self, envelope: Envelope) {
         if self.tx.try_send(envelope).is_err() {
+            self.metrics.bus_error(BusError::QueueFull);
             tracing::warn!("cluster bus queue full; an event was not sent to other nodes");
         }
     }

@@ -19,6 +19,7 @@ use confab_proto::{SessionId, UserId};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::auth::Principal;
+use crate::metrics::Metrics;
 use bus::{Bus, Envelope, Invalidation};
 
 pub struct Hub {
@@ -28,16 +29,14 @@ pub struct Hub {
     bus: OnceLock<Bus>,
     /// Cache invalidations that arrived from other nodes, for the caches to apply.
     invalidations: broadcast::Sender<Invalidation>,
+    /// This node's metrics: connections, publishes, deliveries, slow-consumer closes.
+    metrics: Arc<Metrics>,
 }
 
+/// A hub with detached metrics of its own (node 0), for unit tests.
 impl Default for Hub {
     fn default() -> Self {
-        Hub {
-            connections: RwLock::default(),
-            next_id: AtomicU64::new(0),
-            bus: OnceLock::new(),
-            invalidations: broadcast::channel(4096).0,
-        }
+        Hub::new(Arc::default())
     }
 }
 
@@ -48,6 +47,7 @@ pub struct Connection {
     queue: mpsc::Sender<Utf8Bytes>,
     /// The first close requested wins; the gateway's reader and writer both watch it.
     close_request: watch::Sender<Option<CloseRequest>>,
+    metrics: Arc<Metrics>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +57,20 @@ pub struct CloseRequest {
 }
 
 impl Hub {
+    pub fn new(metrics: Arc<Metrics>) -> Hub {
+        Hub {
+            connections: RwLock::default(),
+            next_id: AtomicU64::new(0),
+            bus: OnceLock::new(),
+            invalidations: broadcast::channel(4096).0,
+            metrics,
+        }
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
     /// Registers a new connection; the gateway drains the returned receiver into the socket.
     pub fn connect(&self, principal: Principal, queue_len: usize) -> (Arc<Connection>, mpsc::Receiver<Utf8Bytes>) {
         let (queue, rx) = mpsc::channel(queue_len);
@@ -65,7 +79,9 @@ impl Hub {
             principal,
             queue,
             close_request: watch::Sender::new(None),
+            metrics: self.metrics.clone(),
         });
+        self.metrics.websocket_connections_opened.inc();
         let mut map = self.connections.write().unwrap_or_else(|p| p.into_inner());
         map.entry(principal.user_id).or_default().push(connection.clone());
         (connection, rx)
@@ -88,6 +104,7 @@ impl Hub {
 
     /// Sends `event` to every connection of every recipient, on this node and the others.
     pub fn publish(&self, recipients: &[UserId], event: Event) {
+        self.metrics.events_published.inc();
         let frame = encode(&ServerFrame { id: None, event });
         self.deliver(recipients, &frame);
         if let Some(bus) = self.bus.get() {
@@ -109,6 +126,7 @@ impl Hub {
 
     /// Applies what another node sent.
     fn receive(&self, envelope: Envelope) {
+        self.metrics.bus_envelopes_received.inc();
         match envelope {
             Envelope::Deliver { recipients, frame } => self.deliver(&recipients, &Utf8Bytes::from(frame)),
             Envelope::CloseSession { session } => self.close_local_session(session),
@@ -120,11 +138,13 @@ impl Hub {
 
     fn deliver(&self, recipients: &[UserId], frame: &Utf8Bytes) {
         let map = self.connections.read().unwrap_or_else(|p| p.into_inner());
+        let mut queued = 0;
         for user in recipients {
             for connection in map.get(user).into_iter().flatten() {
-                connection.push(frame.clone());
+                queued += u64::from(connection.push(frame.clone()));
             }
         }
+        self.metrics.event_deliveries.add(queued);
     }
 
     /// Closes every connection of a signed-out or revoked session, on every node.
@@ -162,26 +182,35 @@ impl Hub {
 }
 
 impl Connection {
-    /// Queues a frame; a full queue closes the connection as a slow consumer.
-    pub fn push(&self, frame: Utf8Bytes) {
+    /// Queues a frame (true when queued); a full queue closes the connection as a slow consumer.
+    pub fn push(&self, frame: Utf8Bytes) -> bool {
         match self.queue.try_send(frame) {
-            Ok(()) => {}
+            Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
-                self.close(close_code::SLOW_CONSUMER, "outbound queue overflow; resume from history")
+                // Counted once per connection, and not when it was already closing for another reason.
+                if self.request_close(close_code::SLOW_CONSUMER, "outbound queue overflow; resume from history") {
+                    self.metrics.websocket_closed_slow_consumer.inc();
+                }
+                false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {} // the socket is already going away
+            Err(mpsc::error::TrySendError::Closed(_)) => false, // the socket is already going away
         }
     }
 
     /// Asks the gateway to close this connection with `code`; later requests are ignored.
     pub fn close(&self, code: u16, reason: &'static str) {
+        self.request_close(code, reason);
+    }
+
+    /// True when this was the first close request, the one that takes effect.
+    fn request_close(&self, code: u16, reason: &'static str) -> bool {
         self.close_request.send_if_modified(|request| {
             if request.is_some() {
                 return false;
             }
             *request = Some(CloseRequest { code, reason });
             true
-        });
+        })
     }
 
     /// Completes once a close was requested, with the request.
@@ -250,6 +279,11 @@ mod tests {
             assert!(rx_fast.recv().await.is_some());
         }
         assert!(!fast.is_closing());
+        hub.publish(&[UserId(1)], Event::Ack(Ack::Empty {}));
+        let metrics = hub.metrics();
+        assert_eq!(metrics.websocket_closed_slow_consumer.get(), 1, "one close, however many overflows");
+        assert_eq!(metrics.event_deliveries.get(), 5, "2 to the slow connection, 3 to the fast one");
+        assert_eq!((metrics.events_published.get(), metrics.websocket_connections_opened.get()), (4, 2));
     }
 
     #[tokio::test]

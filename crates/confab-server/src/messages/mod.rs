@@ -112,6 +112,7 @@ impl Messages {
         let _in_order = self.timeline.lock(conversation).await;
         match self.store.insert_message(&new).await? {
             SendOutcome::Created(row) => {
+                self.hub.metrics().messages_stored(1);
                 let message = render::render_new(row, replied.as_ref());
                 self.publish(&membership, message.clone(), Event::MessageCreated).await?;
                 drop(_in_order);

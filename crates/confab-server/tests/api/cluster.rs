@@ -305,3 +305,25 @@ async fn login_attempts_are_counted_across_nodes() {
     assert_api_error(nodes[1].anonymous().login(&guess).await, 429, ErrorCode::RateLimited);
     assert_api_error(nodes[0].anonymous().login(&guess).await, 429, ErrorCode::RateLimited);
 }
+
+#[tokio::test]
+async fn each_node_reports_its_own_metrics_and_bus_traffic() {
+    let Some(nodes) = spawn_cluster(2).await else { return };
+    let alice = nodes[0].user("alice").await;
+    let bob = nodes[1].login_or_register("bob").await;
+    let dm = alice.dm_with(&bob).await.id;
+    let mut bob_ws = bob.connect().await;
+    let received = r#"confab_bus_envelopes_received_total{node="2"}"#;
+    let before = metric(&scrape(&nodes[1]).await, received);
+
+    let sent = alice.client.send_message(dm, &text("across the bus")).await.unwrap();
+    assert_eq!(next_message(&mut bob_ws).await.id, sent.id);
+    let (on_a, on_b) = (scrape(&nodes[0]).await, scrape(&nodes[1]).await);
+    assert!(on_a.contains(r#"confab_node_info{node="1","#) && !on_a.contains(r#"node="2""#), "{on_a}");
+    assert!(on_b.contains(r#"confab_node_info{node="2","#) && !on_b.contains(r#"node="1""#), "{on_b}");
+    assert!(on_a.contains(r#"cluster="true""#));
+    assert!(metric(&on_b, received) > before, "the delivery arrived over the bus");
+    assert!(metric(&on_b, r#"confab_event_deliveries_total{node="2"}"#) >= 1.0);
+    assert_eq!(metric(&on_b, r#"confab_websocket_connections{node="2"}"#), 1.0);
+    assert_eq!(metric(&on_a, r#"confab_websocket_connections{node="1"}"#), 0.0);
+}

@@ -263,3 +263,21 @@ pub async fn presence_of(
         }
     }
 }
+
+/// The node's `/metrics` exposition.
+pub async fn scrape(app: &TestApp) -> String {
+    let response = reqwest::get(format!("{}/metrics", app.base_url)).await.expect("metrics");
+    assert_eq!(response.status(), 200);
+    response.text().await.expect("metrics text")
+}
+
+/// The value of one series (its name and labels exactly as rendered, `node` first) in a
+/// Prometheus exposition.
+#[track_caller]
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{series} is not in the exposition:\n{text}"))
+        .parse()
+        .expect("a number")
+}

@@ -1,5 +1,7 @@
-//! What operators and integrators rely on: health, readiness, the OpenAPI document, the page at `/`.
+//! What operators and integrators rely on: health, readiness, metrics, the OpenAPI document,
+//! the page at `/`.
 
+use confab_proto::frames::SendMessage;
 use reqwest::Method;
 
 use crate::helpers::*;
@@ -63,6 +65,7 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/conversations/{id}/notifications",
         "/healthz",
         "/readyz",
+        "/metrics",
     ] {
         assert!(paths.contains_key(path), "{path} is missing from the OpenAPI document");
     }
@@ -86,4 +89,45 @@ async fn the_web_client_is_served_under_a_strict_policy() {
     assert!(script.headers()["content-type"].to_str().unwrap().contains("javascript"));
     let missing = reqwest::get(format!("{}/web/../Cargo.toml", app.base_url)).await.unwrap();
     assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn metrics_count_this_nodes_connections_and_commands() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let dm = alice.dm_with(&bob).await.id;
+    let mut ws = alice.connect().await;
+    let sent =
+        SendMessage { conversation_id: dm, body: "counted".into(), client_id: Some("c-1".into()), reply_to: None };
+    ws.send_message(sent.clone()).await.expect("sent over the socket");
+    ws.send_message(sent).await.expect("a retry answers with the first message");
+
+    let response = reqwest::get(format!("{}/metrics", app.base_url)).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/plain; version=0.0.4");
+    let text = response.text().await.unwrap();
+    assert_eq!(text, text.trim_end().to_owned() + "\n", "one sample per line, newline-terminated");
+    let node = r#"node="1""#;
+    assert!(text.contains(&format!("confab_node_info{{{node},")), "{text}");
+    assert_eq!(metric(&text, &format!("confab_websocket_connections{{{node}}}")), 1.0);
+    assert!(metric(&text, &format!("confab_websocket_connections_opened_total{{{node}}}")) >= 1.0);
+    assert!(metric(&text, &format!("confab_events_published_total{{{node}}}")) >= 1.0);
+    assert!(
+        metric(&text, &format!("confab_event_deliveries_total{{{node}}}")) >= 1.0,
+        "message.created reached the socket"
+    );
+    assert_eq!(metric(&text, &format!(r#"confab_gateway_commands_total{{{node},type="message.send"}}"#)), 2.0);
+    assert_eq!(metric(&text, &format!("confab_messages_stored_total{{{node}}}")), 1.0, "a retry stores nothing");
+    assert_eq!(metric(&text, &format!(r#"confab_gateway_command_errors_total{{{node},type="message.send"}}"#)), 0.0);
+    assert!(metric(&text, &format!(r#"confab_gateway_command_seconds_bucket{{{node},le="+Inf"}}"#)) >= 1.0);
+    assert!(metric(&text, &format!(r#"confab_http_requests_total{{{node},method="POST",status="2xx"}}"#)) >= 3.0);
+    assert!(!text.contains("/api/v1/"), "paths never become labels");
+}
+
+#[tokio::test]
+async fn metrics_can_be_turned_off() {
+    let app = spawn_app_with(|config| config.metrics.enabled = false).await;
+    let response = reqwest::get(format!("{}/metrics", app.base_url)).await.unwrap();
+    assert_eq!(response.status(), 404);
 }

@@ -1,7 +1,9 @@
 //! Decoding a client frame and calling the domain service it names. Each command is one match
-//! arm: decode → service → ack.
+//! arm: decode → service → ack. Every executed command is counted and timed in the node's
+//! metrics (`confab_gateway_commands_total{type}`, `confab_gateway_command_seconds`).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use confab_proto::frames::{Ack, Command, IncomingFrame, MAX_FRAME_ID_LEN};
 use confab_proto::rest::{Message, SendInvitationRequest, SendMessageRequest};
@@ -42,8 +44,16 @@ pub fn decode(text: &str) -> Result<(Option<String>, Command), BadFrame> {
     }
 }
 
-/// Runs a command for `principal`, through the same services as REST.
+/// Runs a command for `principal`, through the same services as REST, and records it.
 pub async fn execute(app: &Arc<App>, principal: Principal, command: Command) -> Result<Ack, Error> {
+    let kind = command.kind();
+    let started = Instant::now();
+    let result = dispatch(app, principal, command).await;
+    app.metrics.gateway_command(kind, started.elapsed(), result.is_ok());
+    result
+}
+
+async fn dispatch(app: &Arc<App>, principal: Principal, command: Command) -> Result<Ack, Error> {
     let messages = &app.messages;
     match command {
         Command::SendMessage(send) => {
