@@ -65,17 +65,19 @@ async fn write_loop(
     heartbeat: Duration,
 ) {
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+    let close_requested = connection.close_requested();
+    tokio::pin!(close_requested);
     loop {
         tokio::select! {
             biased;
-            request = connection.close_requested() => {
+            request = &mut close_requested => {
                 let frame = CloseFrame { code: request.code, reason: Utf8Bytes::from_static(request.reason) };
                 let _ = sink.send(Message::Close(Some(frame))).await;
                 break;
             }
             frame = queue.recv() => match frame {
                 Some(frame) => {
-                    if sink.send(Message::Text(frame)).await.is_err() {
+                    if write_queued(&mut sink, &mut queue, frame).await.is_err() {
                         break;
                     }
                 }
@@ -88,6 +90,20 @@ async fn write_loop(
             }
         }
     }
+}
+
+/// Writes `first` and whatever else is queued already, then flushes once: under load a busy
+/// connection costs one write per burst of events rather than one per event.
+async fn write_queued(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    queue: &mut mpsc::Receiver<Utf8Bytes>,
+    first: Utf8Bytes,
+) -> Result<(), axum::Error> {
+    sink.feed(Message::Text(first)).await?;
+    while let Ok(frame) = queue.try_recv() {
+        sink.feed(Message::Text(frame)).await?;
+    }
+    sink.flush().await
 }
 
 async fn read_loop(
