@@ -116,7 +116,7 @@ impl Invitations {
             .await?;
         let message = d.messages.announce_created(&membership, row).await?;
         drop(_in_order);
-        d.messages.notify_in_background(membership.kind, message.clone());
+        d.messages.notify_in_background(&membership, message.clone());
         Ok(message)
     }
 

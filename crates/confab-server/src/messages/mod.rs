@@ -116,7 +116,7 @@ impl Messages {
                 let message = render::render_new(row, replied.as_ref());
                 self.publish(&membership, message.clone(), Event::MessageCreated).await?;
                 drop(_in_order);
-                self.notify_in_background(membership.kind, message.clone());
+                self.notify_in_background(&membership, message.clone());
                 Ok(Sent { message, created: true })
             }
             SendOutcome::Duplicate(first) => {
@@ -310,7 +310,11 @@ impl Messages {
     }
 
     /// Hands a new message to the notification rules without holding up its delivery.
-    pub fn notify_in_background(&self, kind: ConversationKind, message: Message) {
+    pub fn notify_in_background(&self, membership: &Membership, message: Message) {
+        let kind = membership.kind;
+        if !self.notifications.may_notify(kind, membership.members(), &message) {
+            return;
+        }
         let notifications = self.notifications.clone();
         tokio::spawn(async move {
             if let Err(e) = notifications.on_message(kind, &message).await {

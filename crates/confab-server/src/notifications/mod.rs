@@ -60,6 +60,22 @@ impl Notifications {
 
     /// Works out who should hear about a new message and notifies them. Called off the message
     /// path (spawned), so it never delays delivery.
+    /// Whether [`Notifications::on_message`] could notify anyone of `message`, decided without a
+    /// query: most messages (no mention, no reply, everyone connected) notify nobody, and are
+    /// spared the database reads and the task.
+    pub fn may_notify(&self, kind: ConversationKind, members: &[UserId], message: &Message) -> bool {
+        match message.kind {
+            MessageKind::System => false,
+            MessageKind::Invitation => true,
+            MessageKind::Text => {
+                !message.mentions.is_empty()
+                    || message.reply.as_ref().is_some_and(|quote| !quote.deleted)
+                    || (kind == ConversationKind::Direct
+                        && members.iter().any(|u| *u != message.sender_id && !self.hub.is_connected(*u)))
+            }
+        }
+    }
+
     pub async fn on_message(&self, kind: ConversationKind, message: &Message) -> Result<()> {
         if message.kind == MessageKind::System {
             return Ok(());
