@@ -264,6 +264,13 @@ impl Application {
             tracing::info!("shutting down: closing WebSockets, finishing in-flight requests");
             app.hub.close_all(1001, "server shutting down");
         };
+        // Chat frames are small and latency-bound: send each at once instead of waiting, as
+        // Nagle's algorithm would, for the peer's delayed ACK (tens of ms).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(drain)
             .await

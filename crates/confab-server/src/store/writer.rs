@@ -73,8 +73,36 @@ impl Writer {
 
 async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut checkpoints = Checkpoints::default();
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         commit(&store, &mut batch).await;
+        checkpoints.after_commit(&store);
+    }
+}
+
+/// Starts a passive checkpoint on its own connection at most every [`CHECKPOINT_EVERY`] while
+/// messages are being written, one at a time, so that the writer never waits for one.
+#[derive(Default)]
+struct Checkpoints {
+    last: Option<tokio::time::Instant>,
+    running: Option<tokio::task::JoinHandle<()>>,
+}
+
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+impl Checkpoints {
+    fn after_commit(&mut self, store: &Store) {
+        let due = self.last.is_none_or(|at| at.elapsed() >= CHECKPOINT_EVERY);
+        let idle = self.running.as_ref().is_none_or(|task| task.is_finished());
+        if due && idle {
+            self.last = Some(tokio::time::Instant::now());
+            let store = store.clone();
+            self.running = Some(tokio::spawn(async move {
+                if let Err(e) = store.checkpoint().await {
+                    tracing::warn!(error = %e, "checkpoint of the write-ahead log failed");
+                }
+            }));
+        }
     }
 }
 
@@ -173,8 +201,11 @@ async fn earlier_sends(
     if keyed.is_empty() {
         return Ok(HashMap::new());
     }
+    // A join rather than `(…) IN (VALUES …)`: SQLite answers the latter with a scan of the
+    // whole table, the join with one index lookup per key.
     let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE (conversation_id, sender_id, client_id) IN (VALUES {})",
+        "SELECT {MESSAGE_COLUMNS} FROM (VALUES {}) AS k JOIN messages \
+         ON conversation_id = k.column1 AND sender_id = k.column2 AND client_id = k.column3",
         tuples(backend, keyed.len(), 3)
     );
     let mut query = sqlx::query_as::<_, MessageRow>(composed(sql));
