@@ -1,0 +1,82 @@
+//! One module per scenario; this one holds what they share: the run context and how a finished
+//! report is written out.
+
+mod connections;
+mod history;
+mod messaging;
+mod mixed;
+mod sweep;
+
+use std::time::Duration;
+
+use crate::cli::{Cli, Common, Pattern, Scenario, TargetChoice};
+use crate::report::{self, Machine, Report};
+use crate::server::ServerOptions;
+use crate::traffic::Clock;
+
+/// What every scenario needs: the shared options, the machine, and the bench's clock.
+pub struct Ctx {
+    pub common: Common,
+    pub machine: Machine,
+    pub clock: Clock,
+}
+
+impl Ctx {
+    pub fn server_options(&self) -> ServerOptions {
+        let c = &self.common;
+        ServerOptions {
+            server_bin: c.server_bin.clone(),
+            server_config: c.server_config.clone(),
+            url: c.url.clone(),
+            hs256_secret: c.hs256_secret.clone(),
+            issuer: c.issuer.clone(),
+            audience: c.audience.clone(),
+            server_pid: c.server_pid,
+            data_parent: c.data_parent.clone(),
+            log_dir: c.out.clone(),
+        }
+    }
+
+    /// A file-name prefix for this run's server logs.
+    pub fn tag(&self, scenario: &str) -> String {
+        let stamp: String = report::now_rfc3339().chars().filter(|c| c.is_ascii_digit()).take(14).collect();
+        format!("{stamp}-{scenario}")
+    }
+
+    pub fn drain(&self) -> Duration {
+        Duration::from_secs_f64(self.common.drain.max(0.0))
+    }
+
+    /// Saves the report, prints its Markdown and where the files went.
+    pub fn emit(&self, report: &mut Report) -> anyhow::Result<()> {
+        let written = report.save(&self.common.out)?;
+        println!("{}", report::markdown(report));
+        for path in written {
+            println!("wrote {}", path.display());
+        }
+        println!();
+        Ok(())
+    }
+}
+
+pub async fn run(cli: Cli, machine: Machine) -> anyhow::Result<()> {
+    let ctx = Ctx { common: cli.common, machine, clock: Clock::new() };
+    match cli.scenario {
+        Scenario::Connections(args) => connections::run(&ctx, &args).await,
+        Scenario::Direct(args) => messaging::run_one(&ctx, messaging::Target::Confab, &Pattern::Direct(args)).await,
+        Scenario::Fanout(args) => messaging::run_one(&ctx, messaging::Target::Confab, &Pattern::Fanout(args)).await,
+        Scenario::NatsDirect(args) => messaging::run_one(&ctx, messaging::Target::Nats, &Pattern::Direct(args)).await,
+        Scenario::NatsFanout(args) => messaging::run_one(&ctx, messaging::Target::Nats, &Pattern::Fanout(args)).await,
+        Scenario::History(args) => history::run(&ctx, &args).await,
+        Scenario::Mixed(args) => mixed::run(&ctx, &args).await,
+        Scenario::Compare { pattern } => sweep::compare(&ctx, &pattern).await,
+        Scenario::Sweep(args) => {
+            let targets = match args.target {
+                TargetChoice::Confab => vec![messaging::Target::Confab],
+                TargetChoice::Nats => vec![messaging::Target::Nats],
+                TargetChoice::Both => vec![messaging::Target::Confab, messaging::Target::Nats],
+            };
+            sweep::sweep(&ctx, &targets, &args.pattern, &args.rates).await
+        }
+    }
+}
