@@ -1,5 +1,6 @@
-//! Micro-benchmarks of the pieces a message passes through: the serialization of an event, the
-//! fan-out of one event to many connections, and the store's group commit.
+//! Micro-benchmarks of the pieces a message passes through: the decoding of a client frame, the
+//! serialization of an event, the fan-out of one event to many connections, and the store's
+//! group commit.
 //!
 //! `cargo bench -p confab-server --bench message_path` (figures in docs/benchmarks.md).
 
@@ -39,6 +40,16 @@ fn message(body: &str) -> Message {
         version: 9000,
         created_at: time::OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time"),
     }
+}
+
+/// A `message.send` frame from a client, decoded into its command.
+#[divan::bench(args = [50, 1000])]
+fn decode_send_frame(bencher: Bencher, body_len: usize) {
+    let frame = format!(
+        r#"{{"type":"message.send","id":"17","data":{{"conversation_id":"7300000000000000002","body":"{}","client_id":"c-8f14e45f"}}}}"#,
+        "x".repeat(body_len)
+    );
+    bencher.bench(|| confab_server::http::ws::commands::decode(divan::black_box(&frame)).is_ok());
 }
 
 /// One `message.created` frame, serialized once per publish whatever the number of recipients.

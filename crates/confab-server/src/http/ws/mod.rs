@@ -1,7 +1,8 @@
 //! The WebSocket gateway at `/api/v1/ws`: the handshake (origin check, authentication, limits)
 //! here; the life of a connection in `connection`; commands in `commands`.
 
-mod commands;
+/// Public so that the micro-benchmarks (`benches/message_path.rs`) can time frame decoding.
+pub mod commands;
 mod connection;
 mod origin;
 
