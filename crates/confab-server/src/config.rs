@@ -285,7 +285,8 @@ pub struct GatewayConfig {
     pub max_frame_bytes: usize,
     /// Events queued for one session before it is closed as a slow consumer (4008).
     pub outbound_queue: usize,
-    /// Read and write buffer of each socket. Small buffers keep idle connections cheap.
+    /// Read and write buffer of each socket. Small buffers keep idle connections cheap (the read
+    /// buffer is allocated up front); a larger frame is still read whole, in several reads.
     pub socket_buffer_bytes: usize,
     /// Bad frames tolerated per minute before the connection is closed (4002).
     pub max_bad_frames_per_minute: u32,
@@ -347,7 +348,7 @@ impl Default for GatewayConfig {
             idle_timeout_secs: 60,
             max_frame_bytes: 64 * 1024,
             outbound_queue: 1024,
-            socket_buffer_bytes: 4 * 1024,
+            socket_buffer_bytes: 1024,
             max_bad_frames_per_minute: 20,
         }
     }

@@ -39,6 +39,7 @@ pub async fn run(socket: WebSocket, app: Arc<App>, principal: Principal, user: U
             max_frame_bytes: gateway.max_frame_bytes,
         }),
     });
+    drop(user); // not kept for the life of the connection
     if sink.send(Message::Text(ready)).await.is_err() {
         app.hub.disconnect(&connection);
         return;
