@@ -215,11 +215,15 @@ pub struct PresenceConfig {
     /// In a cluster: a node that has not refreshed its liveness for this long is considered dead
     /// and its sessions are swept (users go offline within about 4/3 of it).
     pub node_ttl_secs: u64,
+    /// Presence changes are pushed to the members of groups up to this size. In larger groups
+    /// every connect would fan out to everyone (a community of thousands coming online sends
+    /// millions of events); their members read presence from the conversation endpoints.
+    pub push_group_limit: u32,
 }
 
 impl Default for PresenceConfig {
     fn default() -> Self {
-        PresenceConfig { grace_ms: 5000, node_ttl_secs: 15 }
+        PresenceConfig { grace_ms: 5000, node_ttl_secs: 15, push_group_limit: 100 }
     }
 }
 

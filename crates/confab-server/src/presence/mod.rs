@@ -35,11 +35,14 @@ pub struct Presence {
     /// Set in a cluster: session counts shared by all nodes.
     cluster: std::sync::OnceLock<ClusterRegistry>,
     grace: Duration,
+    /// Groups larger than this get no pushed presence (`presence.push_group_limit`).
+    push_group_limit: u32,
 }
 
 impl Presence {
-    pub fn new(store: Store, hub: Arc<Hub>, blocks: Arc<Blocks>, grace: Duration) -> Presence {
-        Presence { store, hub, blocks, registry: LocalRegistry::default(), cluster: Default::default(), grace }
+    pub fn new(store: Store, hub: Arc<Hub>, blocks: Arc<Blocks>, grace: Duration, push_group_limit: u32) -> Presence {
+        let registry = LocalRegistry::default();
+        Presence { store, hub, blocks, registry, cluster: Default::default(), grace, push_group_limit }
     }
 
     /// Joins the cluster-wide registry, and keeps this node's liveness and the sweep of dead
@@ -190,13 +193,15 @@ impl Presence {
         }
     }
 
-    /// Sends `user`'s current presence to their contacts, the members of their conversations
-    /// and their own sessions — not to users they blocked.
+    /// Sends `user`'s current presence to their contacts, the members of their direct
+    /// conversations and of groups up to `push_group_limit` members, and their own sessions —
+    /// not to users they blocked.
     pub async fn announce(&self, user: UserId) -> Result<()> {
         let row = self.store.user_by_id(user.0).await?.ok_or(Error::NotFound("user"))?;
         let blocks = self.blocks.of(user).await?;
         let mut audience: HashSet<UserId> = self.store.contact_ids(user.0).await?.into_iter().map(UserId).collect();
-        audience.extend(self.store.co_member_ids(user.0).await?.into_iter().map(UserId));
+        let co_members = self.store.co_member_ids(user.0, self.push_group_limit).await?;
+        audience.extend(co_members.into_iter().map(UserId));
         audience.retain(|u| !blocks.blocked.contains(u));
         audience.insert(user);
         let audience: Vec<UserId> = audience.into_iter().collect();

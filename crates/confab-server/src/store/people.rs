@@ -153,13 +153,19 @@ impl Store {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
-    /// Everyone who shares a conversation with `user`.
-    pub async fn co_member_ids(&self, user: i64) -> Result<Vec<i64>, StoreError> {
+    /// Everyone who shares a direct conversation, or a group of at most `max_group` members,
+    /// with `user`.
+    pub async fn co_member_ids(&self, user: i64, max_group: u32) -> Result<Vec<i64>, StoreError> {
         let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT DISTINCT m2.user_id FROM members m1 JOIN members m2 ON m2.conversation_id = m1.conversation_id \
-             WHERE m1.user_id = $1 AND m2.user_id <> $1",
+            "SELECT DISTINCT m2.user_id FROM members m1 \
+             JOIN conversations c ON c.id = m1.conversation_id \
+             JOIN members m2 ON m2.conversation_id = m1.conversation_id \
+             WHERE m1.user_id = $1 AND m2.user_id <> $1 \
+             AND (c.kind = 'direct' \
+                  OR (SELECT COUNT(*) FROM members m3 WHERE m3.conversation_id = c.id) <= $2)",
         )
         .bind(user)
+        .bind(i64::from(max_group))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|(id,)| id).collect())

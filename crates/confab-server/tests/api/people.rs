@@ -260,6 +260,29 @@ async fn restricting_refuses_nothing() {
 }
 
 #[tokio::test]
+async fn presence_is_pushed_to_small_groups_and_read_in_large_ones() {
+    let app = spawn_app_with(|c| c.presence.push_group_limit = 2).await;
+    let (alice, bob, carol) = (app.user("alice").await, app.user("bob").await, app.user("carol").await);
+    let large = group(&alice, &[&bob, &carol]).await;
+    let mut carol_ws = carol.connect().await;
+    let _alice_ws = alice.connect().await;
+    assert!(
+        presence_of(&mut carol_ws, alice.id(), Duration::from_millis(500)).await.is_empty(),
+        "a group above the limit gets no pushed presence"
+    );
+    let members = carol.client.conversation(large).await.unwrap().members;
+    let alice_there = members.iter().find(|m| m.user.id == alice.id()).unwrap();
+    assert_eq!(alice_there.presence.as_ref().map(|p| p.status), Some(PresenceStatus::Online), "read on demand");
+
+    // Bob shares a group of two with Alice: within the limit, pushed as before.
+    group(&alice, &[&bob]).await;
+    let mut bob_ws = bob.connect().await;
+    alice.client.set_presence(&SetPresenceRequest { status: ChosenStatus::Away, status_text: None }).await.unwrap();
+    assert_eq!(presence_of(&mut bob_ws, alice.id(), Duration::from_millis(500)).await, vec![PresenceStatus::Away]);
+    assert!(presence_of(&mut carol_ws, alice.id(), Duration::from_millis(300)).await.is_empty());
+}
+
+#[tokio::test]
 async fn presence_follows_sessions_with_a_grace_period() {
     let app = spawn_app_with(|c| c.presence.grace_ms = 300).await;
     let (alice, bob) = (app.user("alice").await, app.user("bob").await);
