@@ -297,7 +297,7 @@ impl Store {
         .bind(conversation_id)
         .bind(user)
         .bind(seq)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok((moved.rows_affected() == 1).then_some(seq))
     }

@@ -49,7 +49,7 @@ impl Store {
         .bind(n.excerpt)
         .bind(n.silent)
         .bind(n.created_at)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok(())
     }
@@ -106,7 +106,7 @@ impl Store {
             .bind(conversation_id)
             .bind(user)
             .bind(level)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(())
     }

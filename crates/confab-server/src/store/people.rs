@@ -59,7 +59,7 @@ impl Store {
         .bind(from)
         .bind(to)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -196,7 +196,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
             .bind(blocker)
             .bind(blocked)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -223,13 +223,13 @@ impl Store {
             .bind(user)
             .bind(other)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         } else {
             sqlx::query("DELETE FROM restrictions WHERE user_id = $1 AND restricted_id = $2")
                 .bind(user)
                 .bind(other)
-                .execute(&self.pool)
+                .execute(&self.writes)
                 .await?;
         }
         Ok(())
@@ -287,13 +287,17 @@ impl Store {
             .bind(user)
             .bind(status)
             .bind(status_text)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(())
     }
 
     pub async fn set_last_seen(&self, user: i64, at: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET last_seen_at = $2 WHERE id = $1").bind(user).bind(at).execute(&self.pool).await?;
+        sqlx::query("UPDATE users SET last_seen_at = $2 WHERE id = $1")
+            .bind(user)
+            .bind(at)
+            .execute(&self.writes)
+            .await?;
         Ok(())
     }
 

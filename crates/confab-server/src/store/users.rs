@@ -45,7 +45,7 @@ impl Store {
         .bind(user.password_hash)
         .bind(user.external_id)
         .bind(user.created_at)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok(())
     }
