@@ -7,37 +7,44 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-/// Highest latency recorded exactly: ten minutes. Longer ones are clamped (and show as max).
+/// Highest latency recorded exactly: ten minutes (fits a `u32` of µs). Longer ones are clamped
+/// (and show as max).
 const MAX_TRACKED_US: u64 = 600_000_000;
 
-/// A latency distribution in microseconds, 3 significant digits.
-#[derive(Clone)]
-pub struct Latency(Histogram<u64>);
-
-impl Default for Latency {
-    fn default() -> Self {
-        // The bounds are constants that hdrhistogram accepts, so this cannot fail.
-        Latency(Histogram::new_with_bounds(1, MAX_TRACKED_US, 3).expect("valid histogram bounds"))
-    }
-}
+/// A latency distribution in microseconds, reported with 3 significant digits.
+///
+/// Each connection task keeps its raw samples and the HdrHistogram is built once, from the
+/// merged samples, when a report asks: a histogram of this range is ~300 KB, and one per task
+/// and figure made 10,000 sessions cost the bench gigabytes — and its schedule, while it faulted
+/// them in.
+#[derive(Clone, Default)]
+pub struct Latency(Vec<u32>);
 
 impl Latency {
     pub fn record(&mut self, elapsed: Duration) {
         let us = (elapsed.as_micros() as u64).clamp(1, MAX_TRACKED_US);
-        self.0.saturating_record(us);
+        self.0.push(us as u32);
     }
 
     pub fn add(&mut self, other: &Latency) {
-        // Same bounds on both sides: adding cannot fail.
-        let _ = self.0.add(&other.0);
+        self.0.extend_from_slice(&other.0);
     }
 
     pub fn len(&self) -> u64 {
-        self.0.len()
+        self.0.len() as u64
+    }
+
+    fn histogram(&self) -> Histogram<u64> {
+        // The bounds are constants that hdrhistogram accepts, so this cannot fail.
+        let mut h = Histogram::new_with_bounds(1, MAX_TRACKED_US, 3).expect("valid histogram bounds");
+        for &us in &self.0 {
+            h.saturating_record(u64::from(us));
+        }
+        h
     }
 
     pub fn summary(&self) -> Summary {
-        let h = &self.0;
+        let h = self.histogram();
         let q = |p: f64| if h.is_empty() { 0 } else { h.value_at_quantile(p) };
         Summary {
             count: h.len(),
@@ -52,11 +59,12 @@ impl Latency {
 
     /// Points `(quantile, µs)` of the percentile curve, denser towards the tail, for plots.
     pub fn curve(&self) -> Vec<(f64, u64)> {
-        if self.0.is_empty() {
+        let h = self.histogram();
+        if h.is_empty() {
             return Vec::new();
         }
         let mut points: Vec<(f64, u64)> =
-            self.0.iter_quantiles(5).map(|v| (v.quantile_iterated_to(), v.value_iterated_to())).collect();
+            h.iter_quantiles(5).map(|v| (v.quantile_iterated_to(), v.value_iterated_to())).collect();
         points.dedup_by(|a, b| a.0 == b.0);
         points
     }
