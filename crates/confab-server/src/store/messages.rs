@@ -123,23 +123,30 @@ pub(super) async fn append(tx: &mut Transaction<'static, Any>, m: &NewMessage<'_
     .bind(m.created_at)
     .execute(&mut **tx)
     .await?;
-    Ok(MessageRow {
-        id: m.id,
-        conversation_id: m.conversation_id,
-        seq,
-        sender_id: m.sender_id,
-        kind: m.kind.to_owned(),
-        body: m.body.to_owned(),
-        client_id: m.client_id.map(str::to_owned),
-        reply_to: m.reply_to,
-        mentions: m.mentions.map(str::to_owned),
-        system: m.system.map(str::to_owned),
-        version,
-        edited_at: None,
-        deleted_at: None,
-        pinned_at: None,
-        created_at: m.created_at,
-    })
+    Ok(MessageRow::stored(m, seq, version))
+}
+
+impl MessageRow {
+    /// The row `m` becomes once stored with `seq` and `version`: never edited, deleted or pinned.
+    pub(super) fn stored(m: &NewMessage<'_>, seq: i64, version: i64) -> MessageRow {
+        MessageRow {
+            id: m.id,
+            conversation_id: m.conversation_id,
+            seq,
+            sender_id: m.sender_id,
+            kind: m.kind.to_owned(),
+            body: m.body.to_owned(),
+            client_id: m.client_id.map(str::to_owned),
+            reply_to: m.reply_to,
+            mentions: m.mentions.map(str::to_owned),
+            system: m.system.map(str::to_owned),
+            version,
+            edited_at: None,
+            deleted_at: None,
+            pinned_at: None,
+            created_at: m.created_at,
+        }
+    }
 }
 
 /// The conversation's next version, for a change to an existing entry.

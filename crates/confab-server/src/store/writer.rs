@@ -267,7 +267,7 @@ async fn number(
             // A conversation deleted since its membership was checked: the batch is retried one
             // by one and this message fails alone, as it would have on its own.
             let (seq, version) = next.get_mut(&m.conversation_id).ok_or(sqlx::Error::RowNotFound)?;
-            let row = to_row(m, *seq, *version);
+            let row = MessageRow::stored(m, *seq, *version);
             *seq += 1;
             *version += 1;
             Ok(row)
@@ -327,26 +327,6 @@ fn tuples(backend: Backend, rows: usize, width: usize) -> String {
         sql.push(')');
     }
     sql
-}
-
-fn to_row(m: &NewMessage<'_>, seq: i64, version: i64) -> MessageRow {
-    MessageRow {
-        id: m.id,
-        conversation_id: m.conversation_id,
-        seq,
-        sender_id: m.sender_id,
-        kind: m.kind.to_owned(),
-        body: m.body.to_owned(),
-        client_id: m.client_id.map(str::to_owned),
-        reply_to: m.reply_to,
-        mentions: m.mentions.map(str::to_owned),
-        system: m.system.map(str::to_owned),
-        version,
-        edited_at: None,
-        deleted_at: None,
-        pinned_at: None,
-        created_at: m.created_at,
-    }
 }
 
 impl From<&NewMessage<'_>> for Pending {
