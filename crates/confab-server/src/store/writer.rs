@@ -143,7 +143,7 @@ enum Slot {
 pub(super) async fn append_batch(store: &Store, messages: &[NewMessage<'_>]) -> Result<Vec<SendOutcome>, StoreError> {
     let mut tx = store.begin_write().await?;
     let backend = store.backend();
-    let mut earlier = earlier_sends(&mut tx, backend, messages).await?;
+    let earlier = earlier_sends(&mut tx, backend, messages).await?;
 
     let mut slots = Vec::with_capacity(messages.len());
     let mut fresh: Vec<&NewMessage<'_>> = Vec::with_capacity(messages.len());
@@ -152,9 +152,9 @@ pub(super) async fn append_batch(store: &Store, messages: &[NewMessage<'_>]) -> 
         if let Some(client_id) = m.client_id {
             let key = (m.conversation_id, m.sender_id, client_id);
             if !earlier.is_empty()
-                && let Some(row) = earlier.remove(&(key.0, key.1, client_id.to_owned()))
+                && let Some(row) = earlier.get(&(key.0, key.1, client_id.to_owned()))
             {
-                slots.push(Slot::Earlier(Box::new(row)));
+                slots.push(Slot::Earlier(Box::new(row.clone())));
                 continue;
             }
             if let Some(&index) = in_batch.get(&key) {
@@ -441,6 +441,7 @@ mod tests {
             message(101, 20, 1, None),
             message(102, 10, 2, Some("a")), // same client id, other sender: a new message
             message(103, 10, 1, Some("a")), // sent in the first batch
+            message(107, 10, 1, Some("a")), // and again
             message(104, 20, 2, Some("b")),
             message(105, 20, 2, Some("b")), // repeated within this batch
             message(106, 10, 1, None),
@@ -448,7 +449,15 @@ mod tests {
         let outcomes = append_batch(&store, &batch).await.expect("second batch");
         assert_eq!(
             seqs(&outcomes),
-            vec![(true, 20, 1), (true, 10, 2), (false, 10, 1), (true, 20, 2), (false, 20, 2), (true, 10, 3)]
+            vec![
+                (true, 20, 1),
+                (true, 10, 2),
+                (false, 10, 1),
+                (false, 10, 1),
+                (true, 20, 2),
+                (false, 20, 2),
+                (true, 10, 3)
+            ]
         );
 
         let range = HistoryRange { before: None, after: None, limit: 100 };
