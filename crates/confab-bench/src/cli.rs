@@ -94,6 +94,21 @@ pub struct ConnectionsArgs {
     /// Seconds to hold the sessions open before measuring memory again.
     #[arg(long, default_value_t = 3.0)]
     pub hold: f64,
+    /// Spawn this many cluster nodes (PostgreSQL + Redis, see --database-url and --redis-url)
+    /// and spread the sessions over them, and over as many bench processes as the open-files
+    /// limit needs. Needed past one process's limit (20,000 files here).
+    #[arg(long, default_value_t = 1)]
+    pub nodes: usize,
+    /// PostgreSQL database the spawned nodes share (one the bench may fill), for --nodes.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Redis the spawned nodes share, for --nodes.
+    #[arg(long, value_name = "URL")]
+    pub redis_url: Option<String>,
+    /// Hold the sessions until standard input closes rather than for --hold seconds: how the
+    /// bench drives its own worker processes.
+    #[arg(long, hide = true)]
+    pub hold_until_stdin_closes: bool,
 }
 
 #[derive(Debug, Clone, Args)]

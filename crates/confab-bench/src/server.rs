@@ -28,6 +28,15 @@ pub struct ServerOptions {
     pub log_dir: PathBuf,
 }
 
+/// What the nodes of a spawned cluster share.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    pub database_url: String,
+    pub redis_url: String,
+    /// The external HS256 secret, so that one token is valid on every node.
+    pub secret: String,
+}
+
 /// What the report says about the server.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ServerInfo {
@@ -79,6 +88,12 @@ impl Confab {
     }
 
     async fn spawn(options: &ServerOptions, tag: &str) -> anyhow::Result<Confab> {
+        Confab::spawn_node(options, tag, None).await
+    }
+
+    /// Spawns a server; with `cluster`, as one node of a cluster sharing its database, Redis and
+    /// token secret with the others.
+    pub async fn spawn_node(options: &ServerOptions, tag: &str, cluster: Option<&Cluster>) -> anyhow::Result<Confab> {
         let binary = find_binary(options.server_bin.as_deref())?;
         let data = match &options.data_parent {
             Some(parent) => tempfile::Builder::new().prefix("confab-bench-").tempdir_in(parent),
@@ -87,7 +102,7 @@ impl Confab {
         .context("creating the server's data directory")?;
         std::fs::create_dir_all(&options.log_dir)?;
         let log = options.log_dir.join(format!("{tag}-confab.log"));
-        let secret = auth::random_secret();
+        let secret = cluster.map_or_else(auth::random_secret, |c| c.secret.clone());
         let port = process::free_port()?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
 
@@ -106,6 +121,9 @@ impl Confab {
             .kill_on_drop(true);
         if let Some(config) = &options.server_config {
             command.arg("--config").arg(config);
+        }
+        if let Some(cluster) = cluster {
+            command.args(["--database-url", &cluster.database_url, "--redis-url", &cluster.redis_url]);
         }
         let mut child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
         let base_url = format!("http://{addr}");

@@ -16,16 +16,21 @@ use crate::report::Report;
 use crate::server::Confab;
 use crate::traffic::Inbound;
 
+mod spread;
+
 /// Files the bench keeps for itself besides the sessions (runtime, HTTP pool, logs).
 const SPARE_FILES: u64 = 200;
 
 pub async fn run(ctx: &Ctx, args: &ConnectionsArgs) -> anyhow::Result<()> {
     let limit = ctx.machine.open_files_limit;
+    if args.nodes > 1 {
+        return spread::run(ctx, args, limit).await;
+    }
     anyhow::ensure!(
         args.count as u64 + SPARE_FILES <= limit,
         "{} sessions need {} open files in the bench (and as many in a spawned server), more than the \
-         limit of {limit} per process on this machine; run several bench processes against a --url server \
-         (the server's own limit still applies) or lower --count",
+         limit of {limit} per process on this machine; spread them with --nodes (several server and \
+         bench processes) or lower --count",
         args.count,
         args.count as u64 + SPARE_FILES
     );
@@ -98,7 +103,13 @@ async fn measure(ctx: &Ctx, args: &ConnectionsArgs, confab: &Confab) -> anyhow::
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_secs_f64(args.hold)).await;
+    if args.hold_until_stdin_closes {
+        eprintln!("connections: holding until stdin closes");
+        let mut sink = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut sink).await;
+    } else {
+        tokio::time::sleep(Duration::from_secs_f64(args.hold)).await;
+    }
     let rss_after = confab.rss_kib();
     let _ = stop.send(true);
     let mut dropped = 0;
