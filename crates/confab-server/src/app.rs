@@ -124,14 +124,7 @@ impl Application {
         };
         let users = Arc::new(Users::new(store.clone(), ids.clone(), config.profiles.link_template.clone()));
         let blocks = Arc::new(Blocks::new(store.clone(), users.clone(), hub.clone()));
-        let grace = std::time::Duration::from_millis(config.presence.grace_ms);
-        let presence = Arc::new(Presence::new(
-            store.clone(),
-            hub.clone(),
-            blocks.clone(),
-            grace,
-            config.presence.push_group_limit,
-        ));
+        let presence = Arc::new(Presence::new(store.clone(), hub.clone(), blocks.clone(), &config.presence));
         let notifications =
             Arc::new(Notifications::new(store.clone(), ids.clone(), hub.clone(), blocks.clone(), offline));
         let contacts = Contacts::new(

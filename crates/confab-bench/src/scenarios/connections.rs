@@ -37,9 +37,7 @@ pub async fn run(ctx: &Ctx, args: &ConnectionsArgs) -> anyhow::Result<()> {
     let confab = Confab::start(&ctx.server_options(), &ctx.tag("connections")).await?;
     let result = measure(ctx, args, &confab).await;
     let log = confab.stop().await;
-    let mut report = result?;
-    report.server_log(log);
-    ctx.emit(&mut report)
+    ctx.emit_with_log(result, log)
 }
 
 async fn measure(ctx: &Ctx, args: &ConnectionsArgs, confab: &Confab) -> anyhow::Result<Report> {

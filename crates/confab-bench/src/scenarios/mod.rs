@@ -48,6 +48,13 @@ impl Ctx {
     }
 
     /// Saves the report, prints its Markdown and where the files went.
+    /// Emits the report of a run against a spawned server, with what the server logged.
+    pub fn emit_with_log(&self, result: anyhow::Result<Report>, log: Vec<String>) -> anyhow::Result<()> {
+        let mut report = result?;
+        report.server_log(log);
+        self.emit(&mut report)
+    }
+
     pub fn emit(&self, report: &mut Report) -> anyhow::Result<()> {
         let written = report.save(&self.common.out)?;
         println!("{}", report::markdown(report));

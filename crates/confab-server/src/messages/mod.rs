@@ -1,9 +1,9 @@
 //! Messages: sending, editing, deleting, reacting, pinning, and reading history.
 //!
 //! The path of a message: [`Messages::send`] → `Conversations::membership` (authorization from the
-//! in-memory cache) → validation → the conversation's order lock → `Store::insert_message` (one
-//! transaction: next seq and version + row) → `Hub::publish` of one `message.created` to every
-//! member's sessions → the caller acks.
+//! in-memory cache) → validation → the conversation's order lock → `Store::insert_message` (the
+//! node's writer commits it with whatever else is queued, next seq and version + row) →
+//! `Hub::publish` of one `message.created` to every member's sessions → the caller acks.
 
 mod body;
 mod mentions;

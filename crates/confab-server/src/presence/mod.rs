@@ -18,6 +18,7 @@ use confab_proto::{ErrorCode, UserId};
 
 use crate::auth::Principal;
 use crate::clock::{datetime, now_ms};
+use crate::config::PresenceConfig;
 use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::people::Blocks;
@@ -40,9 +41,16 @@ pub struct Presence {
 }
 
 impl Presence {
-    pub fn new(store: Store, hub: Arc<Hub>, blocks: Arc<Blocks>, grace: Duration, push_group_limit: u32) -> Presence {
-        let registry = LocalRegistry::default();
-        Presence { store, hub, blocks, registry, cluster: Default::default(), grace, push_group_limit }
+    pub fn new(store: Store, hub: Arc<Hub>, blocks: Arc<Blocks>, config: &PresenceConfig) -> Presence {
+        Presence {
+            store,
+            hub,
+            blocks,
+            registry: LocalRegistry::default(),
+            cluster: Default::default(),
+            grace: Duration::from_millis(config.grace_ms),
+            push_group_limit: config.push_group_limit,
+        }
     }
 
     /// Joins the cluster-wide registry, and keeps this node's liveness and the sweep of dead

@@ -24,7 +24,7 @@ use super::{Backend, MessageRow, NewMessage, SendOutcome, Store, StoreError, com
 
 /// Most messages in one transaction. The insert binds 12 values a row: 6,144 at most, far below
 /// both backends' limits (SQLite 32,766, PostgreSQL 65,535).
-pub const MAX_BATCH: usize = 512;
+const MAX_BATCH: usize = 512;
 /// Messages waiting for the writer; beyond it senders wait their turn (backpressure).
 const QUEUE: usize = 8192;
 /// Columns of one inserted row, in [`insert_rows`]'s order.

@@ -46,9 +46,7 @@ pub async fn run(ctx: &Ctx, args: &ConnectionsArgs, limit: u64) -> anyhow::Resul
     for node in nodes {
         logs.extend(node.stop().await);
     }
-    let mut report = result?;
-    report.server_log(logs);
-    ctx.emit(&mut report)
+    ctx.emit_with_log(result, logs)
 }
 
 struct Worker {
