@@ -1,8 +1,9 @@
 //! Messages: sending, editing, deleting, reacting, pinning, and reading history.
 //!
 //! The path of a message: [`Messages::send`] → `Conversations::membership` (authorization from the
-//! in-memory cache) → validation → the conversation's order lock → `Store::insert_message` (the
-//! node's writer commits it with whatever else is queued, next seq and version + row) →
+//! in-memory cache) → validation → a place in the conversation's line (`Timeline::enter`) →
+//! `Store::queue_message` (the node's writer commits it with whatever else is queued, next seq
+//! and version + row), stepping aside for the next message meanwhile → its turn →
 //! `Hub::publish` of one `message.created` to every member's sessions → the caller acks.
 
 mod body;
@@ -109,18 +110,21 @@ impl Messages {
         };
         // A repeated client id is recognised by the store, in the same transaction that would
         // have stored it, so that two racing retries cannot both be stored.
-        let _in_order = self.timeline.lock(conversation).await;
-        match self.store.insert_message(&new).await? {
+        let mut place = self.timeline.enter(conversation).await;
+        let queued = self.store.queue_message(&new).await?;
+        place.step_aside(); // the writer's queue keeps the line's order from here
+        match queued.committed().await? {
             SendOutcome::Created(row) => {
                 self.hub.metrics().messages_stored(1);
                 let message = render::render_new(row, replied.as_ref());
+                place.turn().await;
                 self.publish(&membership, message.clone(), Event::MessageCreated).await?;
-                drop(_in_order);
+                drop(place);
                 self.notify_in_background(&membership, message.clone());
                 Ok(Sent { message, created: true })
             }
             SendOutcome::Duplicate(first) => {
-                drop(_in_order);
+                drop(place);
                 Ok(Sent { message: render::render_one(&self.store, first).await?, created: false })
             }
         }

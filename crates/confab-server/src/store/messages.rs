@@ -2,6 +2,7 @@
 //! `version` every change bumps, edits, tombstones, reactions and pins.
 
 use sqlx::{Any, Transaction};
+use tokio::sync::oneshot;
 
 use super::users::placeholders;
 use super::{Store, StoreError, composed};
@@ -183,15 +184,39 @@ async fn row_in(
     Ok(sqlx::query_as(composed(sql)).bind(conversation_id).bind(id).fetch_optional(&mut **tx).await?)
 }
 
+/// A message waiting for its commit (or, on a store without a writer, already committed).
+pub struct QueuedMessage(Queued);
+
+enum Queued {
+    Waiting(oneshot::Receiver<Result<SendOutcome, StoreError>>),
+    Done(Box<Result<SendOutcome, StoreError>>),
+}
+
+impl QueuedMessage {
+    pub async fn committed(self) -> Result<SendOutcome, StoreError> {
+        match self.0 {
+            Queued::Waiting(outcome) => outcome.await.map_err(|_| StoreError::WriterStopped)?,
+            Queued::Done(outcome) => *outcome,
+        }
+    }
+}
+
 impl Store {
     /// Stores a message with the conversation's next `seq`. The counters and the row commit
     /// together or not at all, so the sequence never has a gap; concurrent sends share one
     /// transaction (group commit, `writer.rs`).
     pub async fn insert_message(&self, m: &NewMessage<'_>) -> Result<SendOutcome, StoreError> {
-        match &self.writer {
-            Some(writer) => writer.insert(m).await,
-            None => self.insert_one(m).await,
-        }
+        self.queue_message(m).await?.committed().await
+    }
+
+    /// Queues a message for the group commit and returns once it is queued: messages queued
+    /// one after another commit in that order, so their seqs follow it. Await
+    /// [`QueuedMessage::committed`] for the outcome.
+    pub async fn queue_message(&self, m: &NewMessage<'_>) -> Result<QueuedMessage, StoreError> {
+        Ok(match &self.writer {
+            Some(writer) => QueuedMessage(Queued::Waiting(writer.queue(m).await?)),
+            None => QueuedMessage(Queued::Done(Box::new(self.insert_one(m).await))),
+        })
     }
 
     /// Stores one message in its own transaction.

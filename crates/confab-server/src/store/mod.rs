@@ -23,7 +23,9 @@ use sqlx::{AnyPool, Executor};
 
 pub use conversations::{AuditRow, ConversationRow, GroupEvent, GroupPatch, MemberRow, NewConversation};
 pub use invitations::{InvitationRow, Transition};
-pub use messages::{ChangeOutcome, EditRow, HistoryRange, MessageRow, NewAudit, NewMessage, ReactionRow, SendOutcome};
+pub use messages::{
+    ChangeOutcome, EditRow, HistoryRange, MessageRow, NewAudit, NewMessage, QueuedMessage, ReactionRow, SendOutcome,
+};
 pub use notifications::{NewNotification, NotificationRow};
 pub use people::{ContactRow, ProfilePatch, Relation};
 pub use sessions::{NewSession, RefreshOutcome, SessionRow};

@@ -64,10 +64,14 @@ impl Writer {
         Writer { queue }
     }
 
-    pub(super) async fn insert(&self, m: &NewMessage<'_>) -> Result<SendOutcome, StoreError> {
+    /// Queues `m` behind every message queued before it; the receiver gets its outcome.
+    pub(super) async fn queue(
+        &self,
+        m: &NewMessage<'_>,
+    ) -> Result<oneshot::Receiver<Result<SendOutcome, StoreError>>, StoreError> {
         let (done, outcome) = oneshot::channel();
         self.queue.send(Job { message: Pending::from(m), done }).await.map_err(|_| StoreError::WriterStopped)?;
-        outcome.await.map_err(|_| StoreError::WriterStopped)?
+        Ok(outcome)
     }
 }
 

@@ -85,6 +85,61 @@ async fn concurrent_senders_are_seen_in_the_same_gap_free_order_everywhere() {
     }
 }
 
+/// Messages wait for their commits without holding up the conversation, while edits commit on
+/// their own: every session still sees each change once, in the order of its version.
+#[tokio::test]
+async fn sends_racing_edits_are_seen_in_version_order_everywhere() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let dm = alice.dm_with(&bob).await;
+    let first = alice.client.send_message(dm.id, &text("edit me")).await.unwrap();
+    let mut watchers = vec![alice.connect().await, bob.connect().await];
+
+    const SENDERS: usize = 8;
+    const SENDS: usize = 25 * SENDERS;
+    const EDITS: usize = 60;
+    let mut tasks = Vec::new();
+    for sender in [&alice, &bob].repeat(SENDERS / 2) {
+        let client = sender.client.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..SENDS / SENDERS {
+                client
+                    .send_message(dm.id, &SendMessageRequest { body: format!("m{i}"), ..Default::default() })
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for _ in 0..3 {
+        let editor = alice.client.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..EDITS / 3 {
+                editor.edit_message(dm.id, first.id, &format!("edit {i}")).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for ws in &mut watchers {
+        let mut versions = Vec::new();
+        while versions.len() < SENDS + EDITS {
+            match ws.next_event_timeout(WAIT).await.expect("an event").event {
+                Event::MessageCreated(m) | Event::MessageUpdated(m) => versions.push(m.version),
+                _ => {}
+            }
+        }
+        let sorted = {
+            let mut v = versions.clone();
+            v.sort();
+            v.dedup();
+            v
+        };
+        assert_eq!(versions, sorted, "changes out of version order (or repeated)");
+    }
+}
+
 #[tokio::test]
 async fn the_server_answers_confab_v1_and_never_the_token() {
     let app = spawn_app().await;
