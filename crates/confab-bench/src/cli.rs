@@ -11,7 +11,7 @@ use crate::shape::Shape;
 #[command(
     name = "confab-bench",
     version,
-    about = "Load generator for the Confab chat server (and NATS, for comparison)"
+    about = "Load generator for the Confab chat server (and NATS and a Socket.IO app, for comparison)"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -50,6 +50,12 @@ pub struct Common {
     pub out: PathBuf,
     #[arg(long, global = true, default_value = "/usr/sbin/nats-server", value_name = "PATH")]
     pub nats_bin: PathBuf,
+    /// The Node.js that runs the Socket.IO app.
+    #[arg(long, global = true, default_value = "node", value_name = "PATH")]
+    pub node_bin: PathBuf,
+    /// The Socket.IO app's directory (`server.mjs`; `npm ci` installs its dependencies).
+    #[arg(long, global = true, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/socketio"), value_name = "DIR")]
+    pub socketio_dir: PathBuf,
     /// WebSocket handshakes in flight at once while connecting users.
     #[arg(long, global = true, default_value_t = 64)]
     pub connect_concurrency: usize,
@@ -77,8 +83,15 @@ pub enum Scenario {
     NatsDirect(DirectArgs),
     /// The fan-out pattern through a NATS server's WebSocket listener.
     NatsFanout(FanoutArgs),
-    /// The same pattern on Confab, then on NATS, with the ratios.
+    /// The direct pattern through a Socket.IO app (one Node.js process, rooms).
+    SocketioDirect(DirectArgs),
+    /// The fan-out pattern through a Socket.IO app.
+    SocketioFanout(FanoutArgs),
+    /// The same pattern on Confab, then on each peer, with the ratios.
     Compare {
+        /// The peers to compare with, comma-separated.
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "nats")]
+        peers: Vec<Peer>,
         #[command(subcommand)]
         pattern: Pattern,
     },
@@ -168,10 +181,20 @@ impl Pattern {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Peer {
+    Nats,
+    Socketio,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TargetChoice {
     Confab,
     Nats,
+    Socketio,
+    /// Confab and NATS.
     Both,
+    /// Confab, NATS and Socket.IO.
+    All,
 }
 
 #[derive(Debug, Clone, Args)]

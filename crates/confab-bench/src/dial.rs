@@ -2,8 +2,13 @@
 //! and loopback connections spread over several source addresses (127.0.0.1, .2, …) because one
 //! source address runs out of ephemeral ports at about 28,000 connections to one port.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::Range;
 use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use futures_util::{StreamExt, stream};
 
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -77,6 +82,35 @@ fn bind_without_port(socket: &TcpSocket) {
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         );
     }
+}
+
+/// Opens connection `i` of `range` with `open`, at most `concurrency` at a time: the ones that
+/// opened, in order, failures counted by kind, and the time it took.
+pub async fn open_all<C, F, Fut>(
+    range: Range<usize>,
+    concurrency: usize,
+    open: F,
+) -> (Vec<C>, BTreeMap<String, u64>, Duration)
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<C, String>>,
+{
+    let started = Instant::now();
+    let mut results: Vec<(usize, Result<C, String>)> = stream::iter(range)
+        .map(|i| {
+            let opening = open(i);
+            async move { (i, opening.await) }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    results.sort_by_key(|(i, _)| *i);
+    let mut failures = BTreeMap::new();
+    let opened = results
+        .into_iter()
+        .filter_map(|(_, r)| r.map_err(|kind| *failures.entry(kind).or_insert(0) += 1).ok())
+        .collect();
+    (opened, failures, started.elapsed())
 }
 
 #[cfg(test)]

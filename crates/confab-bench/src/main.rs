@@ -7,7 +7,7 @@
 mod auth;
 mod cli;
 mod dial;
-mod nats;
+mod peers;
 mod population;
 mod process;
 mod report;

@@ -295,9 +295,11 @@ pub fn sweep_table(reports: &[Report]) -> String {
     md
 }
 
-/// Confab next to NATS for the same parameters, with Confab's figure divided by NATS's.
-pub fn comparison_table(confab: &Report, nats: &Report) -> String {
-    let mut md = String::from("| figure | confab | nats | confab / nats |\n|---|---:|---:|---:|\n");
+/// Confab next to a peer (NATS, Socket.IO) for the same parameters, with Confab's figure
+/// divided by the peer's.
+pub fn comparison_table(confab: &Report, peer: &Report) -> String {
+    let name = &peer.target;
+    let mut md = format!("| figure | confab | {name} | confab / {name} |\n|---|---:|---:|---:|\n");
     let mut row = |name: &str, a: Option<f64>, b: Option<f64>| {
         let cell = |v: Option<f64>| v.map(format_value).unwrap_or_else(|| "–".into());
         let ratio = match (a, b) {
@@ -307,9 +309,9 @@ pub fn comparison_table(confab: &Report, nats: &Report) -> String {
         let _ = writeln!(md, "| {name} | {} | {} | {ratio} |", cell(a), cell(b));
     };
     for metric in ["delivered_per_sec", "missing_deliveries", "errors", "server_cpu", "bench_cpu", "server_rss_end"] {
-        row(metric, confab.get(metric), nats.get(metric));
+        row(metric, confab.get(metric), peer.get(metric));
     }
-    let (a, b) = (confab.summary_of("delivery"), nats.summary_of("delivery"));
+    let (a, b) = (confab.summary_of("delivery"), peer.summary_of("delivery"));
     type Pick = fn(&Summary) -> u64;
     let picks: [(&str, Pick); 5] = [
         ("delivery p50 µs", |s| s.p50),
@@ -365,12 +367,13 @@ mod tests {
     }
 
     #[test]
-    fn comparisons_divide_confab_by_nats() {
+    fn comparisons_divide_confab_by_the_peer() {
         let confab = sample();
         let mut nats = sample();
         nats.target = "nats".into();
         nats.metrics.iter_mut().filter(|m| m.name == "delivered_per_sec").for_each(|m| m.value = 48.5);
         let table = comparison_table(&confab, &nats);
+        assert!(table.starts_with("| figure | confab | nats | confab / nats |"), "{table}");
         assert!(table.contains("| delivered_per_sec | 97 | 48.50 | 2.00× |"), "{table}");
         assert!(table.contains("| delivery p50 µs |"));
         let sweep = sweep_table(&[confab, nats]);

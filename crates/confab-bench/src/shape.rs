@@ -1,6 +1,6 @@
 //! How the users of a messaging run are grouped: in pairs (direct messages) or in groups
-//! (fan-out), and in which order they take turns sending. Shared by Confab and NATS so that
-//! both see exactly the same pattern.
+//! (fan-out), and in which order they take turns sending. Shared by Confab and the peers (NATS,
+//! Socket.IO) so that all see exactly the same pattern.
 
 use serde::Serialize;
 
@@ -69,6 +69,18 @@ impl Shape {
         }
         seats.sort_by_key(|seat| seat.user);
         seats
+    }
+
+    /// For the peers, which route by name: the subject or room user `user` listens on, and the
+    /// one it sends to — its own and its partner's (direct), or its group's twice (fan-out).
+    pub fn routes(&self, user: usize) -> (String, String) {
+        match *self {
+            Shape::Direct { .. } => (format!("u.{user}"), format!("u.{}", user ^ 1)),
+            Shape::Fanout { .. } => {
+                let group = format!("g.{}", user / self.conversation_size());
+                (group.clone(), group)
+            }
+        }
     }
 
     /// `users=…` or `groups=…×members=…`, for tables.

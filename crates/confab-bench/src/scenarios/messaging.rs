@@ -1,15 +1,14 @@
-//! Direct and fan-out traffic on Confab or NATS: one population set up once, then one open-loop
-//! window per offered rate (several for a sweep), each becoming a report.
+//! Direct and fan-out traffic on Confab or a peer (NATS, Socket.IO): one population set up once,
+//! then one open-loop window per offered rate (several for a sweep), each becoming a report.
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use super::Ctx;
-use crate::cli::Pattern;
+use crate::cli::{Pattern, Peer};
 use crate::dial::Dialer;
-use crate::nats::client::open_users;
-use crate::nats::server::NatsServer;
+use crate::peers::{PeerProcess, nats, socketio};
 use crate::population;
 use crate::process;
 use crate::report::Report;
@@ -22,6 +21,7 @@ use crate::traffic::{self, Action, LoadClient, Window};
 pub enum Target {
     Confab,
     Nats,
+    SocketIo,
 }
 
 impl Target {
@@ -29,6 +29,16 @@ impl Target {
         match self {
             Target::Confab => "confab",
             Target::Nats => "nats",
+            Target::SocketIo => "socketio",
+        }
+    }
+}
+
+impl From<Peer> for Target {
+    fn from(peer: Peer) -> Target {
+        match peer {
+            Peer::Nats => Target::Nats,
+            Peer::Socketio => Target::SocketIo,
         }
     }
 }
@@ -66,7 +76,7 @@ fn pattern_name(target: Target, pattern: &Pattern) -> String {
     let shape = pattern.shape().name();
     match target {
         Target::Confab => shape.to_string(),
-        Target::Nats => format!("nats-{shape}"),
+        peer => format!("{}-{shape}", peer.name()),
     }
 }
 
@@ -115,19 +125,29 @@ pub async fn run_rates(
             (steps, setup, info, log, crashed)
         }
         Target::Nats => {
-            let nats = NatsServer::spawn(&ctx.common.nats_bin, &ctx.common.out, &ctx.tag(scenario)).await?;
-            let dialer = Dialer { server: nats.ws_addr };
-            let (users, failures, elapsed) =
-                open_users(dialer, &shape, 0..shape.users(), ctx.common.connect_concurrency).await;
-            if !failures.is_empty() {
-                let _ = nats.stop().await;
-                anyhow::bail!("{} NATS connections failed: {failures:?}", failures.values().sum::<u64>());
-            }
-            let setup =
-                Setup { connect_secs: elapsed.as_secs_f64(), rss_connected_kib: nats.rss_kib(), ..Setup::default() };
-            let steps = run_steps(ctx, users, &shape, rates, duration, nats.info.pid).await;
-            let info = nats.info.clone();
-            (steps, setup, info, nats.stop().await, None)
+            let peer = nats::server::spawn(&ctx.common.nats_bin, &ctx.common.out, &ctx.tag(scenario)).await?;
+            let opened = nats::client::open_users(
+                Dialer { server: peer.addr },
+                &shape,
+                0..shape.users(),
+                ctx.common.connect_concurrency,
+            )
+            .await;
+            let (steps, setup, info, log) = run_on_peer(ctx, peer, opened, &shape, rates, duration).await?;
+            (steps, setup, info, log, None)
+        }
+        Target::SocketIo => {
+            let c = &ctx.common;
+            let peer = socketio::server::spawn(&c.node_bin, &c.socketio_dir, &c.out, &ctx.tag(scenario)).await?;
+            let opened = socketio::client::open_users(
+                Dialer { server: peer.addr },
+                &shape,
+                0..shape.users(),
+                ctx.common.connect_concurrency,
+            )
+            .await;
+            let (steps, setup, info, log) = run_on_peer(ctx, peer, opened, &shape, rates, duration).await?;
+            (steps, setup, info, log, None)
         }
     };
     let reports = steps
@@ -142,6 +162,28 @@ pub async fn run_rates(
         })
         .collect();
     Ok(reports)
+}
+
+/// Runs every rate on a peer whose users `opened` (users, failures by kind, connect time); a
+/// failed connection fails the run. Stops the peer: its steps, setup, identity and log.
+async fn run_on_peer<C: LoadClient>(
+    ctx: &Ctx,
+    peer: PeerProcess,
+    opened: (Vec<C>, std::collections::BTreeMap<String, u64>, Duration),
+    shape: &Shape,
+    rates: &[f64],
+    duration: Duration,
+) -> anyhow::Result<(Vec<Step>, Setup, ServerInfo, Vec<String>)> {
+    let (users, failures, elapsed) = opened;
+    if !failures.is_empty() {
+        let kind = peer.info.kind.clone();
+        let _ = peer.stop().await;
+        anyhow::bail!("{} {kind} connections failed: {failures:?}", failures.values().sum::<u64>());
+    }
+    let setup = Setup { connect_secs: elapsed.as_secs_f64(), rss_connected_kib: peer.rss_kib(), ..Setup::default() };
+    let steps = run_steps(ctx, users, shape, rates, duration, peer.info.pid).await;
+    let info = peer.info.clone();
+    Ok((steps, setup, info, peer.stop().await))
 }
 
 /// Runs every rate over the same clients, handing them from one window to the next.
@@ -267,8 +309,14 @@ fn step_report(
         report.metric("bench_cpu", pct, "% of a core");
     }
     report.metric("window_secs", step.elapsed.as_secs_f64(), "s");
-    if target == Target::Nats {
-        report.note("NATS core has no acknowledgements (no ack latency) and stores nothing; Confab acks after an fsynced SQLite commit.");
+    match target {
+        Target::Nats => report.note(
+            "NATS core has no acknowledgements (no ack latency) and stores nothing; Confab acks after an fsynced SQLite commit.",
+        ),
+        Target::SocketIo => report.note(
+            "The Socket.IO app (one Node.js process) relays through rooms and stores, authenticates and acknowledges nothing; Confab acks after an fsynced SQLite commit.",
+        ),
+        Target::Confab => {}
     }
     report
 }

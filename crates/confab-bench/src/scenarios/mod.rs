@@ -13,6 +13,7 @@ use crate::cli::{Cli, Common, Pattern, Scenario, TargetChoice};
 use crate::report::{self, Machine, Report};
 use crate::server::ServerOptions;
 use crate::traffic::Clock;
+use messaging::Target;
 
 /// What every scenario needs: the shared options, the machine, and the bench's clock.
 pub struct Ctx {
@@ -70,18 +71,25 @@ pub async fn run(cli: Cli, machine: Machine) -> anyhow::Result<()> {
     let ctx = Ctx { common: cli.common, machine, clock: Clock::new() };
     match cli.scenario {
         Scenario::Connections(args) => connections::run(&ctx, &args).await,
-        Scenario::Direct(args) => messaging::run_one(&ctx, messaging::Target::Confab, &Pattern::Direct(args)).await,
-        Scenario::Fanout(args) => messaging::run_one(&ctx, messaging::Target::Confab, &Pattern::Fanout(args)).await,
-        Scenario::NatsDirect(args) => messaging::run_one(&ctx, messaging::Target::Nats, &Pattern::Direct(args)).await,
-        Scenario::NatsFanout(args) => messaging::run_one(&ctx, messaging::Target::Nats, &Pattern::Fanout(args)).await,
+        Scenario::Direct(args) => messaging::run_one(&ctx, Target::Confab, &Pattern::Direct(args)).await,
+        Scenario::Fanout(args) => messaging::run_one(&ctx, Target::Confab, &Pattern::Fanout(args)).await,
+        Scenario::NatsDirect(args) => messaging::run_one(&ctx, Target::Nats, &Pattern::Direct(args)).await,
+        Scenario::NatsFanout(args) => messaging::run_one(&ctx, Target::Nats, &Pattern::Fanout(args)).await,
+        Scenario::SocketioDirect(args) => messaging::run_one(&ctx, Target::SocketIo, &Pattern::Direct(args)).await,
+        Scenario::SocketioFanout(args) => messaging::run_one(&ctx, Target::SocketIo, &Pattern::Fanout(args)).await,
         Scenario::History(args) => history::run(&ctx, &args).await,
         Scenario::Mixed(args) => mixed::run(&ctx, &args).await,
-        Scenario::Compare { pattern } => sweep::compare(&ctx, &pattern).await,
+        Scenario::Compare { peers, pattern } => {
+            let peers: Vec<Target> = peers.iter().map(|&p| Target::from(p)).collect();
+            sweep::compare(&ctx, &peers, &pattern).await
+        }
         Scenario::Sweep(args) => {
             let targets = match args.target {
-                TargetChoice::Confab => vec![messaging::Target::Confab],
-                TargetChoice::Nats => vec![messaging::Target::Nats],
-                TargetChoice::Both => vec![messaging::Target::Confab, messaging::Target::Nats],
+                TargetChoice::Confab => vec![Target::Confab],
+                TargetChoice::Nats => vec![Target::Nats],
+                TargetChoice::Socketio => vec![Target::SocketIo],
+                TargetChoice::Both => vec![Target::Confab, Target::Nats],
+                TargetChoice::All => vec![Target::Confab, Target::Nats, Target::SocketIo],
             };
             sweep::sweep(&ctx, &targets, &args.pattern, &args.rates).await
         }

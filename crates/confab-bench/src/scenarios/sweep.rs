@@ -1,5 +1,5 @@
 //! Several runs side by side: `sweep` (one pattern at several offered rates, plotted as
-//! throughput and p99 against load) and `compare` (Confab, then NATS, same parameters).
+//! throughput and p99 against load) and `compare` (Confab, then each peer, same parameters).
 
 use std::path::PathBuf;
 
@@ -30,7 +30,7 @@ pub async fn sweep(ctx: &Ctx, targets: &[Target], pattern: &Pattern, rates: &[f6
 fn plot(ctx: &Ctx, scenario: &str, reports: &[Report], recipients: usize) -> anyhow::Result<PathBuf> {
     let mut throughput = Vec::new();
     let mut p99 = Vec::new();
-    for target in ["confab", "nats"] {
+    for target in [Target::Confab, Target::Nats, Target::SocketIo].map(|t| t.name()) {
         let runs: Vec<&Report> = reports.iter().filter(|r| r.target == target).collect();
         if runs.is_empty() {
             continue;
@@ -58,17 +58,20 @@ fn plot(ctx: &Ctx, scenario: &str, reports: &[Report], recipients: usize) -> any
     Ok(path)
 }
 
-pub async fn compare(ctx: &Ctx, pattern: &Pattern) -> anyhow::Result<()> {
+pub async fn compare(ctx: &Ctx, peers: &[Target], pattern: &Pattern) -> anyhow::Result<()> {
     let scenario = format!("compare-{}", pattern.shape().name());
     let mut reports = Vec::new();
-    for target in [Target::Confab, Target::Nats] {
+    for &target in std::iter::once(&Target::Confab).chain(peers) {
         for mut report in messaging::run_rates(ctx, target, pattern, &[pattern.rate()], &scenario).await? {
             ctx.emit(&mut report)?;
             reports.push(report);
         }
     }
-    if let [confab, nats] = reports.as_slice() {
-        println!("{}", report::comparison_table(confab, nats));
+    if let [confab, peers @ ..] = reports.as_slice() {
+        for peer in peers {
+            println!("{}", report::comparison_table(confab, peer));
+        }
+        let names: Vec<&str> = peers.iter().map(|r| r.target.as_str()).collect();
         let series: Vec<svg::Series> = reports
             .iter()
             .filter_map(|r| {
@@ -81,7 +84,7 @@ pub async fn compare(ctx: &Ctx, pattern: &Pattern) -> anyhow::Result<()> {
         let path = ctx.common.out.join(format!("{}-latency.svg", ctx.tag(&scenario)));
         std::fs::write(
             &path,
-            svg::percentile_plot(&format!("{scenario}: delivery latency, Confab and NATS"), &series),
+            svg::percentile_plot(&format!("{scenario}: delivery latency, Confab and {}", names.join(", ")), &series),
         )?;
         println!("wrote {}", path.display());
     }

@@ -3,16 +3,16 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt, stream};
+use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use super::proto::{self, Op, Parser};
-use crate::dial::Dialer;
+use crate::dial::{Dialer, open_all};
 use crate::shape::Shape;
 use crate::stats::Tally;
 use crate::traffic::{Action, Inbound, LoadClient, parse_stamp};
@@ -26,17 +26,6 @@ pub struct NatsUser {
     /// Subjects this user publishes to, by target index.
     targets: Vec<String>,
     out: Vec<u8>,
-}
-
-/// The subject a user listens on and the one it publishes to.
-pub fn subjects(shape: &Shape, user: usize) -> (String, String) {
-    match shape {
-        Shape::Direct { .. } => (format!("u.{user}"), format!("u.{}", user ^ 1)),
-        Shape::Fanout { members, .. } => {
-            let group = format!("g.{}", user / (*members).max(2));
-            (group.clone(), group)
-        }
-    }
 }
 
 impl NatsUser {
@@ -124,22 +113,11 @@ pub async fn open_users(
     range: Range<usize>,
     concurrency: usize,
 ) -> (Vec<NatsUser>, BTreeMap<String, u64>, Duration) {
-    let started = Instant::now();
-    let mut results: Vec<(usize, Result<NatsUser, String>)> = stream::iter(range)
-        .map(|i| async move {
-            let (listen, target) = subjects(shape, i);
-            (i, NatsUser::open(&dialer, i, &listen, target).await)
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
-    results.sort_by_key(|(i, _)| *i);
-    let mut failures = BTreeMap::new();
-    let users = results
-        .into_iter()
-        .filter_map(|(_, r)| r.map_err(|kind| *failures.entry(kind).or_insert(0) += 1).ok())
-        .collect();
-    (users, failures, started.elapsed())
+    open_all(range, concurrency, |i| async move {
+        let (listen, target) = shape.routes(i);
+        NatsUser::open(&dialer, i, &listen, target).await
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -149,9 +127,9 @@ mod tests {
     #[test]
     fn direct_users_publish_to_their_peer_and_groups_to_themselves() {
         let direct = Shape::Direct { users: 4 };
-        assert_eq!(subjects(&direct, 2), ("u.2".into(), "u.3".into()));
-        assert_eq!(subjects(&direct, 3), ("u.3".into(), "u.2".into()));
+        assert_eq!(direct.routes(2), ("u.2".into(), "u.3".into()));
+        assert_eq!(direct.routes(3), ("u.3".into(), "u.2".into()));
         let fanout = Shape::Fanout { groups: 2, members: 3 };
-        assert_eq!(subjects(&fanout, 4), ("g.1".into(), "g.1".into()));
+        assert_eq!(fanout.routes(4), ("g.1".into(), "g.1".into()));
     }
 }
