@@ -1,4 +1,4 @@
-//! The open-loop load engine shared by Confab and NATS: every simulated user runs one task that
+//! The open-loop load engine shared by Confab and the peers: every simulated user runs one task that
 //! sends on a fixed schedule and records what arrives.
 //!
 //! Open loop on purpose: a send happens at its scheduled time whether or not earlier ones were
@@ -106,7 +106,7 @@ pub enum Inbound {
 }
 
 /// One side of the bench: a connection that can act and be read. Implemented by the lean
-/// Confab client and the NATS client.
+/// Confab client and the peers' clients (NATS, Socket.IO).
 pub trait LoadClient: Send + 'static {
     /// The next frame worth counting. Must be cancel-safe: it races against the send timer.
     fn next_inbound(&mut self) -> impl Future<Output = Inbound> + Send;
