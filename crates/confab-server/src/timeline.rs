@@ -20,8 +20,9 @@ use crate::clock::now_ms;
 use crate::ids::IdGenerator;
 use crate::store::{GroupEvent, NewAudit, NewMessage};
 
-/// Conversations that hash to the same shard share a line. Sends in different lines can share
-/// one commit (`store/writer.rs`), so the count bounds how many sends a commit can batch.
+/// Conversations that hash to the same shard share a line: a send there publishes after the
+/// earlier writes of other conversations of its shard too, and an edit or group change holds up
+/// the whole shard until it has published.
 const ORDER_SHARDS: usize = 4096;
 
 pub struct Timeline {
