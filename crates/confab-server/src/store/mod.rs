@@ -43,6 +43,8 @@ pub enum StoreError {
     UnsupportedUrl,
     #[error("the message writer has stopped")]
     WriterStopped,
+    #[error("cannot start the message writer: {0}")]
+    Writer(std::io::Error),
 }
 
 impl StoreError {
@@ -156,7 +158,7 @@ impl Store {
         };
         let direct = Store { pool, writes, backend, writer: None };
         direct.migrate().await?;
-        let writer = writer::Writer::start(direct.clone());
+        let writer = writer::Writer::start(direct.clone())?;
         Ok(Store { writer: Some(writer), ..direct })
     }
 
