@@ -30,6 +30,19 @@ const QUEUE: usize = 8192;
 /// Columns of one inserted row, in [`insert_rows`]'s order.
 const INSERT_COLUMNS: usize = 12;
 
+/// Most rows of the batch one statement carries. PostgreSQL parses and plans a statement
+/// afresh for every new text, and each batch size was a new text: a 512-row insert took 50–100
+/// ms to prepare, so past ~10,000 msg/s the writer fell behind, batches grew, and throughput
+/// collapsed to ~5,000/s. Statements of at most 64 rows are cheap to plan, and their texts (64
+/// sizes) mostly stay in each connection's statement cache. SQLite prepares even large ones in
+/// microseconds: one statement per batch.
+fn chunk_rows(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => MAX_BATCH,
+        Backend::Postgres => 64,
+    }
+}
+
 /// The queue to this node's writer task. The task holds a [`Store`] without a writer, so it
 /// ends once every handle of the store is gone.
 #[derive(Clone, Debug)]
@@ -165,9 +178,18 @@ enum Slot {
 
 /// Stores `messages` in one transaction and says, in their order, what became of each.
 pub(super) async fn append_batch(store: &Store, messages: &[NewMessage<'_>]) -> Result<Vec<SendOutcome>, StoreError> {
+    append_in_chunks(store, messages, chunk_rows(store.backend())).await
+}
+
+/// [`append_batch`] with statements of at most `chunk` rows.
+async fn append_in_chunks(
+    store: &Store,
+    messages: &[NewMessage<'_>],
+    chunk: usize,
+) -> Result<Vec<SendOutcome>, StoreError> {
     let mut tx = store.begin_write().await?;
     let backend = store.backend();
-    let earlier = earlier_sends(&mut tx, backend, messages).await?;
+    let earlier = earlier_sends(&mut tx, backend, chunk, messages).await?;
 
     let mut slots = Vec::with_capacity(messages.len());
     let mut fresh: Vec<&NewMessage<'_>> = Vec::with_capacity(messages.len());
@@ -191,8 +213,8 @@ pub(super) async fn append_batch(store: &Store, messages: &[NewMessage<'_>]) -> 
         fresh.push(m);
     }
 
-    let rows = number(&mut tx, backend, &fresh).await?;
-    insert_rows(&mut tx, backend, &rows).await?;
+    let rows = number(&mut tx, backend, chunk, &fresh).await?;
+    insert_rows(&mut tx, backend, chunk, &rows).await?;
     tx.commit().await?;
 
     let mut rows: Vec<Option<MessageRow>> = rows.into_iter().map(Some).collect();
@@ -219,6 +241,7 @@ pub(super) async fn append_batch(store: &Store, messages: &[NewMessage<'_>]) -> 
 async fn earlier_sends(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
+    chunk: usize,
     messages: &[NewMessage<'_>],
 ) -> Result<HashMap<(i64, i64, String), MessageRow>, StoreError> {
     let keyed: Vec<&NewMessage<'_>> = messages.iter().filter(|m| m.client_id.is_some()).collect();
@@ -227,20 +250,24 @@ async fn earlier_sends(
     }
     // A join rather than `(…) IN (VALUES …)`: SQLite answers the latter with a scan of the
     // whole table, the join with one index lookup per key.
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM (VALUES {}) AS k JOIN messages \
-         ON conversation_id = k.column1 AND sender_id = k.column2 AND client_id = k.column3",
-        tuples(backend, keyed.len(), 3)
-    );
-    let mut query = sqlx::query_as::<_, MessageRow>(composed(sql));
-    for m in &keyed {
-        query = query.bind(m.conversation_id).bind(m.sender_id).bind(m.client_id);
+    let mut earlier = HashMap::new();
+    for keys in keyed.chunks(chunk) {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM (VALUES {}) AS k JOIN messages \
+             ON conversation_id = k.column1 AND sender_id = k.column2 AND client_id = k.column3",
+            tuples(backend, keys.len(), 3)
+        );
+        let mut query = sqlx::query_as::<_, MessageRow>(composed(sql));
+        for m in keys {
+            query = query.bind(m.conversation_id).bind(m.sender_id).bind(m.client_id);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            if let Some(client_id) = row.client_id.clone() {
+                earlier.insert((row.conversation_id, row.sender_id, client_id), row);
+            }
+        }
     }
-    let rows = query.fetch_all(&mut **tx).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| Some(((row.conversation_id, row.sender_id, row.client_id.clone()?), row)))
-        .collect())
+    Ok(earlier)
 }
 
 /// Reserves each conversation's next seqs and versions for `fresh` (one UPDATE for the whole
@@ -249,6 +276,7 @@ async fn earlier_sends(
 async fn number(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
+    chunk: usize,
     fresh: &[&NewMessage<'_>],
 ) -> Result<Vec<MessageRow>, StoreError> {
     if fresh.is_empty() {
@@ -269,21 +297,27 @@ async fn number(
             }
         }
     }
-    let sql = format!(
-        "UPDATE conversations SET last_seq = last_seq + b.column2, version = version + b.column2, \
-         last_activity_at = b.column3 FROM (VALUES {}) AS b WHERE id = b.column1 \
-         RETURNING id, last_seq, version",
-        tuples(backend, counts.len(), 3)
-    );
-    let mut query = sqlx::query_as::<_, (i64, i64, i64)>(composed(sql));
-    for (conversation, n, at) in &counts {
-        query = query.bind(*conversation).bind(*n).bind(*at);
-    }
+    // Conversations' rows are locked in id order, chunk after chunk, as every node does, so
+    // that two nodes' batches do not lock the same rows in opposite orders.
+    counts.sort_unstable_by_key(|&(conversation, _, _)| conversation);
+    let n_of: HashMap<i64, i64> = counts.iter().map(|&(conversation, n, _)| (conversation, n)).collect();
     // The next (seq, version) to hand out, per conversation.
     let mut next: HashMap<i64, (i64, i64)> = HashMap::new();
-    for (conversation, last_seq, last_version) in query.fetch_all(&mut **tx).await? {
-        let n = counts[position[&conversation]].1;
-        next.insert(conversation, (last_seq - n + 1, last_version - n + 1));
+    for part in counts.chunks(chunk) {
+        let sql = format!(
+            "UPDATE conversations SET last_seq = last_seq + b.column2, version = version + b.column2, \
+             last_activity_at = b.column3 FROM (VALUES {}) AS b WHERE id = b.column1 \
+             RETURNING id, last_seq, version",
+            tuples(backend, part.len(), 3)
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64, i64)>(composed(sql));
+        for (conversation, n, at) in part {
+            query = query.bind(*conversation).bind(*n).bind(*at);
+        }
+        for (conversation, last_seq, last_version) in query.fetch_all(&mut **tx).await? {
+            let n = n_of[&conversation];
+            next.insert(conversation, (last_seq - n + 1, last_version - n + 1));
+        }
     }
     fresh
         .iter()
@@ -302,33 +336,36 @@ async fn number(
 async fn insert_rows(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
+    chunk: usize,
     rows: &[MessageRow],
 ) -> Result<(), StoreError> {
     if rows.is_empty() {
         return Ok(());
     }
-    let sql = format!(
-        "INSERT INTO messages (id, conversation_id, seq, sender_id, kind, body, client_id, reply_to, mentions, \
-         system, version, created_at) VALUES {}",
-        tuples(backend, rows.len(), INSERT_COLUMNS)
-    );
-    let mut query = sqlx::query(composed(sql));
-    for r in rows {
-        query = query
-            .bind(r.id)
-            .bind(r.conversation_id)
-            .bind(r.seq)
-            .bind(r.sender_id)
-            .bind(r.kind.as_str())
-            .bind(r.body.as_str())
-            .bind(r.client_id.as_deref())
-            .bind(r.reply_to)
-            .bind(r.mentions.as_deref())
-            .bind(r.system.as_deref())
-            .bind(r.version)
-            .bind(r.created_at);
+    for part in rows.chunks(chunk) {
+        let sql = format!(
+            "INSERT INTO messages (id, conversation_id, seq, sender_id, kind, body, client_id, reply_to, mentions, \
+             system, version, created_at) VALUES {}",
+            tuples(backend, part.len(), INSERT_COLUMNS)
+        );
+        let mut query = sqlx::query(composed(sql));
+        for r in part {
+            query = query
+                .bind(r.id)
+                .bind(r.conversation_id)
+                .bind(r.seq)
+                .bind(r.sender_id)
+                .bind(r.kind.as_str())
+                .bind(r.body.as_str())
+                .bind(r.client_id.as_deref())
+                .bind(r.reply_to)
+                .bind(r.mentions.as_deref())
+                .bind(r.system.as_deref())
+                .bind(r.version)
+                .bind(r.created_at);
+        }
+        query.execute(&mut **tx).await?;
     }
-    query.execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -457,8 +494,18 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_numbers_each_conversation_gap_free_and_recognises_repeats() {
+        numbers_gap_free_and_recognises_repeats(MAX_BATCH).await;
+    }
+
+    /// The same batch through statements of two rows each, as PostgreSQL's chunks split it.
+    #[tokio::test]
+    async fn a_batch_split_into_statements_numbers_and_recognises_the_same() {
+        numbers_gap_free_and_recognises_repeats(2).await;
+    }
+
+    async fn numbers_gap_free_and_recognises_repeats(chunk: usize) {
         let (store, _dir) = store_with_conversations().await;
-        let first = append_batch(&store, &[message(100, 10, 1, Some("a"))]).await.expect("first batch");
+        let first = append_in_chunks(&store, &[message(100, 10, 1, Some("a"))], chunk).await.expect("first batch");
         assert_eq!(seqs(&first), vec![(true, 10, 1)]);
 
         let batch = [
@@ -470,7 +517,7 @@ mod tests {
             message(105, 20, 2, Some("b")), // repeated within this batch
             message(106, 10, 1, None),
         ];
-        let outcomes = append_batch(&store, &batch).await.expect("second batch");
+        let outcomes = append_in_chunks(&store, &batch, chunk).await.expect("second batch");
         assert_eq!(
             seqs(&outcomes),
             vec![
