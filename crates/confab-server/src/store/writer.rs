@@ -1,9 +1,9 @@
 //! Group commit of new messages.
 //!
 //! Every send on this node queues its message for one writer task, which commits whatever has
-//! queued up in one transaction of four statements, however many messages it holds: look up
-//! earlier sends of the same client ids, reserve each conversation's next seqs and versions, insert
-//! the rows, commit. An fsync is paid per batch instead of per message, and a send waits for at
+//! queued up in one transaction: look up earlier sends of the same client ids, reserve each
+//! conversation's next seqs and versions, insert the rows, commit — one statement each on SQLite
+//! however many messages the batch holds, one per 64 rows on PostgreSQL ([`chunk_rows`]). An fsync is paid per batch instead of per message, and a send waits for at
 //! most one commit in progress plus its own. No timer: a lone message is committed at once; under
 //! load the batches grow by themselves while the previous commit runs.
 //!
@@ -270,8 +270,8 @@ async fn earlier_sends(
     Ok(earlier)
 }
 
-/// Reserves each conversation's next seqs and versions for `fresh` (one UPDATE for the whole
-/// batch, taking the conversations' row locks) and returns the rows to insert, numbered in the
+/// Reserves each conversation's next seqs and versions for `fresh` (an UPDATE per chunk of
+/// conversations, taking their row locks in id order) and returns the rows to insert, numbered in the
 /// order of the batch.
 async fn number(
     tx: &mut Transaction<'static, Any>,
