@@ -119,4 +119,13 @@ mod tests {
         assert_eq!(turns, (0..6).collect::<Vec<_>>());
         assert_eq!(by_turn, [0, 1, 0, 1, 0, 1]);
     }
+
+    #[test]
+    fn direct_users_publish_to_their_peer_and_groups_to_themselves() {
+        let direct = Shape::Direct { users: 4 };
+        assert_eq!(direct.routes(2), ("u.2".into(), "u.3".into()));
+        assert_eq!(direct.routes(3), ("u.3".into(), "u.2".into()));
+        let fanout = Shape::Fanout { groups: 2, members: 3 };
+        assert_eq!(fanout.routes(4), ("g.1".into(), "g.1".into()));
+    }
 }

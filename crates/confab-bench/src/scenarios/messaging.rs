@@ -7,7 +7,9 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::cli::{Pattern, Peer};
-use crate::dial::Dialer;
+use crate::dial::{Dialer, open_all};
+use crate::peers::nats::client::NatsUser;
+use crate::peers::socketio::client::SocketIoUser;
 use crate::peers::{PeerProcess, nats, socketio};
 use crate::population;
 use crate::process;
@@ -126,27 +128,19 @@ pub async fn run_rates(
         }
         Target::Nats => {
             let peer = nats::server::spawn(&ctx.common.nats_bin, &ctx.common.out, &ctx.tag(scenario)).await?;
-            let opened = nats::client::open_users(
-                Dialer { server: peer.addr },
-                &shape,
-                0..shape.users(),
-                ctx.common.connect_concurrency,
-            )
-            .await;
-            let (steps, setup, info, log) = run_on_peer(ctx, peer, opened, &shape, rates, duration).await?;
+            let open = |dialer: Dialer, i, listen: String, target| async move {
+                NatsUser::open(&dialer, i, &listen, target).await
+            };
+            let (steps, setup, info, log) = run_on_peer(ctx, peer, open, &shape, rates, duration).await?;
             (steps, setup, info, log, None)
         }
         Target::SocketIo => {
             let c = &ctx.common;
             let peer = socketio::server::spawn(&c.node_bin, &c.socketio_dir, &c.out, &ctx.tag(scenario)).await?;
-            let opened = socketio::client::open_users(
-                Dialer { server: peer.addr },
-                &shape,
-                0..shape.users(),
-                ctx.common.connect_concurrency,
-            )
-            .await;
-            let (steps, setup, info, log) = run_on_peer(ctx, peer, opened, &shape, rates, duration).await?;
+            let open = |dialer: Dialer, i, listen: String, target| async move {
+                SocketIoUser::open(&dialer, i, &listen, target).await
+            };
+            let (steps, setup, info, log) = run_on_peer(ctx, peer, open, &shape, rates, duration).await?;
             (steps, setup, info, log, None)
         }
     };
@@ -164,17 +158,28 @@ pub async fn run_rates(
     Ok(reports)
 }
 
-/// Runs every rate on a peer whose users `opened` (users, failures by kind, connect time); a
-/// failed connection fails the run. Stops the peer: its steps, setup, identity and log.
-async fn run_on_peer<C: LoadClient>(
+/// Connects every user of `shape` to `peer` with `open(dialer, user, listens on, sends to)`,
+/// runs every rate, and stops the peer: its steps, setup, identity and log. A failed connection
+/// fails the run.
+async fn run_on_peer<C, F, Fut>(
     ctx: &Ctx,
     peer: PeerProcess,
-    opened: (Vec<C>, std::collections::BTreeMap<String, u64>, Duration),
+    open: F,
     shape: &Shape,
     rates: &[f64],
     duration: Duration,
-) -> anyhow::Result<(Vec<Step>, Setup, ServerInfo, Vec<String>)> {
-    let (users, failures, elapsed) = opened;
+) -> anyhow::Result<(Vec<Step>, Setup, ServerInfo, Vec<String>)>
+where
+    C: LoadClient,
+    F: Fn(Dialer, usize, String, String) -> Fut,
+    Fut: Future<Output = Result<C, String>>,
+{
+    let dialer = Dialer { server: peer.addr };
+    let (users, failures, elapsed) = open_all(0..shape.users(), ctx.common.connect_concurrency, |i| {
+        let (listen, target) = shape.routes(i);
+        open(dialer, i, listen, target)
+    })
+    .await;
     if !failures.is_empty() {
         let kind = peer.info.kind.clone();
         let _ = peer.stop().await;

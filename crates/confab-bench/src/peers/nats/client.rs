@@ -1,8 +1,6 @@
 //! A NATS user of the load engine: one WebSocket, subscribed to its own subject (direct) or
 //! its group's (fan-out), publishing to its target subject.
 
-use std::collections::BTreeMap;
-use std::ops::Range;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -12,8 +10,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use super::proto::{self, Op, Parser};
-use crate::dial::{Dialer, open_all};
-use crate::shape::Shape;
+use crate::dial::Dialer;
 use crate::stats::Tally;
 use crate::traffic::{Action, Inbound, LoadClient, parse_stamp};
 use crate::wire::socket_config;
@@ -103,33 +100,5 @@ impl LoadClient for NatsUser {
         let Action::Send { target } = action else { return Err("unsupported_on_nats".into()) };
         proto::publish(&mut self.out, &self.targets[target], body.as_bytes());
         self.flush().await.map_err(|_| "send_failed".into())
-    }
-}
-
-/// Connects users `range` of `shape`, at most `concurrency` at a time.
-pub async fn open_users(
-    dialer: Dialer,
-    shape: &Shape,
-    range: Range<usize>,
-    concurrency: usize,
-) -> (Vec<NatsUser>, BTreeMap<String, u64>, Duration) {
-    open_all(range, concurrency, |i| async move {
-        let (listen, target) = shape.routes(i);
-        NatsUser::open(&dialer, i, &listen, target).await
-    })
-    .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn direct_users_publish_to_their_peer_and_groups_to_themselves() {
-        let direct = Shape::Direct { users: 4 };
-        assert_eq!(direct.routes(2), ("u.2".into(), "u.3".into()));
-        assert_eq!(direct.routes(3), ("u.3".into(), "u.2".into()));
-        let fanout = Shape::Fanout { groups: 2, members: 3 };
-        assert_eq!(fanout.routes(4), ("g.1".into(), "g.1".into()));
     }
 }

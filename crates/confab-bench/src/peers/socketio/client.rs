@@ -3,8 +3,6 @@
 //! packets (`0` connect, `2` event, `4` connect error). The user names the room it listens on in
 //! its connect payload and sends `m` events `[room, body]`; the app relays each to the room.
 
-use std::collections::BTreeMap;
-use std::ops::Range;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -13,8 +11,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::dial::{Dialer, open_all};
-use crate::shape::Shape;
+use crate::dial::Dialer;
 use crate::stats::Tally;
 use crate::traffic::{Action, Inbound, LoadClient, parse_stamp};
 use crate::wire::socket_config;
@@ -140,20 +137,6 @@ impl LoadClient for SocketIoUser {
         let frame = event(&self.target, body);
         self.send(frame).await
     }
-}
-
-/// Connects users `range` of `shape`, at most `concurrency` at a time.
-pub async fn open_users(
-    dialer: Dialer,
-    shape: &Shape,
-    range: Range<usize>,
-    concurrency: usize,
-) -> (Vec<SocketIoUser>, BTreeMap<String, u64>, Duration) {
-    open_all(range, concurrency, |i| async move {
-        let (listen, target) = shape.routes(i);
-        SocketIoUser::open(&dialer, i, &listen, target).await
-    })
-    .await
 }
 
 #[cfg(test)]
