@@ -1,12 +1,10 @@
 //! Who belongs to which conversation, with which role, cached in memory: every send and every
 //! read asks, so the answer must not cost a database round trip. Entries are loaded on first
-//! use; whatever changes a membership removes the entry, under the conversation's order lock.
-
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+//! use; whatever changes a membership invalidates the entry after its commit (`crate::cache`
+//! keeps a load that raced the change from putting the old members back).
 
 use confab_proto::rest::{ConversationKind, Role};
-use confab_proto::{ConversationId, UserId};
+use confab_proto::UserId;
 
 /// The members of one conversation and their roles, sorted by user id.
 #[derive(Debug)]
@@ -38,32 +36,6 @@ impl Membership {
     }
 }
 
-/// Bounded so that reading many old conversations cannot grow memory without limit.
-const MAX_ENTRIES: usize = 200_000;
-
-#[derive(Default)]
-pub struct MembershipCache {
-    entries: RwLock<HashMap<ConversationId, Arc<Membership>>>,
-}
-
-impl MembershipCache {
-    pub fn get(&self, id: ConversationId) -> Option<Arc<Membership>> {
-        self.entries.read().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
-    }
-
-    pub fn clear(&self) {
-        self.entries.write().unwrap_or_else(|p| p.into_inner()).clear();
-    }
-
-    pub fn invalidate(&self, id: ConversationId) {
-        self.entries.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
-    }
-
-    pub fn insert(&self, id: ConversationId, membership: Arc<Membership>) {
-        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear(); // crude but safe: everything reloads on demand
-        }
-        entries.insert(id, membership);
-    }
-}
+/// Memberships cached per node; bounded so that reading many old conversations cannot grow
+/// memory without limit.
+pub const MAX_CACHED: usize = 200_000;

@@ -21,10 +21,10 @@ use confab_proto::{ConversationId, ErrorCode, UserId};
 pub use group::parse_name;
 pub use live::TypingThrottle;
 pub use membership::Membership;
-use membership::MembershipCache;
 use permissions::GroupAction;
 
 use crate::auth::Principal;
+use crate::cache::Cache;
 use crate::clock::{datetime, now_ms};
 use crate::config::LimitsConfig;
 use crate::error::{Error, Result};
@@ -50,7 +50,7 @@ pub struct Conversations {
     timeline: Arc<Timeline>,
     blocks: Arc<Blocks>,
     presence: Arc<Presence>,
-    cache: MembershipCache,
+    cache: Cache<ConversationId, Arc<Membership>>,
     typing: TypingThrottle,
     limits: LimitsConfig,
 }
@@ -77,7 +77,7 @@ impl Conversations {
             timeline,
             blocks,
             presence,
-            cache: MembershipCache::default(),
+            cache: Cache::new(membership::MAX_CACHED),
             typing: TypingThrottle::default(),
             limits,
         }
@@ -198,14 +198,17 @@ impl Conversations {
     /// The members of `id` if `user` is one of them. Non-members get the same `not_found` as
     /// for a conversation that does not exist, so ids cannot be probed.
     pub async fn membership(&self, user: UserId, id: ConversationId) -> Result<Arc<Membership>> {
-        let membership = match self.cache.get(id) {
+        let membership = match self.cache.get(&id) {
             Some(m) => m,
             None => self.load_membership(id).await?,
         };
         if membership.contains(user) { Ok(membership) } else { Err(Error::NotFound("conversation")) }
     }
 
+    /// Reads the members of `id` from the database and caches them — unless the membership
+    /// changed while they were read (see `crate::cache`).
     async fn load_membership(&self, id: ConversationId) -> Result<Arc<Membership>> {
+        let ticket = self.cache.ticket(&id);
         let Some(row) = self.store.conversation(id.0).await? else {
             return Err(Error::NotFound("conversation"));
         };
@@ -214,13 +217,13 @@ impl Conversations {
             parse_kind(&row.kind),
             members.iter().map(|m| (UserId(m.user_id), parse_role(&m.role))).collect(),
         ));
-        self.cache.insert(id, m.clone());
+        self.cache.insert(id, m.clone(), ticket);
         Ok(m)
     }
 
     /// Drops the cached membership of `id` here and on the other nodes of a cluster.
     fn membership_changed(&self, id: ConversationId) {
-        self.cache.invalidate(id);
+        self.cache.invalidate(&id);
         self.hub.invalidate_elsewhere(crate::hub::bus::Invalidation::Membership { conversation: id });
     }
 
@@ -230,7 +233,7 @@ impl Conversations {
 
     /// Drops a cached membership because another node changed it.
     pub fn forget_membership(&self, id: ConversationId) {
-        self.cache.invalidate(id);
+        self.cache.invalidate(&id);
     }
 
     /// Checks that `user` may do `action` in group `id`; direct conversations allow none of them.

@@ -2,13 +2,14 @@
 //! one user reach another (open or write a DM, add to a group, send a contact request); the
 //! sets are cached per user because the message path asks on every direct message.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use confab_proto::rest::BlockList;
 use confab_proto::{ErrorCode, UserId};
 
 use crate::auth::Principal;
+use crate::cache::Cache;
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::hub::Hub;
@@ -35,29 +36,26 @@ pub struct Blocks {
     store: Store,
     users: Arc<Users>,
     hub: Arc<Hub>,
-    cache: RwLock<HashMap<UserId, Arc<BlockSets>>>,
+    cache: Cache<UserId, Arc<BlockSets>>,
 }
 
 impl Blocks {
     pub fn new(store: Store, users: Arc<Users>, hub: Arc<Hub>) -> Blocks {
-        Blocks { store, users, hub, cache: RwLock::default() }
+        Blocks { store, users, hub, cache: Cache::new(MAX_CACHED) }
     }
 
+    /// Whom `user` blocks and who blocks them (cached; a load racing a block or unblock is not
+    /// kept, see `crate::cache`).
     pub async fn of(&self, user: UserId) -> Result<Arc<BlockSets>> {
-        if let Some(sets) = self.cache.read().unwrap_or_else(|p| p.into_inner()).get(&user) {
-            return Ok(sets.clone());
-        }
-        let (blocked, blocked_by) = self.store.blocks_of(user.0).await?;
-        let sets = Arc::new(BlockSets {
-            blocked: blocked.into_iter().map(UserId).collect(),
-            blocked_by: blocked_by.into_iter().map(UserId).collect(),
-        });
-        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= MAX_CACHED {
-            cache.clear();
-        }
-        cache.insert(user, sets.clone());
-        Ok(sets)
+        self.cache
+            .get_or_load(user, || async {
+                let (blocked, blocked_by) = self.store.blocks_of(user.0).await?;
+                Ok::<_, Error>(Arc::new(BlockSets {
+                    blocked: blocked.into_iter().map(UserId).collect(),
+                    blocked_by: blocked_by.into_iter().map(UserId).collect(),
+                }))
+            })
+            .await
     }
 
     /// Refuses with `blocked` when either user blocks the other.
@@ -119,11 +117,11 @@ impl Blocks {
     }
 
     pub fn forget_all(&self) {
-        self.cache.write().unwrap_or_else(|p| p.into_inner()).clear();
+        self.cache.clear();
     }
 
     /// Drops a user's cached block sets (because they changed, here or on another node).
     pub fn forget_user(&self, user: UserId) {
-        self.cache.write().unwrap_or_else(|p| p.into_inner()).remove(&user);
+        self.cache.invalidate(&user);
     }
 }

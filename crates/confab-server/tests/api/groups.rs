@@ -255,3 +255,42 @@ async fn deleting_a_group_removes_it_everywhere_but_keeps_the_audit_row() {
     assert_eq!(audit.first().map(|a| a.action.as_str()), Some("group_deleted"));
     assert_eq!(audit.first().map(|a| a.actor_id), Some(alice.id().0));
 }
+
+#[tokio::test]
+async fn once_a_removal_returns_no_send_by_the_removed_member_succeeds() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let app = spawn_app().await;
+    let (owner, reader, leaver) = (app.user("owner").await, app.user("reader").await, app.user("leaver").await);
+    let id = group(&owner, "Race", &[&reader]).await;
+    // Each round adds the member back (emptying the membership cache) and removes them while
+    // they send and others read, so that loads of the membership race the removal.
+    for round in 0..10 {
+        owner.client.add_members(id, vec![leaver.id()]).await.unwrap();
+        let removed = AtomicBool::new(false);
+        let sends = async {
+            let mut after_removal = 0;
+            while after_removal < 3 {
+                let was_removed = removed.load(Ordering::SeqCst);
+                let sent = leaver.client.send_message(id, &text("still here?")).await;
+                if was_removed {
+                    assert!(
+                        matches!(&sent, Err(confab_client::ClientError::Api { status: 404, .. })),
+                        "round {round}: a send after the removal returned got {sent:?}"
+                    );
+                    after_removal += 1;
+                }
+            }
+        };
+        let reads = async {
+            while !removed.load(Ordering::SeqCst) {
+                reader.client.history(id, &HistoryQuery::default()).await.unwrap();
+            }
+        };
+        let removal = async {
+            owner.client.remove_member(id, leaver.id()).await.unwrap();
+            removed.store(true, Ordering::SeqCst);
+        };
+        tokio::join!(sends, reads, removal);
+    }
+    assert_api_error(leaver.client.history(id, &HistoryQuery::default()).await, 404, ErrorCode::NotFound);
+}
