@@ -45,9 +45,17 @@ pub enum StoreError {
     WriterStopped,
     #[error("cannot start the message writer: {0}")]
     Writer(std::io::Error),
+    /// The store's own code broke one of its invariants: a bug, not an unreachable database.
+    #[error("store bug: {0}")]
+    Bug(String),
 }
 
 impl StoreError {
+    /// The writer's batch came back without one of its messages (a bug in `writer.rs`).
+    pub fn lost_in_batch(index: usize) -> StoreError {
+        StoreError::Bug(format!("batch lost message {index}"))
+    }
+
     /// True when a UNIQUE constraint refused the write: the caller lost a race or repeated itself.
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())

@@ -234,7 +234,7 @@ async fn append_in_chunks(
         })
         .collect::<Result<Vec<_>, usize>>();
     // Every index was pushed with its row above; a miss would be a bug in this function.
-    outcomes.map_err(|index| StoreError::Database(sqlx::Error::Protocol(format!("batch lost message {index}"))))
+    outcomes.map_err(StoreError::lost_in_batch)
 }
 
 /// Earlier messages carrying the client ids of this batch, by (conversation, sender, client id).

@@ -1,6 +1,8 @@
 //! Decoding a client frame and calling the domain service it names. Each command is one match
 //! arm: decode → service → ack. Every executed command is counted and timed in the node's
-//! metrics (`confab_gateway_commands_total{type}`, `confab_gateway_command_seconds`).
+//! metrics (`confab_gateway_commands_total{type}`, `confab_gateway_command_seconds`), and every
+//! server fault it ends in is logged here, once, with its cause — the gateway's counterpart of
+//! REST's `http/error.rs` (the client's `error` frame carries only the public message).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -50,7 +52,17 @@ pub async fn execute(app: &Arc<App>, principal: Principal, command: Command) -> 
     let started = Instant::now();
     let result = dispatch(app, principal, command).await;
     app.metrics.gateway_command(kind, started.elapsed(), result.is_ok());
+    if let Err(error) = &result {
+        log_fault(kind, error);
+    }
     result
+}
+
+/// Logs a failure of the server (not of the request) behind a command.
+fn log_fault(kind: &'static str, error: &Error) {
+    if error.is_server_fault() {
+        tracing::error!(command = kind, error = %error, "command failed");
+    }
 }
 
 async fn dispatch(app: &Arc<App>, principal: Principal, command: Command) -> Result<Ack, Error> {
@@ -99,7 +111,43 @@ fn message(m: Message) -> Ack {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
+    use crate::store::StoreError;
+
+    /// Everything logged while `f` runs on this thread, as text.
+    fn logged(f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+        tracing::subscriber::with_default(subscriber, f);
+        String::from_utf8_lossy(&sink.0.lock().unwrap()).into_owned()
+    }
+
+    #[test]
+    fn server_faults_behind_a_command_are_logged_with_their_cause() {
+        let lost = Error::Store(StoreError::lost_in_batch(3));
+        let log = logged(|| log_fault("message.send", &lost));
+        assert!(log.contains("ERROR") && log.contains("message.send"), "{log}");
+        assert!(log.contains("batch lost message 3"), "the cause is in the log: {log}");
+        assert_eq!(lost.code(), ErrorCode::Internal, "a bug is not an unavailable database");
+        assert_eq!(lost.to_api().message, "internal error", "and its cause is not in the answer");
+
+        let refused = Error::NotFound("conversation");
+        assert_eq!(logged(|| log_fault("message.send", &refused)), "", "refusals are not faults");
+    }
 
     #[test]
     fn malformed_frames_name_their_fault() {
