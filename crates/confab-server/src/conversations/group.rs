@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::messages::render;
 use crate::store::{GroupPatch, MessageRow, NewAudit};
 use crate::timeline::PreparedEvent;
-use crate::users::parse_avatar_url;
+use crate::users::{parse_avatar_url, shown_text};
 
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_TOPIC_CHARS: usize = 500;
@@ -235,6 +235,7 @@ pub fn parse_name(raw: Option<&str>) -> Result<String> {
             format!("a group needs a name of 1 to {MAX_NAME_CHARS} characters without control characters"),
         ));
     }
+    shown_text::check("name", name)?;
     Ok(name.to_owned())
 }
 
@@ -247,6 +248,7 @@ fn parse_topic(raw: &str) -> Result<Option<String>> {
             format!("a topic has at most {MAX_TOPIC_CHARS} characters and no control characters"),
         ));
     }
+    shown_text::check("topic", topic)?;
     Ok((!topic.is_empty()).then(|| topic.to_owned()))
 }
 

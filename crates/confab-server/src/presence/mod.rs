@@ -157,6 +157,9 @@ impl Presence {
                 format!("status_text has at most {MAX_STATUS_TEXT_CHARS} characters and no control characters"),
             ));
         }
+        if let Some(text) = text {
+            crate::users::shown_text::check("status_text", text)?;
+        }
         self.store.set_status(principal.user_id.0, chosen_name(req.status), text).await?;
         self.announce(principal.user_id).await?;
         self.own(principal).await

@@ -1,6 +1,7 @@
 //! Users: creating built-in accounts, provisioning users from the host app's tokens exactly once,
 //! and the public view of a user.
 
+pub mod shown_text;
 mod username;
 
 use std::sync::Arc;
@@ -198,6 +199,7 @@ pub fn parse_display_name(raw: &str) -> Result<String> {
             format!("display_name must have 1 to {MAX_DISPLAY_NAME_CHARS} characters and no control characters"),
         ));
     }
+    shown_text::check("display_name", trimmed)?;
     Ok(trimmed.to_owned())
 }
 
@@ -229,6 +231,7 @@ fn parse_bio(raw: &str) -> Result<Option<String>> {
             format!("a bio has at most {MAX_BIO_CHARS} characters and no control characters"),
         ));
     }
+    shown_text::check("bio", bio)?;
     Ok((!bio.is_empty()).then(|| bio.to_owned()))
 }
 
@@ -276,7 +279,7 @@ fn blank_user(id: i64, username: &Username, display_name: &str) -> UserRow {
 }
 
 fn clamp_chars(s: &str, max: usize) -> String {
-    let cleaned: String = s.chars().filter(|c| !c.is_control()).take(max).collect();
+    let cleaned: String = shown_text::strip(s).chars().filter(|c| !c.is_control()).take(max).collect();
     if cleaned.trim().is_empty() { "user".to_owned() } else { cleaned }
 }
 

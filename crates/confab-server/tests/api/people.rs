@@ -422,3 +422,49 @@ async fn search_finds_by_prefix_pages_and_is_rate_limited() {
     }
     assert!(limited, "search is rate limited");
 }
+
+#[tokio::test]
+async fn names_bios_and_statuses_that_reorder_or_hide_text_are_refused() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let mallory = app.user("mallory").await;
+    let spoof = "\u{202E}ecila"; // renders as "alice"
+    let as_name = UpdateProfileRequest { display_name: Some(spoof.into()), ..Default::default() };
+    assert_api_error(mallory.client.update_profile(&as_name).await, 400, ErrorCode::InvalidParameter);
+    let hidden = UpdateProfileRequest { bio: Some("hi\u{200B}there".into()), ..Default::default() };
+    assert_api_error(mallory.client.update_profile(&hidden).await, 400, ErrorCode::InvalidParameter);
+    let me = mallory.client.me().await.unwrap();
+    assert_eq!((me.display_name.as_str(), me.bio), ("mallory", None), "nothing changed");
+
+    let register = confab_proto::rest::RegisterRequest {
+        username: "eve".into(),
+        password: "correct horse battery".into(),
+        display_name: Some(format!("{spoof}\u{2069}")),
+    };
+    assert_api_error(app.anonymous().register(&register).await, 400, ErrorCode::InvalidParameter);
+
+    let status = SetPresenceRequest { status: ChosenStatus::Online, status_text: Some("\u{2066}afk".into()) };
+    assert_api_error(mallory.client.set_presence(&status).await, 400, ErrorCode::InvalidParameter);
+    assert_eq!(mallory.client.presence().await.unwrap().status_text, None);
+
+    let named = CreateConversationRequest {
+        kind: ConversationKind::Group,
+        name: Some("\u{202E}buLC".into()),
+        members: vec![alice.id()],
+    };
+    assert_api_error(mallory.client.create_conversation(&named).await, 400, ErrorCode::InvalidParameter);
+    assert!(mallory.client.conversations().await.unwrap().conversations.is_empty());
+    let id = group(&mallory, &[&alice]).await;
+    for bad in [
+        confab_proto::rest::UpdateConversationRequest { name: Some("Cl\u{FEFF}ub".into()), ..Default::default() },
+        confab_proto::rest::UpdateConversationRequest { topic: Some("\u{202D}pong".into()), ..Default::default() },
+    ] {
+        assert_api_error(mallory.client.update_conversation(id, &bad).await, 400, ErrorCode::InvalidParameter);
+    }
+    let group_now = mallory.client.conversation(id).await.unwrap();
+    assert_eq!((group_now.name.as_deref(), group_now.topic), (Some("Club"), None));
+
+    // Scripts and emoji that need joiners and direction marks still pass.
+    let fine = UpdateProfileRequest { display_name: Some("👩\u{200D}💻 مريم\u{200F}".into()), ..Default::default() };
+    assert_eq!(mallory.client.update_profile(&fine).await.unwrap().display_name, "👩\u{200D}💻 مريم\u{200F}");
+}
