@@ -10,6 +10,7 @@ mod body;
 mod mentions;
 mod render;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use confab_proto::frames::Event;
@@ -20,7 +21,7 @@ use confab_proto::rest::{
 use confab_proto::{ConversationId, ErrorCode, MessageId, UserId};
 
 pub use body::MAX_CLIENT_ID_LEN;
-pub use render::{render, render_for};
+pub use render::{render, render_for, seen_by};
 
 use crate::auth::Principal;
 use crate::clock::{datetime, now_ms};
@@ -121,11 +122,12 @@ impl Messages {
                 self.publish(&membership, message.clone(), Event::MessageCreated).await?;
                 drop(place);
                 self.notify_in_background(&membership, message.clone());
-                Ok(Sent { message, created: true })
+                Ok(Sent { message: self.for_caller(principal.user_id, message).await?, created: true })
             }
             SendOutcome::Duplicate(first) => {
                 drop(place);
-                Ok(Sent { message: render::render_one(&self.store, first).await?, created: false })
+                let message = render::render_one(&self.store, first).await?;
+                Ok(Sent { message: self.for_caller(principal.user_id, message).await?, created: false })
             }
         }
     }
@@ -155,7 +157,8 @@ impl Messages {
             .edit_message(conversation.0, id.0, principal.user_id.0, body, mentions.as_deref(), now_ms())
             .await?
             .ok_or(Error::NotFound("message"))?;
-        self.publish_update(&membership, row).await
+        let message = self.publish_update(&membership, row).await?;
+        self.for_caller(principal.user_id, message).await
     }
 
     /// Deletes a message for everyone, leaving a tombstone. Authors may delete their messages;
@@ -175,7 +178,8 @@ impl Messages {
             .delete_message(conversation.0, id.0, principal.user_id.0, now_ms())
             .await?
             .ok_or(Error::NotFound("message"))?;
-        self.publish_update(&membership, row).await
+        let message = self.publish_update(&membership, row).await?;
+        self.for_caller(principal.user_id, message).await
     }
 
     /// Adds (`present`) or removes the caller's reaction. Repeating either is harmless.
@@ -202,10 +206,11 @@ impl Messages {
             .set_reaction(conversation.0, id.0, principal.user_id.0, emoji, present, now_ms())
             .await?
             .ok_or(Error::NotFound("message"))?;
-        match outcome {
-            ChangeOutcome::Changed(row) => self.publish_update(&membership, row).await,
-            ChangeOutcome::Unchanged(row) => render::render_one(&self.store, row).await,
-        }
+        let message = match outcome {
+            ChangeOutcome::Changed(row) => self.publish_update(&membership, row).await?,
+            ChangeOutcome::Unchanged(row) => render::render_one(&self.store, row).await?,
+        };
+        self.for_caller(principal.user_id, message).await
     }
 
     /// Pins or unpins a message: anyone in a direct conversation, owners and admins in a group.
@@ -235,12 +240,13 @@ impl Messages {
             self.store.set_pinned(conversation.0, id.0, me.0, pinned, &group_event.message, &group_event.audit).await?
         else {
             let current = self.store.message_in(conversation.0, id.0).await?.ok_or(Error::NotFound("message"))?;
-            return render::render_one(&self.store, current).await; // already in that state
+            let current = render::render_one(&self.store, current).await?; // already in that state
+            return self.for_caller(me, current).await;
         };
         let message = self.publish_update(&membership, row).await?;
         let entry = render::render_one(&self.store, entry).await?;
         self.hub.publish(membership.members(), Event::MessageCreated(entry));
-        Ok(message)
+        self.for_caller(me, message).await
     }
 
     pub async fn pins(&self, principal: Principal, conversation: ConversationId) -> Result<PinList> {
@@ -333,19 +339,33 @@ impl Messages {
         Ok(message)
     }
 
-    /// Publishes to every member; those who blocked the sender get the message collapsed (so
-    /// live events agree with history and sync). At most two serializations per message.
+    /// Publishes to every member, each getting it as [`render::seen_by`] shows it to them — the
+    /// same function history and sync end in, so live and stored views agree. Members are
+    /// grouped by which of the message's authors (its sender, the sender it quotes) they blocked:
+    /// usually one serialization, at most four.
     async fn publish(&self, membership: &Membership, message: Message, event: fn(Message) -> Event) -> Result<()> {
-        let blocked_by = &self.blocks.of(message.sender_id).await?.blocked_by;
-        let (hiding, seeing): (Vec<UserId>, Vec<UserId>) =
-            membership.members().iter().copied().partition(|member| blocked_by.contains(member));
-        if !hiding.is_empty() && message.kind == confab_proto::rest::MessageKind::Text {
-            self.hub.publish(&hiding, event(render::collapse(message.clone())));
-            self.hub.publish(&seeing, event(message));
-        } else {
-            self.hub.publish(membership.members(), event(message));
+        let mut authors = Vec::new();
+        for author in render::hideable_authors(&message) {
+            authors.push((author, self.blocks.of(author).await?));
+        }
+        let mut audiences: Vec<(HashSet<UserId>, Vec<UserId>)> = Vec::new();
+        for member in membership.members().iter().copied() {
+            let hidden: HashSet<UserId> =
+                authors.iter().filter(|(_, sets)| sets.blocked_by.contains(&member)).map(|(a, _)| *a).collect();
+            match audiences.iter_mut().find(|(h, _)| *h == hidden) {
+                Some((_, recipients)) => recipients.push(member),
+                None => audiences.push((hidden, vec![member])),
+            }
+        }
+        for (hidden, recipients) in audiences {
+            self.hub.publish(&recipients, event(render::seen_by(message.clone(), &hidden)));
         }
         Ok(())
+    }
+
+    /// A message as the caller sees it, for the answer to their own command.
+    async fn for_caller(&self, me: UserId, message: Message) -> Result<Message> {
+        Ok(render::seen_by(message, &self.blocks.of(me).await?.blocked))
     }
 
     /// In a direct conversation, a block either way stops writing, editing and reacting.

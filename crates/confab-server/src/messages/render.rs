@@ -1,5 +1,7 @@
 //! Rows to wire messages: every path that returns messages (send, edit, history, sync, the
 //! conversation list) renders them here, with their reactions and reply quotes loaded in batch.
+//! What a viewer who blocked someone sees of a message is [`seen_by`]: the stored paths
+//! (`render_for`) and the live one (`Messages::publish`) both end there, so they cannot differ.
 
 use std::collections::{HashMap, HashSet};
 
@@ -18,7 +20,7 @@ pub async fn render(store: &Store, rows: Vec<MessageRow>) -> Result<Vec<Message>
     render_for(store, rows, &HashSet::new()).await
 }
 
-/// Renders rows for a viewer who blocked `hidden`: their messages come collapsed.
+/// Renders rows for a viewer who blocked `hidden` (see [`seen_by`]).
 pub async fn render_for(store: &Store, rows: Vec<MessageRow>, hidden: &HashSet<UserId>) -> Result<Vec<Message>> {
     if rows.is_empty() {
         return Ok(Vec::new());
@@ -47,15 +49,10 @@ pub async fn render_for(store: &Store, rows: Vec<MessageRow>, hidden: &HashSet<U
     Ok(rows
         .into_iter()
         .map(|row| {
-            let reply = row.reply_to.map(|id| quote(id, originals.get(&id), hidden));
+            let reply = row.reply_to.map(|id| quote(id, originals.get(&id)));
             let reactions = reactions.remove(&row.id).unwrap_or_default();
             let invitation = invitations.remove(&row.id);
-            let message = to_wire(row, reply, reactions, invitation);
-            if hidden.contains(&message.sender_id) && message.kind == MessageKind::Text {
-                collapse(message)
-            } else {
-                message
-            }
+            seen_by(to_wire(row, reply, reactions, invitation), hidden)
         })
         .collect())
 }
@@ -68,26 +65,41 @@ pub async fn render_one(store: &Store, row: MessageRow) -> Result<Message> {
 /// Renders a message just stored, without a query: it has no reactions and no invitation yet,
 /// and the original it replies to was read when the reply was checked.
 pub fn render_new(row: MessageRow, replied: Option<&MessageRow>) -> Message {
-    let reply = row.reply_to.map(|id| quote(id, replied, &HashSet::new()));
+    let reply = row.reply_to.map(|id| quote(id, replied));
     to_wire(row, reply, Vec::new(), None)
 }
 
-/// A message as seen by someone who blocked its sender: it keeps its place, its body does not.
-pub fn collapse(mut message: Message) -> Message {
-    message.body.clear();
-    message.mentions.clear();
-    message.collapsed = true;
+/// A message as seen by a viewer who blocked the users in `hidden`: a text message of theirs
+/// keeps its place but not its body or mentions (`collapsed`), and a quote of theirs in
+/// anyone's reply loses its excerpt.
+pub fn seen_by(mut message: Message, hidden: &HashSet<UserId>) -> Message {
+    if hidden.is_empty() {
+        return message;
+    }
+    if let Some(reply) = message.reply.as_mut().filter(|r| hidden.contains(&r.sender_id)) {
+        reply.excerpt.clear();
+    }
+    if hidden.contains(&message.sender_id) && message.kind == MessageKind::Text {
+        message.body.clear();
+        message.mentions.clear();
+        message.collapsed = true;
+    }
     message
 }
 
-fn quote(id: i64, original: Option<&MessageRow>, hidden: &HashSet<UserId>) -> ReplyQuote {
+/// The users whose blocking by a viewer changes what [`seen_by`] shows of `message`.
+pub fn hideable_authors(message: &Message) -> Vec<UserId> {
+    let mut authors = vec![message.sender_id];
+    if let Some(reply) = &message.reply
+        && reply.sender_id != message.sender_id
+    {
+        authors.push(reply.sender_id);
+    }
+    authors
+}
+
+fn quote(id: i64, original: Option<&MessageRow>) -> ReplyQuote {
     match original {
-        Some(o) if hidden.contains(&UserId(o.sender_id)) => ReplyQuote {
-            message_id: MessageId(id),
-            sender_id: UserId(o.sender_id),
-            excerpt: String::new(),
-            deleted: false,
-        },
         Some(o) if o.deleted_at.is_none() => ReplyQuote {
             message_id: MessageId(id),
             sender_id: UserId(o.sender_id),

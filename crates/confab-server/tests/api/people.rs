@@ -424,6 +424,65 @@ async fn search_finds_by_prefix_pages_and_is_rate_limited() {
 }
 
 #[tokio::test]
+async fn quotes_of_a_blocked_user_carry_no_excerpt_live_or_stored() {
+    let app = spawn_app().await;
+    let (alice, bob, mallory) = (app.user("alice").await, app.user("bob").await, app.user("mallory").await);
+    let id = group(&bob, &[&alice, &mallory]).await;
+    let original = mallory.client.send_message(id, &text("secret plans")).await.unwrap();
+    alice.client.block(mallory.id()).await.unwrap();
+    let mut alice_ws = alice.connect().await;
+    let mut bob_ws = bob.connect().await;
+
+    let quoting = confab_proto::rest::SendMessageRequest {
+        body: "about that".into(),
+        client_id: None,
+        reply_to: Some(original.id),
+    };
+    let reply = bob.client.send_message(id, &quoting).await.unwrap();
+    assert_eq!(reply.reply.as_ref().unwrap().excerpt, "secret plans", "Bob sees what he quotes");
+    let created = loop {
+        if let Event::MessageCreated(m) = alice_ws.next_event_timeout(WAIT).await.unwrap().event {
+            break m;
+        }
+    };
+    let quote = created.reply.as_ref().unwrap();
+    assert_eq!((quote.message_id, quote.excerpt.as_str()), (original.id, ""), "live: {created:?}");
+    assert_eq!(created.body, "about that", "Bob's own text is not collapsed");
+    let for_bob = loop {
+        if let Event::MessageCreated(m) = bob_ws.next_event_timeout(WAIT).await.unwrap().event {
+            break m;
+        }
+    };
+    assert_eq!(for_bob.reply.unwrap().excerpt, "secret plans");
+
+    bob.client.edit_message(id, reply.id, "about that, again").await.unwrap();
+    let updated = loop {
+        if let Event::MessageUpdated(m) = alice_ws.next_event_timeout(WAIT).await.unwrap().event {
+            break m;
+        }
+    };
+    assert_eq!((updated.body.as_str(), updated.reply.unwrap().excerpt.as_str()), ("about that, again", ""));
+    let reacted = alice.client.add_reaction(id, reply.id, "👍").await.unwrap();
+    assert_eq!(reacted.reply.unwrap().excerpt, "", "Alice's own answer follows the same rule");
+
+    // History, sync and the list agree with the live events.
+    let history = alice.client.history(id, &HistoryQuery::default()).await.unwrap();
+    let stored = history.messages.iter().find(|m| m.id == reply.id).unwrap();
+    assert_eq!(stored.reply.as_ref().unwrap().excerpt, "");
+    let from_start = SyncRequest { conversations: vec![SyncPosition { id, version: 0 }], limit: None };
+    let synced = alice.client.sync(&from_start).await.unwrap();
+    let in_sync = synced.conversations[0].messages.iter().find(|m| m.id == reply.id).unwrap();
+    assert_eq!(in_sync.reply.as_ref().unwrap().excerpt, "");
+    let listed = alice.client.conversation(id).await.unwrap();
+    assert_eq!(listed.last_message.unwrap().reply.unwrap().excerpt, "");
+
+    alice.client.unblock(mallory.id()).await.unwrap();
+    let history = alice.client.history(id, &HistoryQuery::default()).await.unwrap();
+    let restored = history.messages.iter().find(|m| m.id == reply.id).unwrap();
+    assert_eq!(restored.reply.as_ref().unwrap().excerpt, "secret plans");
+}
+
+#[tokio::test]
 async fn names_bios_and_statuses_that_reorder_or_hide_text_are_refused() {
     let app = spawn_app().await;
     let alice = app.user("alice").await;
