@@ -256,7 +256,8 @@ pub struct CreateConversationRequest {
 pub struct Member {
     pub user: User,
     pub role: Role,
-    /// Read receipt: the member has read the conversation up to this `seq`.
+    /// Read receipt: the member has read the conversation up to this `seq`; 0 when a block
+    /// stands between them and the viewer (either way).
     pub read_seq: i64,
     /// In REST answers (not in events): the member's presence as the caller may see it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

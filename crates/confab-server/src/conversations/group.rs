@@ -103,7 +103,7 @@ impl Conversations {
             let raw: Vec<i64> = added.iter().map(|u| u.0).collect();
             if self.store.add_members(id.0, &raw, now_ms(), &[event.as_group_event()]).await? {
                 self.membership_changed(id);
-                self.hub.publish(&added, Event::ConversationCreated(self.snapshot(id).await?));
+                self.publish_snapshot(&added, id, Event::ConversationCreated).await?;
                 self.announce(id, &[event], &added).await?;
                 break;
             }
@@ -221,7 +221,7 @@ impl Conversations {
             self.hub.publish(membership.members(), Event::MessageCreated(message));
         }
         let others: Vec<UserId> = membership.members().iter().copied().filter(|u| !skip_update.contains(u)).collect();
-        self.hub.publish(&others, Event::ConversationUpdated(self.snapshot(id).await?));
+        self.publish_snapshot(&others, id, Event::ConversationUpdated).await?;
         Ok(())
     }
 }

@@ -1,11 +1,14 @@
 //! Live state of a conversation: read positions (stored, shown as receipts and synced across the
-//! user's sessions) and typing (throttled, expiring, never stored).
+//! user's sessions) and typing (throttled, expiring, never stored). Neither crosses a block, in
+//! either direction (`Blocks::live_audience`): in a direct conversation with a block, typing is
+//! refused like writing; in a group, the two simply do not see each other's.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use confab_proto::frames::{Event, ReadUpdated, Typing};
+use confab_proto::rest::ConversationKind;
 use confab_proto::{ConversationId, ErrorCode, UserId};
 
 use super::Conversations;
@@ -44,10 +47,16 @@ impl TypingThrottle {
 impl Conversations {
     /// Relays "`user` is typing" to the other members (throttled; nothing is stored).
     pub async fn typing(&self, principal: Principal, id: ConversationId) -> Result<()> {
-        let membership = self.membership(principal.user_id, id).await?;
-        if self.typing.admit(principal.user_id, id) {
-            let others: Vec<UserId> =
-                membership.members().iter().copied().filter(|u| *u != principal.user_id).collect();
+        let me = principal.user_id;
+        let membership = self.membership(me, id).await?;
+        if membership.kind == ConversationKind::Direct
+            && let Some(other) = membership.members().iter().copied().find(|u| *u != me)
+        {
+            self.blocks.check(me, other).await?;
+        }
+        if self.typing.admit(me, id) {
+            let audience = self.blocks.live_audience(me, membership.members()).await?;
+            let others: Vec<UserId> = audience.into_iter().filter(|u| *u != me).collect();
             let event = Typing {
                 conversation_id: id,
                 user_id: principal.user_id,
@@ -58,8 +67,9 @@ impl Conversations {
         Ok(())
     }
 
-    /// Moves the caller's read position forward to `seq`; every member's sessions (the caller's
-    /// own included) get `read.updated`. Moving backwards changes nothing and is not an error.
+    /// Moves the caller's read position forward to `seq`; the sessions of every member (the
+    /// caller's own included) who may see it get `read.updated`. Moving backwards changes
+    /// nothing and is not an error.
     pub async fn mark_read(&self, principal: Principal, id: ConversationId, seq: i64) -> Result<()> {
         let membership = self.membership(principal.user_id, id).await?;
         let row = self.store.conversation(id.0).await?.ok_or(Error::NotFound("conversation"))?;
@@ -71,7 +81,8 @@ impl Conversations {
         }
         if let Some(seq) = self.store.set_read(id.0, principal.user_id.0, seq).await? {
             let event = ReadUpdated { conversation_id: id, user_id: principal.user_id, seq };
-            self.hub.publish(membership.members(), Event::ReadUpdated(event));
+            let audience = self.blocks.live_audience(principal.user_id, membership.members()).await?;
+            self.hub.publish(&audience, Event::ReadUpdated(event));
         }
         Ok(())
     }

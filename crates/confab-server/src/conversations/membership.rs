@@ -3,8 +3,8 @@
 //! use; whatever changes a membership invalidates the entry after its commit (`crate::cache`
 //! keeps a load that raced the change from putting the old members back).
 
-use confab_proto::rest::{ConversationKind, Role};
 use confab_proto::UserId;
+use confab_proto::rest::{ConversationKind, Role};
 
 /// The members of one conversation and their roles, sorted by user id.
 #[derive(Debug)]

@@ -30,12 +30,26 @@ use crate::config::LimitsConfig;
 use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::ids::IdGenerator;
-use crate::messages::render_for;
-use crate::people::Blocks;
+use crate::messages::render;
+use crate::people::{BlockSets, Blocks};
 use crate::presence::Presence;
 use crate::store::{ConversationRow, MemberRow, NewConversation, Store, UserRow};
 use crate::timeline::Timeline;
 use crate::users::Users;
+
+/// A conversation as a viewer with these block sets sees it: no read position of anyone on either
+/// side of a block with them (`read_seq` 0, like live `read.updated`, see
+/// `Blocks::live_audience`), and the last message as `messages::seen_by` shows it.
+fn seen_by(mut conversation: Conversation, blocks: &BlockSets) -> Conversation {
+    for member in &mut conversation.members {
+        if blocks.either(member.user.id) {
+            member.read_seq = 0;
+        }
+    }
+    conversation.last_message =
+        conversation.last_message.map(|m| Box::new(crate::messages::seen_by(*m, &blocks.blocked)));
+    conversation
+}
 
 /// Members listed per conversation in `GET /api/v1/conversations`.
 const LIST_MEMBERS: usize = 20;
@@ -129,7 +143,7 @@ impl Conversations {
         match self.store.insert_conversation(&new, &[]).await {
             Ok(()) => {
                 let id = ConversationId(new.id);
-                self.hub.publish(&[me, other], Event::ConversationCreated(self.snapshot(id).await?));
+                self.publish_snapshot(&[me, other], id, Event::ConversationCreated).await?;
                 Ok((self.get(Principal { user_id: me, session_id: None }, id).await?, true))
             }
             // Both users opened it at the same moment: the other request created it.
@@ -164,9 +178,8 @@ impl Conversations {
             members,
         };
         self.store.insert_conversation(&new, &[created.as_group_event()]).await?;
-        let conversation = self.snapshot(id).await?;
-        let recipients: Vec<UserId> = conversation.members.iter().map(|m| m.user.id).collect();
-        self.hub.publish(&recipients, Event::ConversationCreated(conversation));
+        let recipients: Vec<UserId> = others.iter().copied().chain([owner]).collect();
+        self.publish_snapshot(&recipients, id, Event::ConversationCreated).await?;
         self.get(Principal { user_id: owner, session_id: None }, id).await
     }
 
@@ -316,11 +329,11 @@ impl Conversations {
         for m in members {
             by_conversation.entry(m.conversation_id).or_default().push(m);
         }
-        let hidden = match viewer {
-            Some(viewer) => self.blocks.of(viewer).await?.blocked.clone(),
-            None => Default::default(),
+        let blocks = match viewer {
+            Some(viewer) => Some(self.blocks.of(viewer).await?),
+            None => None,
         };
-        let last = render_for(&self.store, self.store.last_messages(&ids).await?, &hidden).await?;
+        let last = render(&self.store, self.store.last_messages(&ids).await?).await?;
         let mut last: HashMap<i64, _> = last.into_iter().map(|m| (m.conversation_id.0, m)).collect();
         let unread: HashMap<i64, i64> = match viewer {
             Some(viewer) => self.store.unread_counts(viewer.0, &ids).await?.into_iter().collect(),
@@ -353,7 +366,7 @@ impl Conversations {
                         })
                     })
                     .collect();
-                Conversation {
+                let conversation = Conversation {
                     id: ConversationId(row.id),
                     kind: parse_kind(&row.kind),
                     name: row.name,
@@ -368,9 +381,35 @@ impl Conversations {
                     notification_level,
                     created_at: datetime(row.created_at),
                     last_activity_at: datetime(row.last_activity_at),
+                };
+                match &blocks {
+                    Some(blocks) => seen_by(conversation, blocks),
+                    None => conversation,
                 }
             })
             .collect())
+    }
+
+    /// Publishes `id` as it is now to `recipients`, each seeing it as [`seen_by`] shows it to
+    /// them; those in no block at all share one serialization.
+    async fn publish_snapshot(
+        &self,
+        recipients: &[UserId],
+        id: ConversationId,
+        event: fn(Conversation) -> Event,
+    ) -> Result<()> {
+        let conversation = self.snapshot(id).await?;
+        let mut plain = Vec::with_capacity(recipients.len());
+        for recipient in recipients.iter().copied() {
+            let blocks = self.blocks.of(recipient).await?;
+            if blocks.blocked.is_empty() && blocks.blocked_by.is_empty() {
+                plain.push(recipient);
+            } else {
+                self.hub.publish(&[recipient], event(seen_by(conversation.clone(), &blocks)));
+            }
+        }
+        self.hub.publish(&plain, event(conversation));
+        Ok(())
     }
 
     /// Refuses to put `actor` in a group with someone either of them blocked.

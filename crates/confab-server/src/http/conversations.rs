@@ -135,9 +135,11 @@ pub async fn mark_read(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Tell the other members you are typing (repeat every few seconds; throttled, never stored).
+/// Tell the other members you are typing (repeat every few seconds; throttled, never stored; not
+/// shown across a block, and refused in a direct conversation with one).
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/typing", tag = "conversations", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+    params(("id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn typing(
     State(app): State<Arc<App>>,
     Authenticated(me): Authenticated,

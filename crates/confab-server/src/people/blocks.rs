@@ -1,6 +1,8 @@
 //! Blocks and restrictions. [`Blocks::check`] is the one rule every service asks before letting
 //! one user reach another (open or write a DM, add to a group, send a contact request); the
 //! sets are cached per user because the message path asks on every direct message.
+//! [`Blocks::live_audience`] is the rule for live state (typing, read positions): it never
+//! crosses a block, in either direction.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -25,6 +27,8 @@ pub struct BlockSets {
 }
 
 impl BlockSets {
+    /// True when a block stands between this user and `other`, whoever set it. Neither then
+    /// sees the other's typing or read position.
     pub fn either(&self, other: UserId) -> bool {
         self.blocked.contains(&other) || self.blocked_by.contains(&other)
     }
@@ -56,6 +60,13 @@ impl Blocks {
                 }))
             })
             .await
+    }
+
+    /// Of `members`, those who may see `user`'s live state (typing, read position): everyone
+    /// but those on either side of a block with them. `user` themself stays in.
+    pub async fn live_audience(&self, user: UserId, members: &[UserId]) -> Result<Vec<UserId>> {
+        let sets = self.of(user).await?;
+        Ok(members.iter().copied().filter(|m| !sets.either(*m)).collect())
     }
 
     /// Refuses with `blocked` when either user blocks the other.

@@ -63,7 +63,8 @@ mod tests {
 
     #[test]
     fn scripts_marks_and_emoji_sequences_pass() {
-        for good in ["Алиса", "مريم\u{200F}", "می\u{200C}خواهم", "👩\u{200D}💻 dev", "❤\u{FE0F}", "plain"] {
+        for good in ["Алиса", "مريم\u{200F}", "می\u{200C}خواهم", "👩\u{200D}💻 dev", "❤\u{FE0F}", "plain"]
+        {
             assert!(check("display_name", good).is_ok(), "{good:?}");
         }
     }

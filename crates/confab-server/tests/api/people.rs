@@ -423,6 +423,107 @@ async fn search_finds_by_prefix_pages_and_is_rate_limited() {
     assert!(limited, "search is rate limited");
 }
 
+/// Every frame `ws` receives up to (and including) the `message.created` whose body is `marker`.
+async fn frames_until(ws: &mut Connection, marker: &str) -> Vec<Event> {
+    let mut seen = Vec::new();
+    loop {
+        let event = ws.next_event_timeout(WAIT).await.unwrap().event;
+        let done = matches!(&event, Event::MessageCreated(m) if m.body == marker);
+        seen.push(event);
+        if done {
+            return seen;
+        }
+    }
+}
+
+/// Whether `events` show `user`'s typing or read position.
+fn shows_live_state_of(events: &[Event], user: UserId) -> bool {
+    events.iter().any(|e| match e {
+        Event::Typing(t) => t.user_id == user,
+        Event::ReadUpdated(r) => r.user_id == user,
+        _ => false,
+    })
+}
+
+fn read_seq_of(conversation: &confab_proto::rest::Conversation, user: UserId) -> i64 {
+    conversation.members.iter().find(|m| m.user.id == user).map(|m| m.read_seq).unwrap()
+}
+
+#[tokio::test]
+async fn typing_and_read_receipts_do_not_cross_a_block_either_way() {
+    let app = spawn_app().await;
+    let (alice, bob, mallory) = (app.user("alice").await, app.user("bob").await, app.user("mallory").await);
+    let dm = alice.dm_with_id(mallory.id()).await;
+    let id = group(&bob, &[&alice, &mallory]).await;
+    bob.client.send_message(id, &text("one")).await.unwrap();
+    let two = bob.client.send_message(id, &text("two")).await.unwrap();
+    alice.client.block(mallory.id()).await.unwrap();
+    let mut alice_ws = alice.connect().await;
+    let mut mallory_ws = mallory.connect().await;
+    let mut bob_ws = bob.connect().await;
+
+    // In their direct conversation typing is refused like writing, to both, on REST and WS.
+    assert_api_error(mallory.client.typing(dm).await, 403, ErrorCode::Blocked);
+    assert_eq!(command_error(mallory_ws.typing(dm).await), ErrorCode::Blocked);
+    assert_api_error(alice.client.typing(dm).await, 403, ErrorCode::Blocked);
+
+    // In the group both may type and read; neither sees the other's, everyone else sees both.
+    mallory.client.typing(id).await.unwrap();
+    alice_ws.typing(id).await.unwrap();
+    mallory_ws.mark_read(id, two.seq).await.unwrap();
+    alice.client.mark_read(id, two.seq).await.unwrap();
+    bob.client.send_message(id, &text("marker")).await.unwrap();
+
+    let to_alice = frames_until(&mut alice_ws, "marker").await;
+    assert!(!shows_live_state_of(&to_alice, mallory.id()), "Alice saw Mallory's: {to_alice:?}");
+    assert!(
+        to_alice.iter().any(|e| matches!(e, Event::ReadUpdated(r) if r.user_id == alice.id())),
+        "her own read position still reaches her sessions"
+    );
+    let to_mallory = frames_until(&mut mallory_ws, "marker").await;
+    assert!(!shows_live_state_of(&to_mallory, alice.id()), "Mallory saw Alice's: {to_mallory:?}");
+    let to_bob = frames_until(&mut bob_ws, "marker").await;
+    assert!(shows_live_state_of(&to_bob, alice.id()) && shows_live_state_of(&to_bob, mallory.id()));
+    let typists: Vec<UserId> =
+        to_bob.iter().filter_map(|e| if let Event::Typing(t) = e { Some(t.user_id) } else { None }).collect();
+    assert_eq!(typists.len(), 2, "{to_bob:?}");
+
+    // Receipts in REST answers, the list and sync follow the same rule.
+    assert_eq!(read_seq_of(&alice.client.conversation(id).await.unwrap(), mallory.id()), 0);
+    assert_eq!(read_seq_of(&mallory.client.conversation(id).await.unwrap(), alice.id()), 0);
+    let seen_by_bob = bob.client.conversation(id).await.unwrap();
+    assert_eq!((read_seq_of(&seen_by_bob, alice.id()), read_seq_of(&seen_by_bob, mallory.id())), (two.seq, two.seq));
+    let listed = mallory.client.conversations().await.unwrap().conversations;
+    let in_list = listed.iter().find(|c| c.id == id).unwrap();
+    assert_eq!(read_seq_of(in_list, alice.id()), 0);
+    let from_start = SyncRequest { conversations: vec![SyncPosition { id, version: 0 }], limit: None };
+    let synced = mallory.client.sync(&from_start).await.unwrap();
+    assert_eq!(read_seq_of(&synced.conversations[0].conversation, alice.id()), 0);
+
+    // And so does the conversation in `conversation.updated`.
+    let rename = confab_proto::rest::UpdateConversationRequest { name: Some("Club 2".into()), ..Default::default() };
+    bob.client.update_conversation(id, &rename).await.unwrap();
+    for (ws, other) in [(&mut alice_ws, mallory.id()), (&mut mallory_ws, alice.id())] {
+        let updated = loop {
+            if let Event::ConversationUpdated(c) = ws.next_event_timeout(WAIT).await.unwrap().event {
+                break c;
+            }
+        };
+        assert_eq!(read_seq_of(&updated, other), 0);
+    }
+    let updated_for_bob = loop {
+        if let Event::ConversationUpdated(c) = bob_ws.next_event_timeout(WAIT).await.unwrap().event {
+            break c;
+        }
+    };
+    assert_eq!(read_seq_of(&updated_for_bob, mallory.id()), two.seq);
+
+    // Unblocking restores receipts.
+    alice.client.unblock(mallory.id()).await.unwrap();
+    assert_eq!(read_seq_of(&alice.client.conversation(id).await.unwrap(), mallory.id()), two.seq);
+    mallory.client.typing(dm).await.unwrap();
+}
+
 #[tokio::test]
 async fn quotes_of_a_blocked_user_carry_no_excerpt_live_or_stored() {
     let app = spawn_app().await;
@@ -524,6 +625,7 @@ async fn names_bios_and_statuses_that_reorder_or_hide_text_are_refused() {
     assert_eq!((group_now.name.as_deref(), group_now.topic), (Some("Club"), None));
 
     // Scripts and emoji that need joiners and direction marks still pass.
-    let fine = UpdateProfileRequest { display_name: Some("👩\u{200D}💻 مريم\u{200F}".into()), ..Default::default() };
+    let fine =
+        UpdateProfileRequest { display_name: Some("👩\u{200D}💻 مريم\u{200F}".into()), ..Default::default() };
     assert_eq!(mallory.client.update_profile(&fine).await.unwrap().display_name, "👩\u{200D}💻 مريم\u{200F}");
 }
