@@ -46,6 +46,8 @@ pub struct App {
     /// This node's counters, rendered at `GET /metrics`; shared with the hub and the bus.
     pub metrics: Arc<Metrics>,
     pub shutdown: Shutdown,
+    /// This node's id: configured, or leased in a cluster (`node_lease.rs`).
+    pub node_id: u16,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -193,7 +195,7 @@ impl Application {
             let bus = Bus::connect(url, &config.redis_channel, node_id, Arc::downgrade(&hub), metrics.clone())
                 .await
                 .map_err(|e| StartError::Other(format!("cannot connect to Redis: {e}")))?;
-            hub.attach_bus(bus);
+            hub.attach_bus(bus, std::time::Duration::from_millis(config.bus_gap_wait_ms));
             spawn_invalidation_listener(&hub, conversations.clone(), blocks.clone());
         }
         tracing::info!(node_id, cluster = config.redis_url.is_some(), "node ready");
@@ -232,6 +234,7 @@ impl Application {
             presence,
             metrics,
             shutdown,
+            node_id,
         });
         Ok(Application { listener, app, trigger })
     }

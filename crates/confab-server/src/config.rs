@@ -110,6 +110,9 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// The Redis channel of the cluster bus; clusters sharing one Redis need different ones.
     pub redis_channel: String,
+    /// In a cluster: how long a conversation's event waits for an earlier one still on its way
+    /// from another node before the gap is given up and its recipients are told to resync.
+    pub bus_gap_wait_ms: u64,
     pub log_format: LogFormat,
     /// Distinguishes nodes in generated ids and logs; random when unset.
     pub node_id: Option<u16>,
@@ -314,6 +317,7 @@ impl Default for Config {
             database_url: None,
             redis_url: None,
             redis_channel: "confab:events".to_owned(),
+            bus_gap_wait_ms: 250,
             log_format: LogFormat::Text,
             node_id: None,
             auth: AuthConfig::default(),

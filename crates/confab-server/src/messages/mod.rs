@@ -340,8 +340,10 @@ impl Messages {
         let (hiding, seeing): (Vec<UserId>, Vec<UserId>) =
             membership.members().iter().copied().partition(|member| blocked_by.contains(member));
         if !hiding.is_empty() && message.kind == confab_proto::rest::MessageKind::Text {
-            self.hub.publish(&hiding, event(render::collapse(message.clone())));
-            self.hub.publish(&seeing, event(message));
+            self.hub.publish_all(vec![
+                (hiding.as_slice(), event(render::collapse(message.clone()))),
+                (seeing.as_slice(), event(message)),
+            ]);
         } else {
             self.hub.publish(membership.members(), event(message));
         }

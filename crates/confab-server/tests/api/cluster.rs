@@ -327,3 +327,60 @@ async fn each_node_reports_its_own_metrics_and_bus_traffic() {
     assert_eq!(metric(&on_b, r#"confab_websocket_connections{node="2"}"#), 1.0);
     assert_eq!(metric(&on_a, r#"confab_websocket_connections{node="1"}"#), 0.0);
 }
+
+#[tokio::test]
+async fn every_session_sees_a_conversation_in_order_while_both_nodes_write() {
+    let Some(nodes) = spawn_cluster(2).await else { return };
+    let alice = nodes[0].user("alice").await;
+    let bob = nodes[1].login_or_register("bob").await;
+    let carol = nodes[0].login_or_register("carol").await;
+    let id = group(&alice, &[&bob, &carol]).await;
+    let carol_on_b = nodes[1].login("carol").await;
+    let alice_on_b = nodes[1].login("alice").await;
+    let bob_on_a = nodes[0].login("bob").await;
+    let mut watchers = Vec::new();
+    for user in [&carol, &carol_on_b, &alice, &alice_on_b, &bob, &bob_on_a] {
+        watchers.push(user.connect().await);
+    }
+
+    // Both nodes learn where the conversation stands (a node's first sight of a conversation
+    // cannot know whether an earlier version is still on its way).
+    let first = alice.client.send_message(id, &text("first")).await.unwrap();
+    for ws in &mut watchers {
+        assert_eq!(next_message(ws).await.id, first.id);
+    }
+
+    const PER_TASK: usize = 25;
+    let mut tasks = Vec::new();
+    for client in [&alice.client, &bob.client, &alice.client, &bob.client] {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..PER_TASK {
+                client.send_message(id, &text(&format!("m{i}"))).await.unwrap();
+            }
+        }));
+    }
+    let readers: Vec<_> = watchers
+        .into_iter()
+        .map(|mut ws| {
+            tokio::spawn(async move {
+                let mut seqs = Vec::new();
+                while seqs.len() < 4 * PER_TASK {
+                    match ws.next_event_timeout(WAIT).await.expect("every message arrives").event {
+                        Event::MessageCreated(m) if m.kind == confab_proto::rest::MessageKind::Text => seqs.push(m.seq),
+                        Event::Resync(r) => panic!("no fault, yet a resync: {r:?}"),
+                        _ => {}
+                    }
+                }
+                seqs
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for reader in readers {
+        let seqs = reader.await.unwrap();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "seqs out of order: {seqs:?}");
+    }
+}
