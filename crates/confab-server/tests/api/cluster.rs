@@ -384,3 +384,38 @@ async fn every_session_sees_a_conversation_in_order_while_both_nodes_write() {
         assert!(seqs.windows(2).all(|w| w[0] < w[1]), "seqs out of order: {seqs:?}");
     }
 }
+
+/// A node configured like `of`'s, with `node_id`, not started.
+fn node_config_like(of: &TestApp, node_id: Option<u16>) -> (confab_server::Config, tempfile::TempDir) {
+    let base = &of.server.app.config;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path(), base.database_url.clone());
+    config.redis_url = base.redis_url.clone();
+    config.redis_channel = base.redis_channel.clone();
+    config.presence.node_ttl_secs = base.presence.node_ttl_secs;
+    config.node_id = node_id;
+    (config, dir)
+}
+
+#[tokio::test]
+async fn a_node_id_held_by_a_live_node_is_refused_and_unset_ids_are_leased_apart() {
+    let Some(nodes) = spawn_cluster(1).await else { return };
+    let (mut twin, _twin_dir) = node_config_like(&nodes[0], Some(1));
+    twin.validate().unwrap();
+    let refused = confab_server::Application::build(twin).await.err().expect("a second node 1 is refused");
+    assert!(refused.to_string().contains("node_id 1 is held by another live node"), "{refused}");
+
+    let (mut too_big, _dir) = node_config_like(&nodes[0], Some(1024));
+    assert!(too_big.validate().is_err(), "ids keep 10 bits of the node id: 1024 would be node 0");
+
+    let mut started = Vec::new();
+    for _ in 0..2 {
+        let (config, dir) = node_config_like(&nodes[0], None);
+        started.push((confab_server::Application::build(config).await.expect("a node without an id starts"), dir));
+    }
+    let mut ids: Vec<u16> = started.iter().map(|(node, _)| node.app().node_id).collect();
+    ids.push(nodes[0].server.app.node_id);
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "every live node has its own id: {ids:?}");
+}
