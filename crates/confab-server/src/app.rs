@@ -153,8 +153,14 @@ impl Application {
         let users = Arc::new(Users::new(store.clone(), ids.clone(), config.profiles.link_template.clone()));
         let blocks = Arc::new(Blocks::new(store.clone(), users.clone(), hub.clone()));
         let presence = Arc::new(Presence::new(store.clone(), hub.clone(), blocks.clone(), &config.presence));
-        let notifications =
-            Arc::new(Notifications::new(store.clone(), ids.clone(), hub.clone(), blocks.clone(), offline));
+        let notifications = Arc::new(Notifications::new(
+            store.clone(),
+            ids.clone(),
+            hub.clone(),
+            blocks.clone(),
+            presence.clone(),
+            offline,
+        ));
         let contacts = Contacts::new(
             store.clone(),
             users.clone(),
