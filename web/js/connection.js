@@ -49,6 +49,15 @@ export class Connection {
       await this.#resync();
       return;
     }
+    if (frame.type === "resync") {
+      // Events may have been lost between nodes: step back where the server says, then sync.
+      for (const { id, version } of frame.data.conversations) {
+        const c = this.state.conversations.get(id);
+        if (c) c.version = Math.min(c.version || 0, version);
+      }
+      await this.#resync();
+      return;
+    }
     if ((frame.type === "ack" || frame.type === "error") && frame.id && this.#pending.has(frame.id)) {
       const { resolve, reject } = this.#pending.get(frame.id);
       this.#pending.delete(frame.id);

@@ -6,8 +6,8 @@ use std::fmt;
 use std::time::Duration;
 
 use confab_proto::frames::{
-    Ack, Command, ConversationRef, EditMessage, Event, MessageRef, ReactionRef, ReadUpTo, Ready, SendMessage,
-    ServerFrame, SyncRequest, SyncResult,
+    Ack, Command, ConversationRef, EditMessage, Event, MessageRef, ReactionRef, ReadUpTo, Ready, Resync, SendMessage,
+    ServerFrame, SyncPosition, SyncRequest, SyncResult,
 };
 use confab_proto::rest::Message as ChatMessage;
 use confab_proto::{ConversationId, MessageId};
@@ -182,6 +182,14 @@ impl Connection {
             Ack::Sync(result) => Ok(result),
             other => Err(ClientError::Protocol(format!("sync was acked with {other:?}"))),
         }
+    }
+
+    /// Answers a `resync` event (events between the server's nodes were lost or could not be
+    /// kept in order): lowers `positions` where it says, then syncs from them. Apply the result
+    /// as after a reconnect, and keep the positions it reaches.
+    pub async fn resync(&mut self, resync: &Resync, positions: &mut [SyncPosition]) -> Result<SyncResult, ClientError> {
+        resync.rewind(positions);
+        self.sync(SyncRequest { conversations: positions.to_vec(), limit: None }).await
     }
 
     /// Sends a command, with `id` when given, without waiting for anything.

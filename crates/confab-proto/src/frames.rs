@@ -307,6 +307,30 @@ pub enum Event {
     /// Notifications were marked read (on any of the user's sessions).
     #[serde(rename = "notifications.read")]
     NotificationsRead(NotificationsRead),
+    /// Events may have been lost or could not be delivered in order (the cluster bus was
+    /// interrupted, or a gap in a conversation did not fill in time). Lower the listed positions
+    /// to at most the given versions (see [`Resync::rewind`]), then `sync`.
+    #[serde(rename = "resync")]
+    Resync(Resync),
+}
+
+/// Data of the `resync` event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Resync {
+    /// Conversations whose position may have moved past a lost event: the version the client
+    /// is known to have received everything up to. Empty: `sync` from the positions as they are.
+    pub conversations: Vec<SyncPosition>,
+}
+
+impl Resync {
+    /// Lowers `positions` to the versions this resync names (never raises one).
+    pub fn rewind(&self, positions: &mut [SyncPosition]) {
+        for position in positions.iter_mut() {
+            if let Some(safe) = self.conversations.iter().find(|c| c.id == position.id) {
+                position.version = position.version.min(safe.version);
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -17,6 +17,7 @@ use crate::ids::IdGenerator;
 use crate::invitations::{InvitationDeps, Invitations};
 use crate::messages::{MessageDeps, Messages};
 use crate::metrics::Metrics;
+use crate::node_lease::{MAX_NODE_ID, NodeLease};
 use crate::notifications::{Notifications, OfflineDelivery};
 use crate::people::{Blocks, Contacts};
 use crate::presence::Presence;
@@ -46,6 +47,8 @@ pub struct App {
     /// This node's counters, rendered at `GET /metrics`; shared with the hub and the bus.
     pub metrics: Arc<Metrics>,
     pub shutdown: Shutdown,
+    /// This node's id: configured, or leased in a cluster (`node_lease.rs`).
+    pub node_id: u16,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +102,32 @@ impl Application {
         rand::fill(&mut candidate);
         let token_secret = store.secret_or_insert(TOKEN_KEY, &candidate).await?;
 
-        let node_id = config.node_id.unwrap_or_else(rand::random);
+        let redis_error = |e: redis::RedisError| StartError::Other(format!("cannot connect to Redis: {e}"));
+        // One connection for the node id lease, sessions and users; the bus and presence have their own.
+        let cluster_conn = match &config.redis_url {
+            Some(url) => Some(
+                redis::Client::open(url.as_str())
+                    .map_err(redis_error)?
+                    .get_connection_manager_with_config(crate::hub::bus::bounded_config())
+                    .await
+                    .map_err(redis_error)?,
+            ),
+            None => None,
+        };
+        let lease = match &cluster_conn {
+            Some(conn) => {
+                let ttl = std::time::Duration::from_secs(config.presence.node_ttl_secs);
+                let lease = NodeLease::acquire(conn.clone(), &config.redis_channel, config.node_id, ttl)
+                    .await
+                    .map_err(|e| StartError::Other(e.to_string()))?;
+                Some(lease)
+            }
+            None => None,
+        };
+        let node_id = match &lease {
+            Some(lease) => lease.id,
+            None => config.node_id.unwrap_or_else(|| rand::random::<u16>() % (MAX_NODE_ID + 1)),
+        };
         let ids = Arc::new(IdGenerator::new(node_id));
         let metrics = Arc::new(Metrics::new(node_id, config.redis_url.is_some()));
         let hub = Arc::new(Hub::new(metrics.clone()));
@@ -125,8 +153,14 @@ impl Application {
         let users = Arc::new(Users::new(store.clone(), ids.clone(), config.profiles.link_template.clone()));
         let blocks = Arc::new(Blocks::new(store.clone(), users.clone(), hub.clone()));
         let presence = Arc::new(Presence::new(store.clone(), hub.clone(), blocks.clone(), &config.presence));
-        let notifications =
-            Arc::new(Notifications::new(store.clone(), ids.clone(), hub.clone(), blocks.clone(), offline));
+        let notifications = Arc::new(Notifications::new(
+            store.clone(),
+            ids.clone(),
+            hub.clone(),
+            blocks.clone(),
+            presence.clone(),
+            offline,
+        ));
         let contacts = Contacts::new(
             store.clone(),
             users.clone(),
@@ -193,7 +227,7 @@ impl Application {
             let bus = Bus::connect(url, &config.redis_channel, node_id, Arc::downgrade(&hub), metrics.clone())
                 .await
                 .map_err(|e| StartError::Other(format!("cannot connect to Redis: {e}")))?;
-            hub.attach_bus(bus);
+            hub.attach_bus(bus, std::time::Duration::from_millis(config.bus_gap_wait_ms));
             spawn_invalidation_listener(&hub, conversations.clone(), blocks.clone());
         }
         tracing::info!(node_id, cluster = config.redis_url.is_some(), "node ready");
@@ -206,14 +240,13 @@ impl Application {
                     .map_err(|e| StartError::Other(format!("cannot connect to Redis: {e}")))?;
             registry.heartbeat().await.map_err(|e| StartError::Other(format!("cannot reach Redis: {e}")))?;
             presence.attach_cluster(registry, shutdown.clone());
-            let redis_error = |e: redis::RedisError| StartError::Other(format!("cannot connect to Redis: {e}"));
-            let conn = redis::Client::open(url.as_str())
-                .map_err(redis_error)?
-                .get_connection_manager()
-                .await
-                .map_err(redis_error)?;
+        }
+        if let Some(conn) = cluster_conn {
             auth.join_cluster(conn.clone(), &config.redis_channel);
             users.join_cluster(conn, &config.redis_channel);
+        }
+        if let Some(lease) = lease {
+            lease.keep(shutdown.clone());
         }
         crate::invitations::spawn_sweeper(invitations.clone(), shutdown.clone());
         let app = Arc::new(App {
@@ -232,6 +265,7 @@ impl Application {
             presence,
             metrics,
             shutdown,
+            node_id,
         });
         Ok(Application { listener, app, trigger })
     }

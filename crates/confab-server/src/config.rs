@@ -110,8 +110,13 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// The Redis channel of the cluster bus; clusters sharing one Redis need different ones.
     pub redis_channel: String,
+    /// In a cluster: how long a conversation's event waits for an earlier one still on its way
+    /// from another node before the gap is given up and its recipients are told to resync.
+    pub bus_gap_wait_ms: u64,
     pub log_format: LogFormat,
-    /// Distinguishes nodes in generated ids and logs; random when unset.
+    /// Distinguishes nodes in generated ids, bus envelopes and logs (0–1023). In a cluster it is
+    /// leased in Redis (`node_lease.rs`): a free one when unset, and a node whose id another live
+    /// node holds does not start. Alone, random when unset.
     pub node_id: Option<u16>,
     pub auth: AuthConfig,
     pub gateway: GatewayConfig,
@@ -314,6 +319,7 @@ impl Default for Config {
             database_url: None,
             redis_url: None,
             redis_channel: "confab:events".to_owned(),
+            bus_gap_wait_ms: 250,
             log_format: LogFormat::Text,
             node_id: None,
             auth: AuthConfig::default(),
@@ -462,6 +468,10 @@ impl Config {
         if self.redis_url.is_some() && self.database_url.is_none() {
             // Nodes of a cluster must share one database; an embedded SQLite file cannot be shared.
             return invalid("redis_url (a cluster) needs database_url: every node must use the same PostgreSQL");
+        }
+        if self.node_id.is_some_and(|id| id > crate::node_lease::MAX_NODE_ID) {
+            // Generated ids keep 10 bits of it: 1 and 1025 would make the same ids.
+            return invalid("node_id must be between 0 and 1023");
         }
         for (i, activity) in self.activities.iter().enumerate() {
             let valid_id = !activity.id.is_empty()

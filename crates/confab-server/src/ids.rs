@@ -55,4 +55,11 @@ mod tests {
             previous = id;
         }
     }
+
+    #[test]
+    fn nodes_with_different_ids_never_generate_the_same_id() {
+        let (a, b) = (IdGenerator::new(1), IdGenerator::new(2));
+        let from_a: std::collections::HashSet<i64> = (0..5000).map(|_| a.next()).collect();
+        assert!((0..5000).map(|_| b.next()).all(|id| !from_a.contains(&id)), "same millisecond, other node bits");
+    }
 }

@@ -19,6 +19,7 @@ pub mod invitations;
 pub mod limits;
 pub mod messages;
 pub mod metrics;
+pub mod node_lease;
 pub mod node_log;
 pub mod notifications;
 pub mod people;

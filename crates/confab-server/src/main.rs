@@ -1,5 +1,7 @@
 //! The `confab` binary: parse the configuration, set up logging, run until SIGINT or SIGTERM.
 
+use std::sync::atomic::{AtomicU16, Ordering};
+
 use clap::Parser;
 use confab_server::Application;
 use confab_server::config::{Cli, Command, Config, LogFormat};
@@ -14,12 +16,16 @@ async fn main() -> anyhow::Result<()> {
         None => cli.serve,
     };
     let mut config = Config::load(args)?;
-    // Chosen here rather than at build so that every log line can carry it.
-    let node_id = config.node_id.unwrap_or_else(rand::random) & 0x3ff;
-    config.node_id = Some(node_id);
-    init_logging(config.log_format, node_id);
+    // Alone, chosen here so that every log line carries it; a cluster node leases one at build
+    // (lines before that carry the configured id, or 0).
+    if config.redis_url.is_none() {
+        config.node_id = Some(config.node_id.unwrap_or_else(rand::random) & 0x3ff);
+    }
+    NODE.store(config.node_id.unwrap_or(0), Ordering::Relaxed);
+    init_logging(config.log_format);
 
     let application = Application::build(config).await?;
+    NODE.store(application.app().node_id, Ordering::Relaxed);
     let addr = application.local_addr();
     tracing::info!(%addr, "confab listening");
     println!("Confab is listening on http://{addr}");
@@ -28,10 +34,13 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_logging(format: LogFormat, node: u16) {
+/// This node's id, for the log lines.
+static NODE: AtomicU16 = AtomicU16::new(0);
+
+fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = format == LogFormat::Json;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(NodeTagged { node, json });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(NodeTagged { node: &NODE, json });
     if json { builder.json().init() } else { builder.with_ansi(false).init() }
 }
 

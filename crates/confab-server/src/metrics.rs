@@ -96,16 +96,35 @@ pub enum BusError {
     Publish,
     /// An envelope from Redis could not be decoded.
     Unreadable,
+    /// A conversation version that never arrived here in time and was skipped (a lost event,
+    /// counted by the receiving node; its recipients were told to resync).
+    Gap,
+    /// A conversation version that arrived after later ones had been delivered (dropped; its
+    /// recipients were told to resync).
+    Late,
+    /// The subscription to the bus was interrupted (Redis went away); this node's sessions were
+    /// told to resync once it was back.
+    Interrupted,
 }
 
 impl BusError {
-    const ALL: [BusError; 3] = [BusError::QueueFull, BusError::Publish, BusError::Unreadable];
+    const ALL: [BusError; 6] = [
+        BusError::QueueFull,
+        BusError::Publish,
+        BusError::Unreadable,
+        BusError::Gap,
+        BusError::Late,
+        BusError::Interrupted,
+    ];
 
     fn label(self) -> &'static str {
         match self {
             BusError::QueueFull => "queue_full",
             BusError::Publish => "publish",
             BusError::Unreadable => "unreadable",
+            BusError::Gap => "gap",
+            BusError::Late => "late",
+            BusError::Interrupted => "interrupted",
         }
     }
 }
@@ -185,7 +204,11 @@ impl Metrics {
     }
 
     pub fn bus_error(&self, error: BusError) {
-        self.bus_errors[error as usize].inc();
+        self.bus_errors_add(error, 1);
+    }
+
+    pub fn bus_errors_add(&self, error: BusError, n: u64) {
+        self.bus_errors[error as usize].add(n);
     }
 
     /// Counts one answered HTTP request by method and status class (never by path: paths

@@ -9,7 +9,8 @@ use tracing_subscriber::fmt::MakeWriter;
 /// (JSON). The formatter hands over one whole event per `write`.
 #[derive(Clone, Copy)]
 pub struct NodeTagged {
-    pub node: u16,
+    /// Read at every line: a cluster node learns its id only once it has leased one.
+    pub node: &'static std::sync::atomic::AtomicU16,
     pub json: bool,
 }
 
@@ -43,6 +44,6 @@ impl<'a> MakeWriter<'a> for NodeTagged {
     type Writer = Line;
 
     fn make_writer(&'a self) -> Line {
-        Line { node: self.node, json: self.json }
+        Line { node: self.node.load(std::sync::atomic::Ordering::Relaxed), json: self.json }
     }
 }

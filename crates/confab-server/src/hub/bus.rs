@@ -8,9 +8,15 @@
 //! reads when nodes are many, at the price of a SUBSCRIBE on every connect.
 //!
 //! Publishing is off the caller's path: envelopes go through a bounded queue to one publisher
-//! task, which keeps their order. The connection re-subscribes by itself after Redis restarts;
-//! what was lost meanwhile is recovered by clients through `sync` (they reconnect when their
-//! node notices).
+//! task, which keeps their order. Timeline events carry their conversation and version, so that
+//! each receiving node delivers them in order (`order.rs`).
+//!
+//! Losses are told, never silent. Redis calls are bounded (`REDIS_TIMEOUT`); a PUBLISH that
+//! fails drops the envelopes queued behind it (they would arrive too late to be delivered in
+//! order), counts them, and once publishing works again a `Resync` envelope tells the other
+//! nodes to have their sessions sync. A subscription that drops (Redis restarted) is counted,
+//! and when it is back this node's sessions are told to sync. The connection re-subscribes by
+//! itself.
 
 use std::sync::{Arc, Weak};
 
@@ -24,6 +30,18 @@ use super::Hub;
 use crate::metrics::{BusError, Metrics};
 
 const QUEUE: usize = 100_000;
+/// How long one Redis call (or connection attempt) may take before it counts as failed.
+pub const REDIS_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Bounded calls and one retry: a Redis outage shows as quick errors, not as callers waiting
+/// through the manager's reconnection backoff.
+pub fn bounded_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_response_timeout(Some(REDIS_TIMEOUT))
+        .set_connection_timeout(Some(REDIS_TIMEOUT))
+        .set_number_of_retries(1)
+        .set_max_delay(REDIS_TIMEOUT)
+}
 
 /// What crosses the bus.
 #[derive(Debug, Serialize, Deserialize)]
@@ -31,6 +49,10 @@ const QUEUE: usize = 100_000;
 pub enum Envelope {
     /// A pre-serialized frame for the sessions of these users.
     Deliver { recipients: Vec<UserId>, frame: String },
+    /// A timeline event (version `version` of `conversation`), in one or more variants.
+    Ordered { conversation: ConversationId, version: i64, parts: Vec<Part> },
+    /// The sender lost envelopes: every node's sessions should sync.
+    Resync,
     /// Close the sockets of a revoked session.
     CloseSession { session: SessionId },
     /// A cached fact changed; drop it.
@@ -42,6 +64,12 @@ pub enum Envelope {
 pub enum Invalidation {
     Membership { conversation: ConversationId },
     Blocks { user: UserId },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Part {
+    pub recipients: Vec<UserId>,
+    pub frame: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -79,23 +107,48 @@ impl Bus {
         };
         let client = redis::Client::open(url)?;
         let (push_tx, mut push_rx) = mpsc::unbounded_channel();
-        let config = ConnectionManagerConfig::new().set_push_sender(push_tx).set_automatic_resubscription();
+        let config = bounded_config().set_push_sender(push_tx).set_automatic_resubscription();
         let mut subscriber = client.get_connection_manager_with_config(config).await?;
         subscriber.subscribe(&channel).await?;
-        let mut publisher = client.get_connection_manager().await?;
+        let mut publisher = client.get_connection_manager_with_config(bounded_config()).await?;
 
         let (tx, mut rx) = mpsc::channel::<Envelope>(QUEUE);
         let publisher_metrics = metrics.clone();
+        let publish_channel = channel.clone();
         tokio::spawn(async move {
+            let mut lost = false;
             while let Some(envelope) = rx.recv().await {
+                if lost {
+                    // Before anything else goes out: the others must sync what they missed.
+                    let text = serde_json::to_string(&Wire { from: node, envelope: Envelope::Resync });
+                    let told: Result<i64, _> = match text {
+                        Ok(text) => {
+                            redis::cmd("PUBLISH").arg(&publish_channel).arg(text).query_async(&mut publisher).await
+                        }
+                        Err(_) => Ok(0),
+                    };
+                    lost = told.is_err();
+                }
                 let Ok(text) = serde_json::to_string(&Wire { from: node, envelope }) else { continue };
-                let sent: Result<i64, _> =
-                    redis::cmd("PUBLISH").arg(&channel).arg(text).query_async(&mut publisher).await;
+                let sent: Result<i64, _> = if lost {
+                    Err(redis::RedisError::from((redis::ErrorKind::Io, "the bus is unreachable")))
+                } else {
+                    redis::cmd("PUBLISH").arg(&publish_channel).arg(text).query_async(&mut publisher).await
+                };
                 match sent {
                     Ok(_) => publisher_metrics.bus_envelopes_sent.inc(),
                     Err(e) => {
-                        publisher_metrics.bus_error(BusError::Publish);
-                        tracing::warn!(error = %e, "cannot publish to the cluster bus");
+                        // What queued behind a failure would reach the others too late to keep
+                        // its place: drop it, count it, and tell them to sync.
+                        let mut dropped = 1;
+                        while rx.try_recv().is_ok() {
+                            dropped += 1;
+                        }
+                        publisher_metrics.bus_errors_add(BusError::Publish, dropped);
+                        if !lost {
+                            tracing::warn!(error = %e, dropped, "cannot publish to the cluster bus");
+                        }
+                        lost = true;
                     }
                 }
             }
@@ -113,10 +166,27 @@ impl Bus {
         let listener_metrics = metrics.clone();
         tokio::spawn(async move {
             let _keep_subscribed = subscriber;
+            let mut interrupted = false;
             while let Some(push) = push_rx.recv().await {
                 let Some(hub) = hub.upgrade() else { return };
-                if push.kind != redis::PushKind::Message {
-                    continue;
+                match push.kind {
+                    redis::PushKind::Message => {}
+                    redis::PushKind::Disconnection => {
+                        if !interrupted {
+                            listener_metrics.bus_error(BusError::Interrupted);
+                            tracing::warn!("the cluster bus subscription was interrupted");
+                        }
+                        interrupted = true;
+                        continue;
+                    }
+                    redis::PushKind::Subscribe if interrupted => {
+                        // Resubscribed: whatever was published meanwhile never reached us.
+                        interrupted = false;
+                        tracing::info!("the cluster bus subscription is back; sessions resync");
+                        hub.resync_all();
+                        continue;
+                    }
+                    _ => continue,
                 }
                 let Some(redis::Value::BulkString(payload)) = push.data.get(1) else { continue };
                 match serde_json::from_slice::<Wire>(payload) {
@@ -147,5 +217,13 @@ impl Bus {
 impl Envelope {
     pub fn deliver(recipients: &[UserId], frame: &Utf8Bytes) -> Envelope {
         Envelope::Deliver { recipients: recipients.to_vec(), frame: frame.as_str().to_owned() }
+    }
+
+    pub fn ordered(conversation: ConversationId, version: i64, parts: &[super::order::Part]) -> Envelope {
+        let parts = parts
+            .iter()
+            .map(|(recipients, frame)| Part { recipients: recipients.clone(), frame: frame.as_str().to_owned() })
+            .collect();
+        Envelope::Ordered { conversation, version, parts }
     }
 }

@@ -8,25 +8,29 @@
 //! service, so carrying them to other nodes changes this module and no caller.
 
 pub mod bus;
+pub mod order;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use axum::extract::ws::Utf8Bytes;
-use confab_proto::frames::{Event, ServerFrame, close_code};
-use confab_proto::{SessionId, UserId};
+use confab_proto::frames::{Event, Resync, ServerFrame, SyncPosition, close_code};
+use confab_proto::{ConversationId, SessionId, UserId};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::auth::Principal;
-use crate::metrics::Metrics;
+use crate::metrics::{BusError, Metrics};
 use bus::{Bus, Envelope, Invalidation};
+use order::{Losses, Part, Sequencer, Step};
 
 pub struct Hub {
     connections: RwLock<HashMap<UserId, Vec<Arc<Connection>>>>,
     next_id: AtomicU64,
     /// Set once at start when the server runs as part of a cluster.
     bus: OnceLock<Bus>,
+    /// In a cluster: timeline events of every node, in each conversation's version order.
+    order: OnceLock<Sequencer>,
     /// Cache invalidations that arrived from other nodes, for the caches to apply.
     invalidations: broadcast::Sender<Invalidation>,
     /// This node's metrics: connections, publishes, deliveries, slow-consumer closes.
@@ -62,6 +66,7 @@ impl Hub {
             connections: RwLock::default(),
             next_id: AtomicU64::new(0),
             bus: OnceLock::new(),
+            order: OnceLock::new(),
             invalidations: broadcast::channel(4096).0,
             metrics,
         }
@@ -97,18 +102,101 @@ impl Hub {
         }
     }
 
-    /// Joins a cluster: from now on events also go to, and come from, the other nodes.
-    pub fn attach_bus(&self, bus: Bus) {
+    /// Joins a cluster: from now on events also go to, and come from, the other nodes, and
+    /// timeline events wait up to `gap_wait` for the versions before them (`order.rs`).
+    pub fn attach_bus(self: &Arc<Self>, bus: Bus, gap_wait: std::time::Duration) {
         let _ = self.bus.set(bus);
+        let _ = self.order.set(Sequencer::new(gap_wait));
+        let hub = Arc::downgrade(self);
+        let tick = (gap_wait / 4).max(std::time::Duration::from_millis(5));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(tick).await;
+                let Some(hub) = hub.upgrade() else { return };
+                let Some(order) = hub.order.get() else { return };
+                let losses = order.expire(std::time::Instant::now(), |step| hub.apply(step));
+                hub.count(&losses);
+            }
+        });
     }
 
     /// Sends `event` to every connection of every recipient, on this node and the others.
     pub fn publish(&self, recipients: &[UserId], event: Event) {
-        self.metrics.events_published.inc();
-        let frame = encode(&ServerFrame { id: None, event });
-        self.deliver(recipients, &frame);
+        self.publish_all(vec![(recipients, event)]);
+    }
+
+    /// Publishes the variants of one event (e.g. a message collapsed for those who blocked its
+    /// sender, whole for the others) as one: in a cluster they keep one place in the
+    /// conversation's order.
+    pub fn publish_all(&self, variants: Vec<(&[UserId], Event)>) {
+        let Some((_, first)) = variants.first() else { return };
+        let key = order_key(first);
+        let parts: Vec<Part> = variants
+            .into_iter()
+            .map(|(recipients, event)| {
+                self.metrics.events_published.inc();
+                (recipients.to_vec(), encode(&ServerFrame { id: None, event }))
+            })
+            .collect();
         if let Some(bus) = self.bus.get() {
-            bus.send(Envelope::deliver(recipients, &frame));
+            match key {
+                Some((conversation, version)) => bus.send(Envelope::ordered(conversation, version, &parts)),
+                None => {
+                    for (recipients, frame) in &parts {
+                        bus.send(Envelope::deliver(recipients, frame));
+                    }
+                }
+            }
+        }
+        self.deliver_unit(key, parts);
+    }
+
+    /// Delivers what this node or another published, through the conversation's order when it
+    /// is a timeline event in a cluster.
+    fn deliver_unit(&self, key: Option<(ConversationId, i64)>, parts: Vec<Part>) {
+        match (key, self.order.get()) {
+            (Some((conversation, version)), Some(order)) => {
+                let losses =
+                    order.offer(conversation, version, parts, std::time::Instant::now(), |step| self.apply(step));
+                self.count(&losses);
+            }
+            _ => {
+                for (recipients, frame) in &parts {
+                    self.deliver(recipients, frame);
+                }
+            }
+        }
+    }
+
+    fn apply(&self, step: Step) {
+        match step {
+            Step::Deliver(parts) => {
+                for (recipients, frame) in &parts {
+                    self.deliver(recipients, frame);
+                }
+            }
+            Step::Rewind { recipients, conversation, version } => {
+                let resync = Resync { conversations: vec![SyncPosition { id: conversation, version }] };
+                self.deliver(&recipients, &encode(&ServerFrame { id: None, event: Event::Resync(resync) }));
+            }
+        }
+    }
+
+    fn count(&self, losses: &Losses) {
+        if losses.skipped > 0 {
+            self.metrics.bus_errors_add(BusError::Gap, losses.skipped);
+        }
+        if losses.late > 0 {
+            self.metrics.bus_errors_add(BusError::Late, losses.late);
+        }
+    }
+
+    /// Tells every session of this node to `sync`: events from other nodes may have been lost.
+    pub fn resync_all(&self) {
+        let frame = encode(&ServerFrame { id: None, event: Event::Resync(Resync { conversations: Vec::new() }) });
+        let map = self.connections.read().unwrap_or_else(|p| p.into_inner());
+        for connection in map.values().flatten() {
+            connection.push(frame.clone());
         }
     }
 
@@ -129,6 +217,11 @@ impl Hub {
         self.metrics.bus_envelopes_received.inc();
         match envelope {
             Envelope::Deliver { recipients, frame } => self.deliver(&recipients, &Utf8Bytes::from(frame)),
+            Envelope::Ordered { conversation, version, parts } => {
+                let parts = parts.into_iter().map(|p| (p.recipients, Utf8Bytes::from(p.frame))).collect();
+                self.deliver_unit(Some((conversation, version)), parts);
+            }
+            Envelope::Resync => self.resync_all(),
             Envelope::CloseSession { session } => self.close_local_session(session),
             Envelope::Invalidate(invalidation) => {
                 let _ = self.invalidations.send(invalidation);
@@ -170,7 +263,8 @@ impl Hub {
         }
     }
 
-    /// True while `user` has a WebSocket open on this node.
+    /// True while `user` has a WebSocket open on this node. Not "is the user online": in a
+    /// cluster that is `Presence::online`.
     pub fn is_connected(&self, user: UserId) -> bool {
         self.connections.read().unwrap_or_else(|p| p.into_inner()).contains_key(&user)
     }
@@ -228,6 +322,14 @@ impl Connection {
 
     pub fn is_closing(&self) -> bool {
         self.close_request.borrow().is_some()
+    }
+}
+
+/// The conversation and version of a timeline event: what orders it among the other nodes'.
+fn order_key(event: &Event) -> Option<(ConversationId, i64)> {
+    match event {
+        Event::MessageCreated(m) | Event::MessageUpdated(m) => Some((m.conversation_id, m.version)),
+        _ => None,
     }
 }
 

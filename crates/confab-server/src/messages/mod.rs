@@ -357,9 +357,11 @@ impl Messages {
                 None => audiences.push((hidden, vec![member])),
             }
         }
-        for (hidden, recipients) in audiences {
-            self.hub.publish(&recipients, event(render::seen_by(message.clone(), &hidden)));
-        }
+        // One unit for the bus, so that every node delivers all the variants of this version.
+        let events: Vec<Event> =
+            audiences.iter().map(|(hidden, _)| event(render::seen_by(message.clone(), hidden))).collect();
+        self.hub
+            .publish_all(audiences.iter().zip(events).map(|((_, recipients), e)| (recipients.as_slice(), e)).collect());
         Ok(())
     }
 

@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::ids::IdGenerator;
 use crate::people::Blocks;
+use crate::presence::Presence;
 use crate::store::{NewNotification, NotificationRow, Store};
 
 const EXCERPT_CHARS: usize = 140;
@@ -34,6 +35,8 @@ pub struct Notifications {
     ids: Arc<IdGenerator>,
     hub: Arc<Hub>,
     blocks: Arc<Blocks>,
+    /// "Is this user away?" is presence's cluster-wide answer, not this node's sockets.
+    presence: Arc<Presence>,
     offline: Option<OfflineDelivery>,
 }
 
@@ -53,16 +56,18 @@ impl Notifications {
         ids: Arc<IdGenerator>,
         hub: Arc<Hub>,
         blocks: Arc<Blocks>,
+        presence: Arc<Presence>,
         offline: Option<OfflineDelivery>,
     ) -> Self {
-        Notifications { store, ids, hub, blocks, offline }
+        Notifications { store, ids, hub, blocks, presence, offline }
     }
 
     /// Works out who should hear about a new message and notifies them. Called off the message
     /// path (spawned), so it never delays delivery.
     /// Whether [`Notifications::on_message`] could notify anyone of `message`, decided without a
     /// query: most messages (no mention, no reply, everyone connected) notify nobody, and are
-    /// spared the database reads and the task.
+    /// spared the database reads and the task. Someone not online on this node may be online on
+    /// another: `on_message` asks the cluster.
     pub fn may_notify(&self, kind: ConversationKind, members: &[UserId], message: &Message) -> bool {
         match message.kind {
             MessageKind::System => false,
@@ -71,7 +76,7 @@ impl Notifications {
                 !message.mentions.is_empty()
                     || message.reply.as_ref().is_some_and(|quote| !quote.deleted)
                     || (kind == ConversationKind::Direct
-                        && members.iter().any(|u| *u != message.sender_id && !self.hub.is_connected(*u)))
+                        && members.iter().any(|u| *u != message.sender_id && !self.presence.online_here(*u)))
             }
         }
     }
@@ -89,6 +94,13 @@ impl Notifications {
             Some(quote) if !quote.deleted => Some(quote.sender_id),
             _ => None,
         };
+        let away = if kind == ConversationKind::Direct {
+            let others: Vec<UserId> = recipients.iter().copied().map(UserId).collect();
+            let online = self.presence.online(&others).await;
+            others.into_iter().filter(|u| !online.contains(u)).collect()
+        } else {
+            HashSet::new()
+        };
         for (user, level) in levels {
             let user_id = UserId(user);
             if user == sender.0 || restricting.contains(&user) || blocked_by.contains(&user_id) {
@@ -102,7 +114,7 @@ impl Notifications {
                 Some(NotificationKind::Mention)
             } else if replied_to == Some(user_id) {
                 Some(NotificationKind::Reply)
-            } else if kind == ConversationKind::Direct && !self.hub.is_connected(user_id) {
+            } else if away.contains(&user_id) {
                 Some(NotificationKind::DirectMessage)
             } else {
                 None
@@ -171,7 +183,7 @@ impl Notifications {
         self.hub.publish(&[notice.user], Event::NotificationCreated(notification.clone()));
         if let Some(offline) = &self.offline
             && !silent
-            && !self.hub.is_connected(notice.user)
+            && !self.presence.online(&[notice.user]).await.contains(&notice.user)
         {
             offline.enqueue(notice.user, notification);
         }

@@ -4,11 +4,15 @@
 //! sweep the sessions of a node whose key expired (killed, crashed), so its users go offline
 //! within the node TTL plus a third of it (the sweep interval).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use confab_proto::UserId;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
+
+use crate::clock::now_ms;
 
 #[derive(Clone)]
 pub struct ClusterRegistry {
@@ -16,7 +20,13 @@ pub struct ClusterRegistry {
     prefix: String,
     node: u16,
     node_ttl: Duration,
+    /// Milliseconds (`now_ms`) before which `online` does not try Redis after it failed: reads
+    /// of presence (lists, sync) answer from this node's view at once during an outage.
+    unreachable_until: Arc<AtomicI64>,
 }
+
+/// How long a failed presence read keeps `online` from trying Redis again.
+const BACK_OFF_MS: i64 = 1000;
 
 impl ClusterRegistry {
     pub async fn connect(
@@ -25,8 +35,9 @@ impl ClusterRegistry {
         node: u16,
         node_ttl: Duration,
     ) -> Result<ClusterRegistry, redis::RedisError> {
-        let conn = redis::Client::open(url)?.get_connection_manager().await?;
-        Ok(ClusterRegistry { conn, prefix: prefix.to_owned(), node, node_ttl })
+        let conn =
+            redis::Client::open(url)?.get_connection_manager_with_config(crate::hub::bus::bounded_config()).await?;
+        Ok(ClusterRegistry { conn, prefix: prefix.to_owned(), node, node_ttl, unreachable_until: Arc::default() })
     }
 
     /// How often liveness is refreshed and dead nodes are swept.
@@ -81,13 +92,28 @@ impl ClusterRegistry {
         Ok(cleared == 1)
     }
 
+    /// Bounded: fails fast (within `REDIS_TIMEOUT`, at once for a second after a failure) so
+    /// that no read waits on an unreachable Redis.
     pub async fn online(&self, users: &[UserId]) -> redis::RedisResult<Vec<bool>> {
         if users.is_empty() {
             return Ok(Vec::new());
         }
+        if now_ms() < self.unreachable_until.load(Ordering::Relaxed) {
+            return Err(redis::RedisError::from((redis::ErrorKind::Io, "Redis was unreachable a moment ago")));
+        }
         let mut conn = self.conn.clone();
         let keys: Vec<String> = users.iter().map(|u| self.key("online", u)).collect();
-        let flags: Vec<Option<String>> = conn.mget(keys).await?;
+        let read = tokio::time::timeout(crate::hub::bus::REDIS_TIMEOUT, conn.mget::<_, Vec<Option<String>>>(keys));
+        let flags = match read.await {
+            Ok(Ok(flags)) => flags,
+            failed => {
+                self.unreachable_until.store(now_ms() + BACK_OFF_MS, Ordering::Relaxed);
+                return Err(match failed {
+                    Ok(Err(e)) => e,
+                    _ => redis::RedisError::from((redis::ErrorKind::Io, "Redis did not answer in time")),
+                });
+            }
+        };
         Ok(flags.into_iter().map(|f| f.is_some()).collect())
     }
 

@@ -135,6 +135,18 @@ impl Presence {
         }
     }
 
+    /// True while `user` has a session on this node (or is inside the grace period here): no
+    /// query, for fast paths that fall back to [`Presence::online`] when it says no.
+    pub fn online_here(&self, user: UserId) -> bool {
+        self.registry.is_online(user)
+    }
+
+    /// Which of `users` have a session on any node of the cluster (or are inside their grace
+    /// period): the rule for "is this user away?".
+    pub async fn online(&self, users: &[UserId]) -> HashSet<UserId> {
+        self.online_set(users).await
+    }
+
     /// Which of `users` have a session somewhere (or are inside their grace period).
     async fn online_set(&self, users: &[UserId]) -> HashSet<UserId> {
         if let Some(cluster) = self.cluster.get() {

@@ -327,3 +327,137 @@ async fn each_node_reports_its_own_metrics_and_bus_traffic() {
     assert_eq!(metric(&on_b, r#"confab_websocket_connections{node="2"}"#), 1.0);
     assert_eq!(metric(&on_a, r#"confab_websocket_connections{node="1"}"#), 0.0);
 }
+
+/// A node configured like `of`'s, with `node_id`, not started.
+fn node_config_like(of: &TestApp, node_id: Option<u16>) -> (confab_server::Config, tempfile::TempDir) {
+    let base = &of.server.app.config;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path(), base.database_url.clone());
+    config.redis_url = base.redis_url.clone();
+    config.redis_channel = base.redis_channel.clone();
+    config.presence.node_ttl_secs = base.presence.node_ttl_secs;
+    config.node_id = node_id;
+    (config, dir)
+}
+
+#[tokio::test]
+async fn a_node_id_held_by_a_live_node_is_refused_and_unset_ids_are_leased_apart() {
+    let Some(nodes) = spawn_cluster(1).await else { return };
+    let (mut twin, _twin_dir) = node_config_like(&nodes[0], Some(1));
+    twin.validate().unwrap();
+    let refused = confab_server::Application::build(twin).await.err().expect("a second node 1 is refused");
+    assert!(refused.to_string().contains("node_id 1 is held by another live node"), "{refused}");
+
+    let (mut too_big, _dir) = node_config_like(&nodes[0], Some(1024));
+    assert!(too_big.validate().is_err(), "ids keep 10 bits of the node id: 1024 would be node 0");
+
+    let mut started = Vec::new();
+    for _ in 0..2 {
+        let (config, dir) = node_config_like(&nodes[0], None);
+        started.push((confab_server::Application::build(config).await.expect("a node without an id starts"), dir));
+    }
+    let mut ids: Vec<u16> = started.iter().map(|(node, _)| node.app().node_id).collect();
+    ids.push(nodes[0].server.app.node_id);
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "every live node has its own id: {ids:?}");
+}
+
+#[tokio::test]
+async fn a_user_connected_on_another_node_is_not_notified_as_away() {
+    use confab_proto::rest::{NotificationKind, NotificationQuery};
+    let host = crate::host_app::start().await;
+    let hook = format!("{}/hooks/notify", host.url);
+    let Some(nodes) = spawn_cluster_with(2, |c| {
+        c.notifications.webhook_url = Some(hook.clone());
+        c.notifications.secret = Some(crate::host_app::NOTIFY_SECRET.into());
+        c.notifications.batch_window_ms = 200;
+    })
+    .await
+    else {
+        return;
+    };
+    let alice = nodes[0].user("alice").await;
+    let bob = nodes[1].login_or_register("bob").await;
+    let dm = alice.dm_with(&bob).await.id;
+    let mut alice_ws = alice.connect().await;
+    let bob_on_b = bob.connect().await;
+    assert_eq!(
+        presence_of(&mut alice_ws, bob.id(), Duration::from_millis(600)).await,
+        vec![confab_proto::rest::PresenceStatus::Online]
+    );
+
+    alice.client.send_message(dm, &text("are you there?")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let feed = bob.client.notifications(&NotificationQuery::default()).await.unwrap();
+    assert!(feed.notifications.is_empty(), "online on node B is online: {:?}", feed.notifications);
+    assert!(host.received().is_empty(), "no offline webhook for a connected user");
+
+    // Once Bob is gone everywhere (after the grace period), the same message notifies him.
+    drop(bob_on_b);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    alice.client.send_message(dm, &text("gone?")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let feed = bob.client.notifications(&NotificationQuery::default()).await.unwrap();
+    let kinds: Vec<_> = feed.notifications.iter().map(|n| n.kind).collect();
+    assert_eq!(kinds, vec![NotificationKind::DirectMessage]);
+    let pushed: Vec<_> = host.received().into_iter().filter(|(event, _)| event == "notifications.offline").collect();
+    assert_eq!(pushed.len(), 1, "one offline push, for the message sent while away");
+}
+
+#[tokio::test]
+async fn every_session_sees_a_conversation_in_order_while_both_nodes_write() {
+    let Some(nodes) = spawn_cluster(2).await else { return };
+    let alice = nodes[0].user("alice").await;
+    let bob = nodes[1].login_or_register("bob").await;
+    let carol = nodes[0].login_or_register("carol").await;
+    let id = group(&alice, &[&bob, &carol]).await;
+    let carol_on_b = nodes[1].login("carol").await;
+    let alice_on_b = nodes[1].login("alice").await;
+    let bob_on_a = nodes[0].login("bob").await;
+    let mut watchers = Vec::new();
+    for user in [&carol, &carol_on_b, &alice, &alice_on_b, &bob, &bob_on_a] {
+        watchers.push(user.connect().await);
+    }
+
+    // Both nodes learn where the conversation stands (a node's first sight of a conversation
+    // cannot know whether an earlier version is still on its way).
+    let first = alice.client.send_message(id, &text("first")).await.unwrap();
+    for ws in &mut watchers {
+        assert_eq!(next_message(ws).await.id, first.id);
+    }
+
+    const PER_TASK: usize = 25;
+    let mut tasks = Vec::new();
+    for client in [&alice.client, &bob.client, &alice.client, &bob.client] {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..PER_TASK {
+                client.send_message(id, &text(&format!("m{i}"))).await.unwrap();
+            }
+        }));
+    }
+    let readers: Vec<_> = watchers
+        .into_iter()
+        .map(|mut ws| {
+            tokio::spawn(async move {
+                let mut seqs = Vec::new();
+                while seqs.len() < 4 * PER_TASK {
+                    match ws.next_event_timeout(WAIT).await.expect("every message arrives").event {
+                        Event::MessageCreated(m) if m.kind == confab_proto::rest::MessageKind::Text => seqs.push(m.seq),
+                        Event::Resync(r) => panic!("no fault, yet a resync: {r:?}"),
+                        _ => {}
+                    }
+                }
+                seqs
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for reader in readers {
+        let seqs = reader.await.unwrap();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "seqs out of order: {seqs:?}");
+    }
+}

@@ -183,3 +183,71 @@ async fn a_database_outage_fails_sends_clearly_loses_nothing_and_heals() {
     assert!(!history.messages.iter().any(|m| m.body == "while the database is down"), "the refused send left nothing");
     drop(probe);
 }
+
+/// The next `resync` event within `within`, skipping everything else.
+async fn next_resync(ws: &mut Connection, within: Duration) -> Option<confab_proto::frames::Resync> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match ws.next_event_timeout(left).await {
+            Ok(frame) => {
+                if let Event::Resync(resync) = frame.event {
+                    return Some(resync);
+                }
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_redis_outage_tells_sessions_to_resync_and_never_holds_up_sync() {
+    if std::env::var("CONFAB_TEST_REDIS_URL").is_err() || std::env::var("CONFAB_TEST_DATABASE_URL").is_err() {
+        return eprintln!("fault test skipped: set CONFAB_TEST_DATABASE_URL and CONFAB_TEST_REDIS_URL to run it");
+    }
+    let port = free_port();
+    let mut redis = start_redis(port).await;
+    let Some(nodes) = spawn_cluster_on(2, &format!("redis://127.0.0.1:{port}")).await else { return };
+    let alice = nodes[0].user("alice").await;
+    let bob = nodes[1].login_or_register("bob").await;
+    let dm = alice.dm_with(&bob).await.id;
+    let mut alice_ws = alice.connect().await;
+    bob.client.send_message(dm, &text("before")).await.unwrap();
+    assert!(wait_for_body(&mut alice_ws, "before", Duration::from_secs(5)).await);
+    let position = alice.client.conversations().await.unwrap().conversations[0].version;
+
+    redis.kill().await.unwrap();
+    let _ = redis.wait().await;
+    let during = bob.client.send_message(dm, &text("during the outage")).await.unwrap();
+    assert!(!wait_for_body(&mut alice_ws, "during the outage", Duration::from_millis(300)).await, "Redis is down");
+
+    // Sync answers from the database while Redis is away, over REST and over the socket (and
+    // so does what is queued behind it on that socket).
+    let request = SyncRequest { conversations: vec![SyncPosition { id: dm, version: position }], limit: None };
+    for _ in 0..3 {
+        let started = tokio::time::Instant::now();
+        let over_rest = alice.client.sync(&request).await.unwrap();
+        let over_ws = alice_ws.sync(request.clone()).await.unwrap();
+        assert!(started.elapsed() < Duration::from_millis(1500), "sync waited on Redis: {:?}", started.elapsed());
+        for result in [over_rest, over_ws] {
+            assert!(result.conversations.iter().flat_map(|c| &c.messages).any(|m| m.id == during.id));
+        }
+    }
+
+    // When Redis is back, the session is told that it may have missed something.
+    redis = start_redis(port).await;
+    let resync = next_resync(&mut alice_ws, Duration::from_secs(10)).await.expect("a resync event");
+    let mut positions = vec![SyncPosition { id: dm, version: position }];
+    let resumed = alice_ws.resync(&resync, &mut positions).await.unwrap();
+    let ids: Vec<_> = resumed.conversations.iter().flat_map(|c| c.messages.iter().map(|m| m.id)).collect();
+    assert!(ids.contains(&during.id), "what was lost comes back through sync");
+
+    let lost = |app: &TestApp, text: &str, reason: &str| {
+        let series = format!("confab_bus_errors_total{{node=\"{}\",reason=\"{reason}\"}}", app.server.app.node_id);
+        metric(text, &series)
+    };
+    let (on_a, on_b) = (scrape(&nodes[0]).await, scrape(&nodes[1]).await);
+    assert!(lost(&nodes[0], &on_a, "interrupted") >= 1.0, "node A counts its interrupted subscription");
+    assert!(lost(&nodes[1], &on_b, "publish") >= 1.0, "node B counts the envelope it could not publish");
+    drop(redis);
+}
