@@ -104,8 +104,22 @@ pub async fn spawn_cluster(nodes: u16) -> Option<Vec<TestApp>> {
     spawn_cluster_on(nodes, &redis).await
 }
 
+/// A cluster whose nodes' configuration the test adjusts first (each node alike).
+pub async fn spawn_cluster_with(nodes: u16, configure: impl Fn(&mut Config)) -> Option<Vec<TestApp>> {
+    let redis = std::env::var("CONFAB_TEST_REDIS_URL").ok().filter(|u| !u.is_empty());
+    let Some(redis) = redis else {
+        eprintln!("cluster test skipped: set CONFAB_TEST_DATABASE_URL and CONFAB_TEST_REDIS_URL to run it");
+        return None;
+    };
+    spawn_nodes(nodes, &redis, configure).await
+}
+
 /// A cluster on the given Redis (a test's own, when it restarts it).
 pub async fn spawn_cluster_on(nodes: u16, redis: &str) -> Option<Vec<TestApp>> {
+    spawn_nodes(nodes, redis, |_| {}).await
+}
+
+async fn spawn_nodes(nodes: u16, redis: &str, configure: impl Fn(&mut Config)) -> Option<Vec<TestApp>> {
     let redis = redis.to_owned();
     let Some(database) = fresh_database().await else {
         eprintln!("cluster test skipped: CONFAB_TEST_DATABASE_URL is not set");
@@ -124,6 +138,7 @@ pub async fn spawn_cluster_on(nodes: u16, redis: &str) -> Option<Vec<TestApp>> {
         config.node_id = Some(node);
         config.presence.grace_ms = 200;
         config.presence.node_ttl_secs = 2;
+        configure(&mut config);
         // The first node owns the database and drops it at the end.
         apps.push(start(config, data_dir, database.take()).await);
     }
