@@ -102,7 +102,7 @@ mod tests {
 
     #[test]
     fn refusals_expose_code_and_status() {
-        let error = ApiError { code: ErrorCode::TokenExpired, message: "expired".into() };
+        let error = ApiError::new(ErrorCode::TokenExpired, "expired");
         let refused = ClientError::Api { status: 401, error: error.clone() };
         assert_eq!(refused.code(), Some(ErrorCode::TokenExpired));
         assert_eq!(refused.status(), Some(401));

@@ -123,7 +123,7 @@ mod tests {
         let body = br#"{"error": {"code": "username_taken", "message": "taken"}}"#;
         match refusal(409, body) {
             ClientError::Api { status: 409, error } => {
-                assert_eq!(error, ApiError { code: ErrorCode::UsernameTaken, message: "taken".into() })
+                assert_eq!(error, ApiError::new(ErrorCode::UsernameTaken, "taken"))
             }
             other => panic!("{other:?}"),
         }

@@ -16,6 +16,10 @@ pub enum ErrorCode {
     InvalidParameter,
     /// The request body or WebSocket frame is larger than the server accepts.
     PayloadTooLarge,
+    /// The request body is not sent as `Content-Type: application/json` (415).
+    UnsupportedMediaType,
+    /// The route exists but not with this HTTP method (405; `Allow` lists the methods).
+    MethodNotAllowed,
     /// A WebSocket frame named a command the server does not know.
     UnknownCommand,
     /// Username outside 3–32 characters of `[a-z0-9_.-]`.
@@ -84,7 +88,7 @@ pub enum ErrorCode {
     LastOwner,
     /// The invitation is no longer pending (accepted, declined, cancelled, expired or failed).
     InvitationClosed,
-    /// Too many requests; retry after the time given in the message (and `Retry-After`).
+    /// Too many requests; retry after `retry_after` seconds (REST also sends `Retry-After`).
     RateLimited,
 
     // Server side (5xx)
@@ -104,6 +108,8 @@ impl ErrorCode {
             InvalidJson => "invalid_json",
             InvalidParameter => "invalid_parameter",
             PayloadTooLarge => "payload_too_large",
+            UnsupportedMediaType => "unsupported_media_type",
+            MethodNotAllowed => "method_not_allowed",
             UnknownCommand => "unknown_command",
             InvalidUsername => "invalid_username",
             InvalidPassword => "invalid_password",
@@ -150,6 +156,15 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// For humans; may change between versions.
     pub message: String,
+    /// With `rate_limited` only: whole seconds to wait before trying again (at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError { code, message: message.into(), retry_after: None }
+    }
 }
 
 /// A REST error body: `{"error": {"code", "message"}}`.

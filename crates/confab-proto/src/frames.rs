@@ -128,6 +128,7 @@ pub struct SyncRequest {
     pub conversations: Vec<SyncPosition>,
     /// Most messages in one answer (1–1000, default 500).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -227,20 +228,18 @@ impl Command {
             "invitation.decline" => decode_data(kind, data).map(Command::DeclineInvitation),
             "invitation.cancel" => decode_data(kind, data).map(Command::CancelInvitation),
             "ping" => Ok(Command::Ping),
-            _ => Err(ApiError {
-                code: ErrorCode::UnknownCommand,
-                message: format!("unknown command type {:?}", truncate(kind, 64)),
-            }),
+            _ => {
+                Err(ApiError::new(ErrorCode::UnknownCommand, format!("unknown command type {:?}", truncate(kind, 64))))
+            }
         }
     }
 }
 
 fn decode_data<T: serde::de::DeserializeOwned>(kind: &str, data: Option<&RawValue>) -> Result<T, ApiError> {
     let Some(data) = data else {
-        return Err(ApiError { code: ErrorCode::InvalidJson, message: format!("{kind}: missing \"data\"") });
+        return Err(ApiError::new(ErrorCode::InvalidJson, format!("{kind}: missing \"data\"")));
     };
-    serde_json::from_str(data.get())
-        .map_err(|e| ApiError { code: ErrorCode::InvalidJson, message: format!("{kind}: {e}") })
+    serde_json::from_str(data.get()).map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("{kind}: {e}")))
 }
 
 fn truncate(s: &str, max_chars: usize) -> &str {
@@ -454,10 +453,8 @@ mod tests {
 
     #[test]
     fn server_frames_have_type_id_and_data() {
-        let frame = ServerFrame {
-            id: Some("42".into()),
-            event: Event::Error(ApiError { code: ErrorCode::NotFound, message: "nope".into() }),
-        };
+        let frame =
+            ServerFrame { id: Some("42".into()), event: Event::Error(ApiError::new(ErrorCode::NotFound, "nope")) };
         let value = serde_json::to_value(&frame).unwrap();
         assert_eq!(
             value,

@@ -10,11 +10,18 @@ use crate::ids::{ConversationId, MessageId, SessionId, UserId};
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// 3–32 characters of `[a-z0-9_.-]`, unique case-insensitively (stored lowercased).
+    #[schema(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]{3,32}$")]
     pub username: String,
     /// At least 10 characters.
+    #[schema(min_length = 10, max_length = 1024)]
     pub password: String,
-    /// Optional; defaults to the username.
+    /// Optional; defaults to the username. 1–64 characters, not blank, no control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub display_name: Option<String>,
 }
 
@@ -71,7 +78,13 @@ pub struct User {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProfileRequest {
+    /// 1–64 characters, not blank, no control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub display_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar_url: Option<String>,
@@ -178,12 +191,19 @@ pub struct BlockList {
 #[into_params(parameter_in = Query)]
 pub struct UserSearchQuery {
     /// Prefix of a username or display name (1–64 characters; case-insensitive for ASCII).
+    #[param(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub q: String,
     /// 1–50, default 20.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub cursor: Option<String>,
 }
 
@@ -347,9 +367,11 @@ pub struct ReadRequest {
 pub struct ConversationListQuery {
     /// 1–100, default 50.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(pattern = "^-?[0-9]{1,18}\\.-?[0-9]{1,18}$")]
     pub cursor: Option<String>,
 }
 
@@ -500,8 +522,11 @@ pub struct NotificationList {
 pub struct NotificationQuery {
     /// 1–100, default 50.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(pattern = "^-?[0-9]{1,18}$")]
     pub cursor: Option<String>,
 }
 
@@ -528,7 +553,9 @@ pub struct NotificationSettings {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarkNotificationsRead {
+    /// Notification ids (decimal strings); none: all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<crate::ids::UserId>>)]
     pub ids: Option<Vec<String>>,
 }
 
@@ -677,6 +704,7 @@ pub struct PinList {
 pub struct HistoryQuery {
     /// 1–100, default 50.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Only messages with `seq` below this one (paging back in time).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -15,6 +15,7 @@ use crate::hub::Hub;
 use crate::hub::bus::{Bus, Invalidation};
 use crate::ids::IdGenerator;
 use crate::invitations::{InvitationDeps, Invitations};
+use crate::limits::Traffic;
 use crate::messages::{MessageDeps, Messages};
 use crate::metrics::Metrics;
 use crate::node_lease::{MAX_NODE_ID, NodeLease};
@@ -44,6 +45,8 @@ pub struct App {
     pub blocks: Arc<Blocks>,
     pub contacts: Contacts,
     pub presence: Arc<Presence>,
+    /// Per-user and per-IP limits on messages, commands, tickets and sockets.
+    pub traffic: Arc<Traffic>,
     /// This node's counters, rendered at `GET /metrics`; shared with the hub and the bus.
     pub metrics: Arc<Metrics>,
     pub shutdown: Shutdown,
@@ -219,6 +222,7 @@ impl Application {
             config.invitations.clone(),
         );
         let sync = Sync::new(store.clone(), conversations.clone(), blocks.clone());
+        let traffic = Arc::new(Traffic::new(&config.rate_limits));
 
         let listener = TcpListener::bind(config.listen)
             .await
@@ -243,6 +247,7 @@ impl Application {
         }
         if let Some(conn) = cluster_conn {
             auth.join_cluster(conn.clone(), &config.redis_channel);
+            traffic.join_cluster(conn.clone(), &config.redis_channel);
             users.join_cluster(conn, &config.redis_channel);
         }
         if let Some(lease) = lease {
@@ -263,6 +268,7 @@ impl Application {
             blocks,
             contacts,
             presence,
+            traffic,
             metrics,
             shutdown,
             node_id,
@@ -292,21 +298,13 @@ impl Application {
             trigger_on.await;
             trigger.trigger();
         });
+        let header_read_timeout = std::time::Duration::from_secs(app.config.limits.header_read_timeout_secs);
         let drain = async move {
             shutdown.wait().await;
             tracing::info!("shutting down: closing WebSockets, finishing in-flight requests");
             app.hub.close_all(1001, "server shutting down");
         };
-        // Chat frames are small and latency-bound: send each at once instead of waiting, as
-        // Nagle's algorithm would, for the peer's delayed ACK (tens of ms).
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
-        });
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(drain)
-            .await
+        http::serve(listener, router, header_read_timeout, drain).await
     }
 
     /// Runs the server on a background task; stops when the returned handle is dropped or

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
+pub use crate::limits::Rate;
+
 /// Confab: a self-hosted real-time chat server.
 #[derive(Debug, Parser)]
 #[command(name = "confab", version, about = "Confab: a self-hosted real-time chat server", long_about = None)]
@@ -79,6 +81,10 @@ pub struct ServeArgs {
     /// Keep `/metrics` off the public internet: it reveals traffic volume.
     #[arg(long, env = "CONFAB_METRICS", value_name = "BOOL")]
     pub metrics: Option<bool>,
+    /// Enforce (`true`) or lift (`false`) the per-user and per-IP limits on messages, commands,
+    /// tickets and sockets of `[rate_limits]` [default: true]. Login limits stay.
+    #[arg(long, env = "CONFAB_RATE_LIMITS", value_name = "BOOL")]
+    pub rate_limits: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -121,6 +127,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub gateway: GatewayConfig,
     pub limits: LimitsConfig,
+    pub rate_limits: RateLimitsConfig,
     pub presence: PresenceConfig,
     pub profiles: ProfilesConfig,
     /// Activities of the host app that members can invite each other to (`[[activities]]`).
@@ -309,6 +316,47 @@ pub struct LimitsConfig {
     pub max_group_members: usize,
     /// Largest REST request body.
     pub max_request_bytes: usize,
+    /// Time a client has to send a request's headers (the WebSocket handshake included), from
+    /// connecting or from the previous answer: silent and half-sent connections are closed.
+    pub header_read_timeout_secs: u64,
+}
+
+/// What one user and one client IP may send. Rates are written `"300/10s"`, `"30/min"`, or
+/// `"off"`; a cap of 0 is no cap. Per-IP limits count the TCP peer address: behind a reverse
+/// proxy that is the proxy, so raise or turn off the `_per_ip` ones there.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitsConfig {
+    /// `false` lifts every limit of this section (benchmarks, trusted load tests).
+    pub enabled: bool,
+    /// Messages sent (REST and WebSocket) per user; counted cluster-wide with Redis.
+    pub messages_per_user: Rate,
+    pub messages_per_ip: Rate,
+    /// WebSocket commands of any kind (sends, typing, reads, reactions, …).
+    pub commands_per_user: Rate,
+    pub commands_per_ip: Rate,
+    /// `POST /ws-ticket`.
+    pub tickets_per_user: Rate,
+    pub tickets_per_ip: Rate,
+    /// Open WebSockets on one node.
+    pub sockets_per_user: u32,
+    pub sockets_per_ip: u32,
+}
+
+impl Default for RateLimitsConfig {
+    fn default() -> Self {
+        RateLimitsConfig {
+            enabled: true,
+            messages_per_user: Rate::per_secs(300, 10),
+            messages_per_ip: Rate::per_secs(3000, 10),
+            commands_per_user: Rate::per_secs(600, 10),
+            commands_per_ip: Rate::per_secs(6000, 10),
+            tickets_per_user: Rate::per_secs(30, 60),
+            tickets_per_ip: Rate::per_secs(300, 60),
+            sockets_per_user: 64,
+            sockets_per_ip: 1024,
+        }
+    }
 }
 
 impl Default for Config {
@@ -325,6 +373,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             gateway: GatewayConfig::default(),
             limits: LimitsConfig::default(),
+            rate_limits: RateLimitsConfig::default(),
             presence: PresenceConfig::default(),
             profiles: ProfilesConfig::default(),
             activities: Vec::new(),
@@ -366,7 +415,12 @@ impl Default for GatewayConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        LimitsConfig { max_message_chars: 4000, max_group_members: 1000, max_request_bytes: 64 * 1024 }
+        LimitsConfig {
+            max_message_chars: 4000,
+            max_group_members: 1000,
+            max_request_bytes: 64 * 1024,
+            header_read_timeout_secs: 10,
+        }
     }
 }
 
@@ -435,6 +489,9 @@ impl Config {
         if let Some(v) = args.metrics {
             self.metrics.enabled = v;
         }
+        if let Some(v) = args.rate_limits {
+            self.rate_limits.enabled = v;
+        }
         let external_flags = [
             args.external_issuer.is_some(),
             args.external_audience.is_some(),
@@ -494,6 +551,9 @@ impl Config {
             && !(template.starts_with("https://") || template.starts_with("http://"))
         {
             return invalid("profiles.link_template must be an http or https URL");
+        }
+        if self.limits.header_read_timeout_secs == 0 {
+            return invalid("limits.header_read_timeout_secs must be at least 1");
         }
         if self.limits.max_message_chars == 0 {
             return invalid("limits.max_message_chars must be at least 1");
@@ -561,6 +621,21 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/var/lib/confab"));
         assert_eq!(config.limits.max_message_chars, 100);
         assert_eq!(config.limits.max_request_bytes, LimitsConfig::default().max_request_bytes);
+    }
+
+    #[test]
+    fn rate_limits_are_read_from_the_file_and_lifted_by_the_flag() {
+        let mut config: Config = toml::from_str(
+            "[rate_limits]\nmessages_per_user = \"5/2s\"\ntickets_per_ip = \"off\"\nsockets_per_user = 3",
+        )
+        .unwrap();
+        assert_eq!(config.rate_limits.messages_per_user, Rate::per_secs(5, 2));
+        assert!(config.rate_limits.tickets_per_ip.is_off());
+        assert_eq!(config.rate_limits.sockets_per_user, 3);
+        assert_eq!(config.rate_limits.commands_per_user, RateLimitsConfig::default().commands_per_user);
+        assert!(toml::from_str::<Config>("[rate_limits]\nmessages_per_user = \"lots\"").is_err());
+        config.apply(ServeArgs { rate_limits: Some(false), ..ServeArgs::default() }).unwrap();
+        assert!(!config.rate_limits.enabled);
     }
 
     #[test]

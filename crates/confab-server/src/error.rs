@@ -88,6 +88,10 @@ impl Error {
     }
 
     pub fn to_api(&self) -> ApiError {
-        ApiError { code: self.code(), message: self.public_message() }
+        let retry_after = match self {
+            Error::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
+        ApiError { code: self.code(), message: self.public_message(), retry_after }
     }
 }

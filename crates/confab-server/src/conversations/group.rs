@@ -229,12 +229,13 @@ impl Conversations {
 pub fn parse_name(raw: Option<&str>) -> Result<String> {
     let name = raw.map(str::trim).unwrap_or_default();
     let len = name.chars().count();
-    if len == 0 || len > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+    if len == 0 || len > MAX_NAME_CHARS {
         return Err(Error::invalid(
             ErrorCode::InvalidParameter,
             format!("a group needs a name of 1 to {MAX_NAME_CHARS} characters without control characters"),
         ));
     }
+    crate::text::check_line("the group name", name)?;
     shown_text::check("name", name)?;
     Ok(name.to_owned())
 }
@@ -242,12 +243,13 @@ pub fn parse_name(raw: Option<&str>) -> Result<String> {
 /// An empty topic clears it.
 fn parse_topic(raw: &str) -> Result<Option<String>> {
     let topic = raw.trim();
-    if topic.chars().nth(MAX_TOPIC_CHARS).is_some() || topic.chars().any(|c| c.is_control() && c != '\n') {
+    if topic.chars().nth(MAX_TOPIC_CHARS).is_some() {
         return Err(Error::invalid(
             ErrorCode::InvalidParameter,
-            format!("a topic has at most {MAX_TOPIC_CHARS} characters and no control characters"),
+            format!("a topic has at most {MAX_TOPIC_CHARS} characters"),
         ));
     }
+    crate::text::check_text("the topic", topic)?;
     shown_text::check("topic", topic)?;
     Ok((!topic.is_empty()).then(|| topic.to_owned()))
 }

@@ -98,9 +98,17 @@ pub async fn revoke_session(
 
 /// A one-time ticket for opening the WebSocket as `/api/v1/ws?ticket=…`, valid 30 seconds.
 #[utoipa::path(post, path = "/api/v1/ws-ticket", tag = "gateway", security(("bearer" = [])),
-    responses((status = 200, body = WsTicket), (status = 401, body = ErrorBody)))]
-pub async fn ws_ticket(State(app): State<Arc<App>>, Authenticated(me): Authenticated) -> axum::Json<WsTicket> {
-    axum::Json(app.auth.issue_ticket(me).await)
+    responses(
+        (status = 200, body = WsTicket), (status = 401, body = ErrorBody),
+        (status = 429, description = "rate_limited: too many tickets from this user or IP; see `Retry-After`", body = ErrorBody),
+    ))]
+pub async fn ws_ticket(
+    State(app): State<Arc<App>>,
+    Authenticated(me): Authenticated,
+    Client(client): Client,
+) -> Result<axum::Json<WsTicket>, Error> {
+    app.traffic.ticket(me.user_id, client.ip).await?;
+    Ok(axum::Json(app.auth.issue_ticket(me).await))
 }
 
 /// A user's public profile.

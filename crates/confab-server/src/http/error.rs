@@ -10,6 +10,8 @@ use crate::error::Error;
 pub fn status_of(error: &Error) -> StatusCode {
     match error {
         Error::Invalid(ErrorCode::PayloadTooLarge, _) => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::Invalid(ErrorCode::UnsupportedMediaType, _) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Error::Invalid(ErrorCode::MethodNotAllowed, _) => StatusCode::METHOD_NOT_ALLOWED,
         Error::Invalid(..) => StatusCode::BAD_REQUEST,
         Error::Unauthenticated(..) => StatusCode::UNAUTHORIZED,
         Error::Forbidden(_) | Error::Blocked(_) | Error::RegistrationClosed | Error::OriginNotAllowed => {

@@ -5,10 +5,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
 use confab_proto::ErrorCode;
 use serde::de::DeserializeOwned;
 
@@ -55,30 +56,40 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
     }
 }
 
-/// A JSON body; refusals are `invalid_json` (400) or `payload_too_large` (413).
+/// A JSON object body; refusals are `unsupported_media_type` (415), `payload_too_large` (413)
+/// or `invalid_json` (400).
+///
+/// Every request body is an object: serde would also build a struct from an array of its
+/// fields in order (`["x"]` as `{"display_name": "x"}`), so anything else is refused before
+/// deserializing.
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
-        match axum::Json::<T>::from_request(req, state).await {
+        if !is_json(req.headers()) {
+            return Err(Error::invalid(ErrorCode::UnsupportedMediaType, "expected Content-Type: application/json"));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|r| match r.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => Error::invalid(ErrorCode::PayloadTooLarge, "request body is too large"),
+            _ => Error::invalid(ErrorCode::InvalidJson, r.body_text()),
+        })?;
+        if bytes.trim_ascii_start().first() != Some(&b'{') {
+            return Err(Error::invalid(ErrorCode::InvalidJson, "the request body must be a JSON object"));
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(Json(value)),
-            Err(rejection) => Err(json_error(rejection)),
+            Err(rejection) => Err(Error::invalid(ErrorCode::InvalidJson, rejection.body_text())),
         }
     }
 }
 
-fn json_error(rejection: JsonRejection) -> Error {
-    match rejection {
-        JsonRejection::BytesRejection(r) if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-            Error::invalid(ErrorCode::PayloadTooLarge, "request body is too large")
-        }
-        JsonRejection::MissingJsonContentType(_) => {
-            Error::invalid(ErrorCode::InvalidJson, "expected Content-Type: application/json")
-        }
-        other => Error::invalid(ErrorCode::InvalidJson, other.body_text()),
-    }
+/// `application/json`, or a `+json` type, parameters allowed (as axum's own check).
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Query parameters; a refusal is `invalid_parameter`.

@@ -10,7 +10,7 @@ use confab_proto::rest::{
 };
 use confab_proto::{ConversationId, ErrorBody, MessageId};
 
-use super::extract::{Authenticated, Json, Path, Query};
+use super::extract::{Authenticated, Client, Json, Path, Query};
 use crate::app::App;
 use crate::error::Error;
 
@@ -21,13 +21,16 @@ use crate::error::Error;
         (status = 201, body = Message), (status = 200, description = "duplicate client_id: the first message", body = Message),
         (status = 400, description = "empty_message, message_too_long, invalid_parameter, invalid_reply", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 413, description = "payload_too_large", body = ErrorBody),
+        (status = 429, description = "rate_limited: too many messages from this user or IP; see `Retry-After`", body = ErrorBody),
     ))]
 pub async fn send_message(
     State(app): State<Arc<App>>,
     Authenticated(me): Authenticated,
+    Client(client): Client,
     Path(id): Path<ConversationId>,
     Json(req): Json<SendMessageRequest>,
 ) -> Result<(StatusCode, axum::Json<Message>), Error> {
+    app.traffic.message(me.user_id, client.ip).await?;
     let sent = app.messages.send(me, id, req).await?;
     let status = if sent.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, axum::Json(sent.message)))

@@ -10,6 +10,7 @@ mod invitations;
 mod messages;
 mod metrics;
 mod people;
+mod serve;
 mod web;
 pub mod ws;
 
@@ -25,8 +26,12 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use confab_proto::ErrorCode;
+
 use crate::app::App;
 use crate::error::Error;
+
+pub use serve::serve;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -60,6 +65,46 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
         );
+    }
+}
+
+/// Answers every operation can give for the same reasons, documented once here rather than on
+/// each handler (where they were missing): 401 where a token is required, 400 where a query or a
+/// body is parsed, 413 and 415 where a body is read, 404 where a path names something.
+fn document_standard_answers(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let error = |description: &str| {
+        let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+        RefOr::T(ResponseBuilder::new().description(description).content("application/json", content).build())
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            let located = |place: ParameterIn| {
+                operation.parameters.iter().flatten().any(|p| matches!(p, RefOr::T(p) if p.parameter_in == place))
+            };
+            let (query, path) = (located(ParameterIn::Query), located(ParameterIn::Path));
+            let authenticated = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            let body = operation.request_body.is_some();
+            let mut answers = Vec::new();
+            if authenticated {
+                answers.push(("401", "missing_token, invalid_token, token_expired, session_revoked, …"));
+            }
+            if query || body {
+                answers.push(("400", "invalid_parameter, invalid_json, or a rule of the operation"));
+            }
+            if body {
+                answers.push(("413", "payload_too_large"));
+                answers.push(("415", "unsupported_media_type: the body must be application/json"));
+            }
+            if path {
+                answers.push(("404", "not_found: nothing by that id, or not visible to the caller"));
+            }
+            for (status, description) in answers {
+                operation.responses.responses.entry(status.to_owned()).or_insert_with(|| error(description));
+            }
+        }
     }
 }
 
@@ -115,18 +160,25 @@ fn api() -> OpenApiRouter<Arc<App>> {
 
 /// The OpenAPI document served at `/api/v1/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
+    let mut doc = api().into_openapi();
+    document_standard_answers(&mut doc);
+    doc
 }
 
 pub fn router(app: Arc<App>) -> Router {
     let max_body = app.config.limits.max_request_bytes;
     let counted = app.metrics.clone();
-    let (api, doc) = api().split_for_parts();
+    let (api, mut doc) = api().split_for_parts();
+    document_standard_answers(&mut doc);
     let doc = Arc::new(doc);
     api.route("/api/v1/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .route("/", get(web::index))
         .route("/web/{*path}", get(web::file))
         .fallback(|| async { Error::NotFound("route") })
+        // After every route: it applies to the routes registered before it. axum still adds `Allow`.
+        .method_not_allowed_fallback(|| async {
+            Error::invalid(ErrorCode::MethodNotAllowed, "this route does not take this method")
+        })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(

@@ -18,7 +18,7 @@ pub fn check_body(body: &str, max_chars: usize) -> Result<()> {
     if body.chars().nth(max_chars).is_some() {
         return Err(Error::invalid(ErrorCode::MessageTooLong, format!("a message has at most {max_chars} characters")));
     }
-    Ok(())
+    crate::text::check_text("the message body", body)
 }
 
 /// A client id: 1–64 printable ASCII characters.
@@ -42,6 +42,8 @@ mod tests {
         assert_eq!(check_body(&"é".repeat(11), 10).unwrap_err().code(), ErrorCode::MessageTooLong);
         assert!(check_body(&"é".repeat(10), 10).is_ok());
         assert!(check_body("<img src=1 onerror='alert(1)'>", 100).is_ok());
+        assert!(check_body("tab\tand\r\nlines", 100).is_ok());
+        assert_eq!(check_body("nul\0", 100).unwrap_err().code(), ErrorCode::InvalidParameter);
     }
 
     #[test]

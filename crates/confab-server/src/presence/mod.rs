@@ -161,13 +161,14 @@ impl Presence {
     /// Sets the caller's chosen status and status text, and tells those who may see it.
     pub async fn set(&self, principal: Principal, req: SetPresenceRequest) -> Result<OwnPresence> {
         let text = req.status_text.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        if let Some(text) = text
-            && (text.chars().nth(MAX_STATUS_TEXT_CHARS).is_some() || text.chars().any(char::is_control))
-        {
-            return Err(Error::invalid(
-                ErrorCode::InvalidParameter,
-                format!("status_text has at most {MAX_STATUS_TEXT_CHARS} characters and no control characters"),
-            ));
+        if let Some(text) = text {
+            if text.chars().nth(MAX_STATUS_TEXT_CHARS).is_some() {
+                return Err(Error::invalid(
+                    ErrorCode::InvalidParameter,
+                    format!("status_text has at most {MAX_STATUS_TEXT_CHARS} characters"),
+                ));
+            }
+            crate::text::check_line("status_text", text)?;
         }
         if let Some(text) = text {
             crate::users::shown_text::check("status_text", text)?;

@@ -94,6 +94,10 @@ impl Users {
         if q.is_empty() || q.chars().count() > 64 {
             return Err(Error::invalid(ErrorCode::InvalidParameter, "q must have 1 to 64 characters"));
         }
+        crate::text::check_line("q", q)?;
+        if let Some(cursor) = &query.cursor {
+            crate::text::check_line("cursor", cursor)?;
+        }
         let limit = query.limit.unwrap_or(20);
         if !(1..=MAX_SEARCH_PAGE).contains(&limit) {
             return Err(Error::invalid(
@@ -129,6 +133,13 @@ impl Users {
     /// race on the unique `external_id`; the losers read the winner's row, so the user exists once.
     pub async fn provision_external(&self, identity: &ExternalIdentity) -> Result<UserRow> {
         let external_id = format!("{}|{}", identity.issuer, identity.subject);
+        // Claims are the host app's, but still text that reaches the store.
+        if crate::text::check_line("iss and sub", &external_id).is_err() {
+            return Err(Error::unauthenticated(
+                ErrorCode::InvalidToken,
+                "the token's iss or sub contains control characters",
+            ));
+        }
         if let Some(existing) = self.store.user_by_external_id(&external_id).await? {
             return Ok(existing);
         }
@@ -136,7 +147,9 @@ impl Users {
         let base = Username::from_hint(hint);
         let display_name = clamp_chars(identity.display_name.as_deref().unwrap_or(hint), MAX_DISPLAY_NAME_CHARS);
         let avatar_url = identity.avatar_url.as_deref().filter(|url| {
-            url.len() <= MAX_AVATAR_URL_LEN && (url.starts_with("https://") || url.starts_with("http://"))
+            url.len() <= MAX_AVATAR_URL_LEN
+                && (url.starts_with("https://") || url.starts_with("http://"))
+                && crate::text::check_line("avatar_url", url).is_ok()
         });
 
         for attempt in 0..20u32 {
@@ -193,12 +206,13 @@ impl Users {
 pub fn parse_display_name(raw: &str) -> Result<String> {
     let trimmed = raw.trim();
     let len = trimmed.chars().count();
-    if len == 0 || len > MAX_DISPLAY_NAME_CHARS || trimmed.chars().any(char::is_control) {
+    if len == 0 || len > MAX_DISPLAY_NAME_CHARS {
         return Err(Error::invalid(
             ErrorCode::InvalidParameter,
             format!("display_name must have 1 to {MAX_DISPLAY_NAME_CHARS} characters and no control characters"),
         ));
     }
+    crate::text::check_line("display_name", trimmed)?;
     shown_text::check("display_name", trimmed)?;
     Ok(trimmed.to_owned())
 }
@@ -225,12 +239,13 @@ pub fn parse_avatar_url(raw: &str) -> Result<Option<String>> {
 /// An empty bio clears it.
 fn parse_bio(raw: &str) -> Result<Option<String>> {
     let bio = raw.trim();
-    if bio.chars().nth(MAX_BIO_CHARS).is_some() || bio.chars().any(|c| c.is_control() && c != '\n') {
+    if bio.chars().nth(MAX_BIO_CHARS).is_some() {
         return Err(Error::invalid(
             ErrorCode::InvalidParameter,
-            format!("a bio has at most {MAX_BIO_CHARS} characters and no control characters"),
+            format!("a bio has at most {MAX_BIO_CHARS} characters"),
         ));
     }
+    crate::text::check_text("bio", bio)?;
     shown_text::check("bio", bio)?;
     Ok((!bio.is_empty()).then(|| bio.to_owned()))
 }

@@ -116,7 +116,8 @@ async fn malformed_rest_bodies_get_invalid_json() {
     }
     let wrong_type =
         alice.client.raw(Method::POST, &path, Some(RawBody::new("text/plain", b"{\"body\":\"x\"}".to_vec())));
-    assert_eq!(wrong_type.await.unwrap().error_code(), Some("invalid_json"));
+    let wrong_type = wrong_type.await.unwrap();
+    assert_eq!((wrong_type.status, wrong_type.error_code()), (415, Some("unsupported_media_type")));
     assert!(alice.client.history(dm.id, &HistoryQuery::default()).await.unwrap().messages.is_empty());
 }
 
@@ -225,4 +226,123 @@ async fn sustained_abuse_closes_the_connection() {
     let (code, _) = ws.expect_closed(WAIT).await.unwrap();
     assert_eq!(code, close_code::ABUSE);
     assert!(matches!(ws.next_event_timeout(Duration::from_millis(500)).await, Err(ClientError::Closed { .. })));
+}
+
+#[tokio::test]
+async fn json_arrays_are_not_accepted_as_request_objects() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let dm = alice.dm_with(&bob).await;
+    let display_name = alice.client.me().await.unwrap().display_name;
+    let cases = [
+        (Method::PATCH, "/api/v1/me".to_owned(), r#"["x"]"#),
+        (Method::POST, "/api/v1/notifications/read".to_owned(), "[]"),
+        (Method::POST, format!("/api/v1/conversations/{}/messages", dm.id), r#"["hi", "c1"]"#),
+        (Method::POST, "/api/v1/conversations".to_owned(), r#"  ["direct", null, []]"#),
+        (Method::PATCH, "/api/v1/me".to_owned(), "null"),
+        (Method::PATCH, "/api/v1/me".to_owned(), "42"),
+    ];
+    for (method, path, body) in cases {
+        let r = alice.client.raw(method.clone(), &path, Some(RawBody::json_bytes(body.into()))).await.unwrap();
+        assert_eq!((r.status, r.error_code()), (400, Some("invalid_json")), "{method} {path} {body}");
+    }
+    assert_eq!(alice.client.me().await.unwrap().display_name, display_name, "nothing changed");
+    assert!(alice.client.history(dm.id, &HistoryQuery::default()).await.unwrap().messages.is_empty());
+    // An object still works, with leading whitespace too.
+    let ok = alice.client.raw(
+        Method::PATCH,
+        "/api/v1/me",
+        Some(RawBody::json_bytes(b" \n{\"display_name\": \"Al\"}".to_vec())),
+    );
+    assert_eq!(ok.await.unwrap().status, 200);
+}
+
+#[tokio::test]
+async fn every_refusal_of_the_http_layer_is_a_confab_error_body() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let messages = format!("/api/v1/conversations/{}/messages", alice.dm_with(&app.user("bob").await).await.id);
+    let big = format!("{{\"body\": \"{}\"}}", "x".repeat(100 * 1024));
+    let cases = [
+        (Method::DELETE, "/healthz".to_owned(), None, 405, "method_not_allowed"),
+        (Method::PUT, "/api/v1/conversations".to_owned(), None, 405, "method_not_allowed"),
+        (Method::GET, "/api/v1/no-such-route".to_owned(), None, 404, "not_found"),
+        (
+            Method::POST,
+            messages.clone(),
+            Some(RawBody::new("text/plain", b"{}".to_vec())),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            Method::POST,
+            messages.clone(),
+            Some(RawBody::new("application/x-www-form-urlencoded", b"body=x".to_vec())),
+            415,
+            "unsupported_media_type",
+        ),
+        (Method::POST, messages.clone(), Some(RawBody::json_bytes(big.into_bytes())), 413, "payload_too_large"),
+        (Method::POST, messages.clone(), Some(RawBody::json_bytes(b"{\"body\":".to_vec())), 400, "invalid_json"),
+    ];
+    for (method, path, body, status, code) in cases {
+        let r = alice.client.raw(method.clone(), &path, body).await.unwrap();
+        assert_eq!((r.status, r.error_code()), (status, Some(code)), "{method} {path}: {}", r.text());
+        assert!(r.content_type().starts_with("application/json"), "{method} {path}");
+        assert!(r.json.pointer("/error/message").and_then(|m| m.as_str()).is_some_and(|m| !m.is_empty()));
+        if status == 405 {
+            assert!(r.header("allow").is_some(), "{method} {path}: a 405 names the allowed methods");
+        }
+    }
+}
+
+/// PostgreSQL cannot store U+0000 in text (it answered 500); SQLite could. Both now refuse it,
+/// and the other control characters no text needs, before anything is stored.
+#[tokio::test]
+async fn control_characters_are_refused_the_same_on_every_backend() {
+    use confab_proto::rest::{UpdateConversationRequest, UpdateProfileRequest, UserSearchQuery};
+
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let dm = alice.dm_with(&bob).await;
+    let kept = alice.client.send_message(dm.id, &text("kept")).await.unwrap();
+
+    for body in ["nul \0 inside", "\u{1b}[31mred", "del\u{7f}", "c1\u{85}"] {
+        assert_api_error(alice.client.send_message(dm.id, &text(body)).await, 400, ErrorCode::InvalidParameter);
+        assert_api_error(alice.client.edit_message(dm.id, kept.id, body).await, 400, ErrorCode::InvalidParameter);
+    }
+    let mut ws = alice.connect().await;
+    let refused = ws
+        .send_message(SendMessage { conversation_id: dm.id, body: "ws \0".into(), client_id: None, reply_to: None })
+        .await;
+    assert!(
+        matches!(refused, Err(ClientError::Command(ref e)) if e.code == ErrorCode::InvalidParameter),
+        "{refused:?}"
+    );
+
+    let search = UserSearchQuery { q: "b\0".into(), limit: None, cursor: None };
+    assert_api_error(alice.client.search_users(&search).await, 400, ErrorCode::InvalidParameter);
+    let search = UserSearchQuery { q: "b".into(), limit: None, cursor: Some("\0".into()) };
+    assert_api_error(alice.client.search_users(&search).await, 400, ErrorCode::InvalidParameter);
+    let profile = UpdateProfileRequest { bio: Some("bio\0".into()), ..Default::default() };
+    assert_api_error(alice.client.update_profile(&profile).await, 400, ErrorCode::InvalidParameter);
+    let group = alice
+        .client
+        .create_conversation(&CreateConversationRequest {
+            kind: ConversationKind::Group,
+            name: Some("g".into()),
+            members: vec![bob.id()],
+        })
+        .await
+        .unwrap();
+    let topic = UpdateConversationRequest { topic: Some("topic\u{0}".into()), ..Default::default() };
+    assert_api_error(alice.client.update_conversation(group.id, &topic).await, 400, ErrorCode::InvalidParameter);
+
+    // Nothing changed; tabs and line breaks are still text.
+    let history = alice.client.history(dm.id, &HistoryQuery::default()).await.unwrap().messages;
+    assert_eq!(history.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["kept"]);
+    assert_eq!(alice.client.me().await.unwrap().bio, None);
+    let lines = alice.client.send_message(dm.id, &text("a\tb\r\nc")).await.unwrap();
+    assert_eq!(lines.body, "a\tb\r\nc");
 }

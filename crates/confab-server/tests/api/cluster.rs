@@ -461,3 +461,23 @@ async fn every_session_sees_a_conversation_in_order_while_both_nodes_write() {
         assert!(seqs.windows(2).all(|w| w[0] < w[1]), "seqs out of order: {seqs:?}");
     }
 }
+
+#[tokio::test]
+async fn one_users_message_budget_is_shared_by_the_nodes() {
+    use confab_server::config::Rate;
+    let Some(nodes) = spawn_cluster_with(2, |c| c.rate_limits.messages_per_user = Rate::per_secs(4, 60)).await else {
+        return;
+    };
+    let alice = nodes[0].user("alice").await;
+    let alice_on_b = nodes[1].login("alice").await;
+    let bob = nodes[1].login_or_register("bob").await;
+    let dm = alice.dm_with(&bob).await.id;
+    // Two sends on each node: each alone is within its budget; together they spend it.
+    for sender in [&alice, &alice_on_b, &alice, &alice_on_b] {
+        sender.client.send_message(dm, &text("counted")).await.unwrap();
+    }
+    assert_api_error(alice_on_b.client.send_message(dm, &text("over")).await, 429, ErrorCode::RateLimited);
+    assert_api_error(alice.client.send_message(dm, &text("over")).await, 429, ErrorCode::RateLimited);
+    // Bob's budget is his own.
+    bob.client.send_message(dm, &text("bob is fine")).await.unwrap();
+}

@@ -12,6 +12,7 @@ mod groups;
 mod helpers;
 mod host_app;
 mod invitations;
+mod limits;
 mod messages;
 mod notifications;
 mod operations;

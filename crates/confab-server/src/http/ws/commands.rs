@@ -25,7 +25,7 @@ pub struct BadFrame {
 pub fn decode(text: &str) -> Result<(Option<String>, Command), BadFrame> {
     let frame: IncomingFrame = serde_json::from_str(text).map_err(|e| BadFrame {
         id: None,
-        error: ApiError { code: ErrorCode::InvalidJson, message: format!("not a frame: {e}") },
+        error: ApiError::new(ErrorCode::InvalidJson, format!("not a frame: {e}")),
     })?;
     let id = match frame.id {
         None => None,
@@ -33,10 +33,10 @@ pub fn decode(text: &str) -> Result<(Option<String>, Command), BadFrame> {
         Some(_) => {
             return Err(BadFrame {
                 id: None,
-                error: ApiError {
-                    code: ErrorCode::InvalidParameter,
-                    message: format!("\"id\" must be a string of 1 to {MAX_FRAME_ID_LEN} bytes"),
-                },
+                error: ApiError::new(
+                    ErrorCode::InvalidParameter,
+                    format!("\"id\" must be a string of 1 to {MAX_FRAME_ID_LEN} bytes"),
+                ),
             });
         }
     };

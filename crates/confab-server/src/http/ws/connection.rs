@@ -3,11 +3,12 @@
 //! Either side ends the connection through the hub's close request, so the close code sent to
 //! the client is always the reason it was closed.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use confab_proto::frames::{Event, Ready, ServerFrame, close_code};
+use confab_proto::frames::{Command, Event, Ready, ServerFrame, close_code};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
@@ -15,12 +16,20 @@ use super::commands::{self, BadFrame};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::hub::{Connection, encode};
+use crate::limits::SocketPermit;
 use crate::store::UserRow;
 
 /// How long the writer may take to flush the final close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-pub async fn run(socket: WebSocket, app: Arc<App>, principal: Principal, user: UserRow) {
+pub async fn run(
+    socket: WebSocket,
+    app: Arc<App>,
+    principal: Principal,
+    user: UserRow,
+    ip: Option<IpAddr>,
+    _permit: SocketPermit,
+) {
     let gateway = &app.config.gateway;
     let heartbeat = Duration::from_secs(gateway.heartbeat_secs);
     let idle_timeout = Duration::from_secs(gateway.idle_timeout_secs);
@@ -48,7 +57,7 @@ pub async fn run(socket: WebSocket, app: Arc<App>, principal: Principal, user: U
     app.presence.connected(principal.user_id).await;
 
     let writer = tokio::spawn(write_loop(sink, queue, connection.clone(), heartbeat));
-    read_loop(&mut stream, &app, &connection, idle_timeout).await;
+    read_loop(&mut stream, &app, &connection, idle_timeout, ip).await;
 
     app.hub.disconnect(&connection);
     app.presence.disconnected(principal.user_id);
@@ -112,6 +121,7 @@ async fn read_loop(
     app: &Arc<App>,
     connection: &Arc<Connection>,
     idle_timeout: Duration,
+    ip: Option<IpAddr>,
 ) {
     let mut abuse = AbuseMeter::new(app.config.gateway.max_bad_frames_per_minute);
     loop {
@@ -130,7 +140,13 @@ async fn read_loop(
                 Ok((id, command)) => {
                     // Boxed: the command's future is large and only lives while it runs; inline,
                     // it would sit in every idle connection's task.
-                    let answer = match Box::pin(commands::execute(app, connection.principal, command)).await {
+                    let sends = matches!(command, Command::SendMessage(_));
+                    let allowed = app.traffic.command(connection.principal.user_id, ip, sends).await;
+                    let executed = match allowed {
+                        Ok(()) => Box::pin(commands::execute(app, connection.principal, command)).await,
+                        Err(limited) => Err(limited),
+                    };
+                    let answer = match executed {
                         Ok(ack) => id.as_ref().map(|_| Event::Ack(ack)),
                         Err(error) => Some(Event::Error(error.to_api())),
                     };
@@ -147,10 +163,10 @@ async fn read_loop(
             Message::Binary(_) => {
                 let bad = BadFrame {
                     id: None,
-                    error: confab_proto::ApiError {
-                        code: confab_proto::ErrorCode::InvalidJson,
-                        message: "binary frames are not supported; send JSON text frames".into(),
-                    },
+                    error: confab_proto::ApiError::new(
+                        confab_proto::ErrorCode::InvalidJson,
+                        "binary frames are not supported; send JSON text frames",
+                    ),
                 };
                 if !reject(connection, bad, &mut abuse) {
                     return;

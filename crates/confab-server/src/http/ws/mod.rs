@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use confab_proto::{ErrorBody, ErrorCode, WS_BEARER_PREFIX, WS_SUBPROTOCOL};
 use serde::Deserialize;
 
-use super::extract::Query;
+use super::extract::{Client, Query};
 use crate::app::App;
 use crate::error::Error;
 
@@ -36,14 +36,16 @@ pub struct WsQuery {
         (status = 400, description = "not a WebSocket handshake, or confab.v1 not offered", body = ErrorBody),
         (status = 401, description = "missing_token, invalid_token, token_expired, invalid_ticket, session_revoked, …", body = ErrorBody),
         (status = 403, description = "origin_not_allowed", body = ErrorBody),
+        (status = 429, description = "rate_limited: this user or IP has as many sockets open as allowed", body = ErrorBody),
     ))]
 pub async fn upgrade(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
+    Client(client): Client,
     Query(query): Query<WsQuery>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    match handshake(&app, &headers, query, upgrade).await {
+    match handshake(&app, &headers, client.ip, query, upgrade).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
@@ -52,6 +54,7 @@ pub async fn upgrade(
 async fn handshake(
     app: &Arc<App>,
     headers: &HeaderMap,
+    ip: Option<std::net::IpAddr>,
     query: WsQuery,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, Error> {
@@ -84,6 +87,8 @@ async fn handshake(
         }
     };
     let user = app.users.get(principal.user_id).await?;
+    // Held for the life of the socket; dropped with the upgrade callback if the upgrade fails.
+    let permit = app.traffic.open_socket(principal.user_id, ip)?;
 
     let gateway = &app.config.gateway;
     let app = app.clone();
@@ -93,5 +98,5 @@ async fn handshake(
         .write_buffer_size(gateway.socket_buffer_bytes)
         .max_message_size(gateway.max_frame_bytes)
         .max_frame_size(gateway.max_frame_bytes)
-        .on_upgrade(move |socket| connection::run(socket, app, principal, user)))
+        .on_upgrade(move |socket| connection::run(socket, app, principal, user, ip, permit)))
 }
