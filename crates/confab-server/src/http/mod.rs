@@ -122,6 +122,8 @@ pub fn router(app: Arc<App>) -> Router {
     let max_body = app.config.limits.max_request_bytes;
     let counted = app.metrics.clone();
     let (api, doc) = api().split_for_parts();
+    #[cfg(feature = "ws-echo")]
+    let api = api.route("/ws-echo", get(ws::echo));
     let doc = Arc::new(doc);
     api.route("/api/v1/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .route("/", get(web::index))
