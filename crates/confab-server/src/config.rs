@@ -306,6 +306,8 @@ pub struct GatewayConfig {
     pub socket_buffer_bytes: usize,
     /// Bad frames tolerated per minute before the connection is closed (4002).
     pub max_bad_frames_per_minute: u32,
+    /// Longest a WebSocket command may run before it is answered with `unavailable`.
+    pub command_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -409,6 +411,7 @@ impl Default for GatewayConfig {
             outbound_queue: 1024,
             socket_buffer_bytes: 1024,
             max_bad_frames_per_minute: 20,
+            command_timeout_secs: 10,
         }
     }
 }
@@ -557,6 +560,9 @@ impl Config {
         }
         if self.limits.max_message_chars == 0 {
             return invalid("limits.max_message_chars must be at least 1");
+        }
+        if self.gateway.command_timeout_secs == 0 {
+            return invalid("gateway.command_timeout_secs must be at least 1");
         }
         if self.gateway.outbound_queue == 0 || self.gateway.max_frame_bytes < 1024 {
             return invalid("gateway.outbound_queue must be positive and gateway.max_frame_bytes at least 1024");

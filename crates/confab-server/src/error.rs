@@ -37,6 +37,9 @@ pub enum Error {
     /// The host app's JWKS or introspection endpoint failed or timed out.
     #[error("the external auth provider could not be reached: {0}")]
     AuthProviderUnavailable(String),
+    /// The server could not finish in time (e.g. a WebSocket command past its deadline); retry.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A bug or an environment failure; details go to the log only.
@@ -66,6 +69,7 @@ impl Error {
             Error::OriginNotAllowed => ErrorCode::OriginNotAllowed,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
             Error::AuthProviderUnavailable(_) => ErrorCode::AuthProviderUnavailable,
+            Error::Unavailable(_) => ErrorCode::Unavailable,
             Error::Store(e) if e.is_unavailable() => ErrorCode::Unavailable,
             Error::Store(_) | Error::Internal(_) => ErrorCode::Internal,
         }
@@ -84,7 +88,7 @@ impl Error {
 
     /// True for failures of the server rather than of the request; those are logged.
     pub fn is_server_fault(&self) -> bool {
-        matches!(self, Error::Store(_) | Error::Internal(_) | Error::AuthProviderUnavailable(_))
+        matches!(self, Error::Store(_) | Error::Internal(_) | Error::AuthProviderUnavailable(_) | Error::Unavailable(_))
     }
 
     pub fn to_api(&self) -> ApiError {

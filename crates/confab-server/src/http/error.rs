@@ -20,7 +20,7 @@ pub fn status_of(error: &Error) -> StatusCode {
         Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::UsernameTaken | Error::Conflict(..) => StatusCode::CONFLICT,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        Error::AuthProviderUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::AuthProviderUnavailable(_) | Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
         Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }

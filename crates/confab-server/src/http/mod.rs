@@ -170,6 +170,8 @@ pub fn router(app: Arc<App>) -> Router {
     let counted = app.metrics.clone();
     let (api, mut doc) = api().split_for_parts();
     document_standard_answers(&mut doc);
+    #[cfg(feature = "ws-echo")]
+    let api = api.route("/ws-echo", get(ws::echo));
     let doc = Arc::new(doc);
     api.route("/api/v1/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .route("/", get(web::index))

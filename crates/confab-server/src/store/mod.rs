@@ -16,10 +16,12 @@ mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
 pub use conversations::{AuditRow, ConversationRow, GroupEvent, GroupPatch, MemberRow, NewConversation};
 pub use invitations::{InvitationRow, Transition};
@@ -48,6 +50,10 @@ pub enum StoreError {
     /// The store's own code broke one of its invariants: a bug, not an unreachable database.
     #[error("store bug: {0}")]
     Bug(String),
+    /// One failure handed to every message of a batch (the writer does not retry a batch one
+    /// by one when the database is unavailable: each retry would wait as long again).
+    #[error("{0}")]
+    Shared(Arc<StoreError>),
 }
 
 impl StoreError {
@@ -58,23 +64,43 @@ impl StoreError {
 
     /// True when a UNIQUE constraint refused the write: the caller lost a race or repeated itself.
     pub fn is_unique_violation(&self) -> bool {
-        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            StoreError::Shared(e) => e.is_unique_violation(),
+            _ => false,
+        }
     }
 
     /// True when the database could not be reached (as opposed to refusing a query): the
     /// connection failed, broke mid-handshake, or none came free in time.
+    /// Also when it answered that it has no room (a full disk): the request was fine and may
+    /// succeed once space is freed.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Database(
-                sqlx::Error::Io(_)
-                    | sqlx::Error::Tls(_)
-                    | sqlx::Error::Protocol(_)
-                    | sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::WorkerCrashed
-            ) | StoreError::WriterStopped
-        )
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => out_of_space(e.code().as_deref()),
+            StoreError::Shared(e) => e.is_unavailable(),
+            other => matches!(
+                other,
+                StoreError::Database(
+                    sqlx::Error::Io(_)
+                        | sqlx::Error::Tls(_)
+                        | sqlx::Error::Protocol(_)
+                        | sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::WorkerCrashed
+                ) | StoreError::WriterStopped
+            ),
+        }
+    }
+}
+
+/// SQLite's SQLITE_FULL (13) and SQLITE_IOERR (10, with its extended codes in the upper bits);
+/// PostgreSQL's class 53, insufficient resources (53100 is disk_full).
+fn out_of_space(code: Option<&str>) -> bool {
+    match code {
+        Some(code) if code.starts_with("53") && code.len() == 5 => true,
+        Some(code) => code.parse::<i32>().is_ok_and(|n| n == 13 || n & 0xff == 10),
+        None => false,
     }
 }
 
@@ -101,7 +127,14 @@ pub struct Store {
     /// Group commit of new messages (`writer.rs`); `None` in the writer's own handle, which
     /// writes directly.
     writer: Option<writer::Writer>,
+    /// SQLite only, for tests: `PRAGMA max_page_count` of the write connection (0: none), kept
+    /// here so that a replaced connection gets it too.
+    page_limit: Arc<AtomicU64>,
 }
+
+/// How long a query waits for a free connection before the database counts as unavailable
+/// (503 `unavailable`), on both backends and for the writer too.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Store {
     /// Opens the database named by `database_url`, or the embedded SQLite file in `data_dir`,
@@ -124,6 +157,7 @@ impl Store {
             return Err(StoreError::UnsupportedUrl);
         };
         let options = AnyConnectOptions::from_str(&url)?;
+        let page_limit = Arc::new(AtomicU64::new(0));
         let (pool, writes) = match backend {
             // WAL lets readers proceed during a write; FULL sync makes an acknowledged commit
             // survive a power cut, not only a process crash (guarantee 1). Statement journals
@@ -137,34 +171,61 @@ impl Store {
             // it is free. Contending on SQLite's own lock instead, they would sleep in its busy
             // handler (up to 100 ms a retry) while the lock sits free — a convoy that let 16
             // concurrent conversation creations reach only ~300 a second.
+            //
+            // A write connection comes back with a transaction still counted open when its
+            // rollback failed — after SQLITE_FULL or an I/O error SQLite may already have rolled
+            // back by itself, so sqlx's ROLLBACK fails and its count stays at one. Reused, it
+            // would refuse every later BEGIN ("non-zero transaction depth") until a restart:
+            // such a connection is closed instead (closing rolls back whatever is left) and the
+            // next write opens a fresh one.
             Backend::Sqlite => {
-                let sqlite = |connections: u32| {
-                    AnyPoolOptions::new().max_connections(connections).after_connect(|conn, _| {
+                let sqlite = |connections: u32, limit: Arc<AtomicU64>| {
+                    AnyPoolOptions::new().max_connections(connections).acquire_timeout(ACQUIRE_TIMEOUT).after_connect(
+                        move |conn, _| {
+                            let pages = limit.load(Ordering::Relaxed);
+                            Box::pin(async move {
+                                conn.execute(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                                     PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 268435456; \
+                                     PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 20000;",
+                                )
+                                .await?;
+                                if pages > 0 {
+                                    conn.execute(composed(format!("PRAGMA max_page_count = {pages}"))).await?;
+                                }
+                                Ok(())
+                            })
+                        },
+                    )
+                };
+                let writes = sqlite(1, page_limit.clone())
+                    .after_release(|conn, _| {
                         Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                                 PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 268435456; \
-                                 PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 20000;",
-                            )
-                            .await?;
-                            Ok(())
+                            // The round trip runs after the rollback queued by a dropped
+                            // transaction, so the count below is settled.
+                            conn.ping().await?;
+                            let clean = !conn.is_in_transaction();
+                            if !clean {
+                                tracing::warn!("a write connection kept a failed transaction open; replacing it");
+                            }
+                            Ok(clean)
                         })
                     })
-                };
-                let writes = sqlite(1).connect_with(options.clone()).await?;
-                (sqlite(8).connect_with(options).await?, writes)
+                    .connect_with(options.clone())
+                    .await?;
+                (sqlite(8, Arc::default()).connect_with(options).await?, writes)
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
                     .max_connections(32)
-                    .acquire_timeout(Duration::from_secs(5))
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
                     .connect_with(options)
                     .await?;
                 (pool.clone(), pool)
             }
         };
-        let direct = Store { pool, writes, backend, writer: None };
+        let direct = Store { pool, writes, backend, writer: None, page_limit };
         direct.migrate().await?;
         let writer = writer::Writer::start(direct.clone())?;
         Ok(Store { writer: Some(writer), ..direct })
@@ -206,6 +267,41 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Commits a small write that needs room (a row of 8 KiB, inserted and deleted again), for
+    /// readiness: a node whose reads work but whose writes fail — a full disk — is not ready.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        const NAME: &str = "confab.readiness-probe";
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(NAME)
+            .bind(vec![0u8; 8192])
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM server_secrets WHERE name = $1").bind(NAME).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Test hook (SQLite): caps the database at `pages` pages on the write connection — "the
+    /// disk is full" — or lifts the cap with `None`. SQLite never shrinks a database this way:
+    /// a cap below the current size holds it at its size.
+    #[doc(hidden)]
+    pub async fn limit_pages_for_tests(&self, pages: Option<u64>) -> Result<(), StoreError> {
+        let pages = pages.unwrap_or(0);
+        self.page_limit.store(pages, Ordering::Relaxed);
+        // 0 would read back the limit; the largest value SQLite takes lifts it.
+        let value = if pages == 0 { 4_294_967_294 } else { pages };
+        sqlx::query(composed(format!("PRAGMA max_page_count = {value}"))).execute(&self.writes).await?;
+        Ok(())
+    }
+
+    /// Test hook (SQLite): takes the write lock and holds it until the returned transaction is
+    /// dropped — a stalled writer.
+    #[doc(hidden)]
+    pub async fn hold_writes_for_tests(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        self.begin_write().await
     }
 
     pub async fn close(&self) {

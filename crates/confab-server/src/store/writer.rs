@@ -154,6 +154,13 @@ async fn commit(store: &Store, batch: &mut Vec<Job>) {
                 let _ = job.done.send(Ok(outcome)); // a sender that gave up no longer listens
             }
         }
+        Err(e) if e.is_unavailable() => {
+            tracing::warn!(error = %e, messages = batch.len(), "a batch of messages could not be committed");
+            let e = std::sync::Arc::new(e);
+            for job in batch.drain(..) {
+                let _ = job.done.send(Err(StoreError::Shared(e.clone())));
+            }
+        }
         Err(e) => {
             if batch.len() > 1 {
                 tracing::debug!(error = %e, messages = batch.len(), "batch refused; committing its messages one by one");

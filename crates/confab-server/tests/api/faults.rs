@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use confab_client::Connection;
+use confab_client::{ClientError, Connection};
 use confab_proto::ErrorCode;
-use confab_proto::frames::{Event, SyncPosition, SyncRequest};
+use confab_proto::frames::{Command, Event, SendMessage, SyncPosition, SyncRequest};
 use confab_proto::rest::HistoryQuery;
+use reqwest::Method;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
@@ -250,4 +251,96 @@ async fn a_redis_outage_tells_sessions_to_resync_and_never_holds_up_sync() {
     assert!(lost(&nodes[0], &on_a, "interrupted") >= 1.0, "node A counts its interrupted subscription");
     assert!(lost(&nodes[1], &on_b, "publish") >= 1.0, "node B counts the envelope it could not publish");
     drop(redis);
+}
+
+/// SQLite only: a full disk, simulated with a page cap on the write connection.
+#[tokio::test]
+async fn a_full_disk_fails_writes_retryably_and_they_resume_once_space_is_freed() {
+    if std::env::var("CONFAB_TEST_DATABASE_URL").is_ok() {
+        return eprintln!("SQLite fault test skipped on PostgreSQL");
+    }
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let dm = alice.dm_with(&bob).await.id;
+    let acked = alice.client.send_message(dm, &text("before the disk filled")).await.unwrap();
+    let store = &app.server.app.store;
+    store.limit_pages_for_tests(Some(1)).await.unwrap(); // held at its current size
+
+    // Sends fill what room is left; the first that finds none is refused, retryably.
+    let filler = "x".repeat(3_000);
+    let mut refused = None;
+    for i in 0..500 {
+        if let Err(e) = alice.client.send_message(dm, &text(&format!("{i} {filler}"))).await {
+            refused = Some(e);
+            break;
+        }
+    }
+    let expect_unavailable = |e: Option<ClientError>| match e {
+        Some(ClientError::Api { status, error }) => {
+            assert_eq!((status, error.code), (503, ErrorCode::Unavailable), "{}", error.message)
+        }
+        other => panic!("expected 503 unavailable, got {other:?}"),
+    };
+    expect_unavailable(refused);
+    // Still full: the same answer again (not a wedged 500), on REST and on the WebSocket, and
+    // the node says it is not ready.
+    // (A short message may still fit in a page's free space: these are as large as the filler.)
+    let still = format!("still full {filler}");
+    expect_unavailable(alice.client.send_message(dm, &text(&still)).await.err());
+    let mut ws = alice.connect().await;
+    let send = SendMessage { conversation_id: dm, body: still.clone(), client_id: None, reply_to: None };
+    let answer = ws.request(Command::SendMessage(send)).await;
+    assert_eq!(answer.as_ref().err().and_then(ClientError::code), Some(ErrorCode::Unavailable), "{answer:?}");
+    let ready = app.anonymous().raw(Method::GET, "/readyz", None).await.unwrap();
+    assert_eq!((ready.status, ready.json["error"]["code"].as_str()), (503, Some("unavailable")));
+
+    // Space comes back: writes resume by themselves, and the node is ready again.
+    store.limit_pages_for_tests(None).await.unwrap();
+    let after = alice.client.send_message(dm, &text("after the disk was freed")).await.unwrap();
+    assert!(after.seq > acked.seq);
+    app.login("alice").await; // a session row: another write
+    let ready = app.anonymous().raw(Method::GET, "/readyz", None).await.unwrap();
+    assert_eq!(ready.status, 200);
+    let history = bob.client.history(dm, &HistoryQuery { limit: Some(100), ..Default::default() }).await.unwrap();
+    assert!(history.messages.iter().all(|m| !m.body.starts_with("still full")), "refused sends left nothing");
+    assert!(history.messages.iter().any(|m| m.id == acked.id));
+}
+
+/// SQLite only: a writer that cannot get the write lock (held by the test). The send is
+/// answered within the gateway's command deadline, with a retryable error.
+#[tokio::test]
+async fn a_websocket_send_is_answered_within_the_deadline_while_the_writer_is_stalled() {
+    if std::env::var("CONFAB_TEST_DATABASE_URL").is_ok() {
+        return eprintln!("SQLite fault test skipped on PostgreSQL");
+    }
+    let app = spawn_app_with(|c| c.gateway.command_timeout_secs = 1).await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let dm = alice.dm_with(&bob).await.id;
+    let mut ws = alice.connect().await;
+    let held = app.server.app.store.hold_writes_for_tests().await.unwrap();
+
+    let started = std::time::Instant::now();
+    let send =
+        SendMessage { conversation_id: dm, body: "stalled".into(), client_id: Some("c1".into()), reply_to: None };
+    let answer = tokio::time::timeout(Duration::from_secs(3), ws.request(Command::SendMessage(send.clone())))
+        .await
+        .expect("answered within the 1 s deadline and some slack");
+    assert_eq!(answer.as_ref().err().and_then(ClientError::code), Some(ErrorCode::Unavailable), "{answer:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // Once the writer is free, the retry with the same client id gets one message.
+    drop(held);
+    let mut acked = None;
+    for _ in 0..20 {
+        if let Ok(ack) = ws.request(Command::SendMessage(send.clone())).await {
+            acked = Some(ack);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(acked.is_some(), "the retry succeeded");
+    let history = bob.client.history(dm, &HistoryQuery::default()).await.unwrap();
+    assert_eq!(history.messages.iter().filter(|m| m.body == "stalled").count(), 1);
 }

@@ -268,8 +268,13 @@ async fn a_slow_consumer_is_closed_without_slowing_anyone() {
         .max()
         .unwrap();
     assert!(worst < Duration::from_secs(1), "worst send-to-delivery latency {worst:?}");
-    let (code, _) = stalled.expect_closed(Duration::from_secs(30)).await.unwrap();
-    assert_eq!(code, close_code::SLOW_CONSUMER);
+    // The close frame reaches a stalled client only if it fits behind what is already queued;
+    // after the close grace the server drops the socket either way (socket.rs checks that).
+    assert_eq!(app.server.app.metrics.websocket_closed_slow_consumer.get(), 1);
+    match stalled.expect_closed(Duration::from_secs(30)).await {
+        Ok((code, _)) => assert_eq!(code, close_code::SLOW_CONSUMER),
+        Err(e) => assert!(!matches!(e, ClientError::Timeout), "the connection ended: {e:?}"),
+    }
 }
 
 #[tokio::test]

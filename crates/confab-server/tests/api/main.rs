@@ -17,5 +17,6 @@ mod messages;
 mod notifications;
 mod operations;
 mod people;
+mod socket;
 mod sync;
 mod timeline;

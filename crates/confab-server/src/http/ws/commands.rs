@@ -5,7 +5,7 @@
 //! REST's `http/error.rs` (the client's `error` frame carries only the public message).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use confab_proto::frames::{Ack, Command, IncomingFrame, MAX_FRAME_ID_LEN};
 use confab_proto::rest::{Message, SendInvitationRequest, SendMessageRequest};
@@ -47,10 +47,23 @@ pub fn decode(text: &str) -> Result<(Option<String>, Command), BadFrame> {
 }
 
 /// Runs a command for `principal`, through the same services as REST, and records it.
+///
+/// Every command is answered within `gateway.command_timeout_secs`: past it, with `unavailable`
+/// (a database that stalls must not leave the client waiting). A send cut off this way may
+/// still commit; the client retries with the same `client_id` and gets the one message.
 pub async fn execute(app: &Arc<App>, principal: Principal, command: Command) -> Result<Ack, Error> {
     let kind = command.kind();
     let started = Instant::now();
-    let result = dispatch(app, principal, command).await;
+    let deadline = Duration::from_secs(app.config.gateway.command_timeout_secs);
+    let result = match tokio::time::timeout(deadline, dispatch(app, principal, command)).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::Unavailable(format!("no answer within {} s; retry shortly", deadline.as_secs()))),
+    };
+    if let Err(error) = &result
+        && error.is_server_fault()
+    {
+        tracing::error!(error = %error, command = kind, "command failed");
+    }
     app.metrics.gateway_command(kind, started.elapsed(), result.is_ok());
     if let Err(error) = &result {
         log_fault(kind, error);

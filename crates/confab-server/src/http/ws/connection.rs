@@ -19,7 +19,9 @@ use crate::hub::{Connection, encode};
 use crate::limits::SocketPermit;
 use crate::store::UserRow;
 
-/// How long the writer may take to flush the final close frame.
+/// How long the writer may take to flush the final close frame. Then the socket is dropped
+/// whatever its state: a slow consumer's kernel send queue may never drain, and a writer stuck
+/// behind it would hold the socket and its file descriptor forever.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 pub async fn run(
@@ -56,21 +58,55 @@ pub async fn run(
     tracing::debug!(connection = connection.id, user = %principal.user_id, "websocket connected");
     app.presence.connected(principal.user_id).await;
 
-    let writer = tokio::spawn(write_loop(sink, queue, connection.clone(), heartbeat));
-    read_loop(&mut stream, &app, &connection, idle_timeout, ip).await;
+    let writer = tokio::spawn(write_loop(sink, queue, None, connection.clone(), heartbeat));
+    read_loop(&mut stream, &app, &connection, idle_timeout, ip, None).await;
 
     app.hub.disconnect(&connection);
     app.presence.disconnected(principal.user_id);
+    finish(writer, stream, &connection).await;
+}
+
+/// Ends a connection whose reader has returned: the writer gets [`CLOSE_GRACE`] to send the
+/// close frame, then is stopped, and with both halves of the socket dropped the TCP connection
+/// is closed.
+async fn finish(
+    mut writer: tokio::task::JoinHandle<()>,
+    stream: futures_util::stream::SplitStream<WebSocket>,
+    connection: &Connection,
+) {
     connection.close(1000, "");
-    if tokio::time::timeout(CLOSE_GRACE, writer).await.is_err() {
-        tracing::debug!(connection = connection.id, "writer did not finish in time");
+    if tokio::time::timeout(CLOSE_GRACE, &mut writer).await.is_err() {
+        tracing::debug!(connection = connection.id, "writer did not finish in time; dropping the socket");
+        writer.abort();
+        let _ = writer.await; // returns once the task, and the socket half it owns, are dropped
     }
+    drop(stream);
     tracing::debug!(connection = connection.id, "websocket closed");
 }
 
+/// A connection that sends every data frame back, through the same reader, writer and close
+/// handling as [`run`]: what the Autobahn conformance suite (`.ci/autobahn`) talks to. Built
+/// only with the `ws-echo` feature.
+#[cfg(feature = "ws-echo")]
+pub async fn echo(socket: WebSocket, app: Arc<App>) {
+    let gateway = &app.config.gateway;
+    let (sink, mut stream) = socket.split();
+    let principal = Principal { user_id: confab_proto::UserId(0), session_id: None };
+    let (connection, queue) = app.hub.connect(principal, gateway.outbound_queue);
+    let (echoes, echoed) = mpsc::channel(16);
+    let heartbeat = Duration::from_secs(gateway.heartbeat_secs);
+    let writer = tokio::spawn(write_loop(sink, queue, Some(echoed), connection.clone(), heartbeat));
+    read_loop(&mut stream, &app, &connection, Duration::from_secs(gateway.idle_timeout_secs), None, Some(&echoes))
+        .await;
+    app.hub.disconnect(&connection);
+    finish(writer, stream, &connection).await;
+}
+
+/// `echoed`: frames to send back, in echo mode only.
 async fn write_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
     mut queue: mpsc::Receiver<Utf8Bytes>,
+    mut echoed: Option<mpsc::Receiver<Message>>,
     connection: Arc<Connection>,
     heartbeat: Duration,
 ) {
@@ -81,9 +117,23 @@ async fn write_loop(
         tokio::select! {
             biased;
             request = &mut close_requested => {
+                if let Some(echoed) = echoed.as_mut() {
+                    while let Ok(frame) = echoed.try_recv() {
+                        let _ = sink.feed(frame).await;
+                    }
+                }
                 let frame = CloseFrame { code: request.code, reason: Utf8Bytes::from_static(request.reason) };
+                // After the client's Close, tungstenite refuses to send another but holds its
+                // answer (the client's code echoed, or 1002 for a code not allowed on the wire,
+                // RFC 6455 §5.5.1, §7.4) until the socket is flushed: `close` flushes it.
                 let _ = sink.send(Message::Close(Some(frame))).await;
+                let _ = sink.close().await;
                 break;
+            }
+            Some(frame) = next_echo(&mut echoed) => {
+                if sink.send(frame).await.is_err() {
+                    break;
+                }
             }
             frame = queue.recv() => match frame {
                 Some(frame) => {
@@ -99,6 +149,13 @@ async fn write_loop(
                 }
             }
         }
+    }
+}
+
+async fn next_echo(echoed: &mut Option<mpsc::Receiver<Message>>) -> Option<Message> {
+    match echoed {
+        Some(echoed) => echoed.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -122,6 +179,7 @@ async fn read_loop(
     connection: &Arc<Connection>,
     idle_timeout: Duration,
     ip: Option<IpAddr>,
+    echo: Option<&mpsc::Sender<Message>>,
 ) {
     let mut abuse = AbuseMeter::new(app.config.gateway.max_bad_frames_per_minute);
     loop {
@@ -135,6 +193,12 @@ async fn read_loop(
             Ok(Some(Err(error))) => return close_on_read_error(connection, &error),
             Ok(Some(Ok(message))) => message,
         };
+        if let (Some(echo), Message::Text(_) | Message::Binary(_)) = (echo, &message) {
+            if echo.send(message).await.is_err() {
+                return;
+            }
+            continue;
+        }
         match message {
             Message::Text(text) => match commands::decode(text.as_str()) {
                 Ok((id, command)) => {

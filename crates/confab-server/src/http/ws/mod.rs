@@ -100,3 +100,20 @@ async fn handshake(
         .max_frame_size(gateway.max_frame_bytes)
         .on_upgrade(move |socket| connection::run(socket, app, principal, user, ip, permit)))
 }
+
+/// Largest message the echo endpoint takes: Autobahn's 9.* cases send up to 16 MiB.
+#[cfg(feature = "ws-echo")]
+const ECHO_MAX_BYTES: usize = 32 << 20;
+
+/// `GET /ws-echo`, only in builds with the `ws-echo` feature: no authentication, every data
+/// frame sent back, through the gateway's own socket code (`connection::echo`).
+#[cfg(feature = "ws-echo")]
+pub async fn echo(State(app): State<Arc<App>>, upgrade: WebSocketUpgrade) -> Response {
+    let buffer = app.config.gateway.socket_buffer_bytes;
+    upgrade
+        .read_buffer_size(buffer)
+        .write_buffer_size(buffer)
+        .max_message_size(ECHO_MAX_BYTES)
+        .max_frame_size(ECHO_MAX_BYTES)
+        .on_upgrade(move |socket| connection::echo(socket, app))
+}
