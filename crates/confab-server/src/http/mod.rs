@@ -124,8 +124,12 @@ pub fn router(app: Arc<App>) -> Router {
     let (api, doc) = api().split_for_parts();
     let doc = Arc::new(doc);
     api.route("/api/v1/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
-        .route("/", get(web::index))
-        .route("/web/{*path}", get(web::file))
+        .merge(
+            Router::new()
+                .route("/", get(web::index))
+                .route("/web/{*path}", get(web::file))
+                .with_state(web::Csp::new(&app.config)),
+        )
         .fallback(|| async { Error::NotFound("route") })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
