@@ -2,6 +2,8 @@
 // `sync` so that nothing is missed. Messages typed while offline wait in an outbox and are sent
 // once the connection is back, each with its client_id so that a retry never duplicates.
 
+import { sessionStore } from "./storage.js";
+
 export class Connection {
   #socket = null;
   #pending = new Map(); // command id -> {resolve, reject}
@@ -15,7 +17,7 @@ export class Connection {
     this.api = api;
     this.state = state;
     this.onSignedOut = onSignedOut;
-    try { this.outbox = JSON.parse(sessionStorage.getItem("confab.outbox")) || []; } catch { this.outbox = []; }
+    try { this.outbox = JSON.parse(sessionStore.getItem("confab.outbox")) || []; } catch { this.outbox = []; }
   }
 
   start() {
@@ -143,6 +145,6 @@ export class Connection {
   }
 
   #saveOutbox() {
-    sessionStorage.setItem("confab.outbox", JSON.stringify(this.outbox));
+    sessionStore.setItem("confab.outbox", JSON.stringify(this.outbox));
   }
 }

@@ -3,6 +3,7 @@
 
 import { clear, h, modal, timeOf } from "../dom.js";
 import { toggleTheme } from "../main.js";
+import { persistent } from "../storage.js";
 import { showChat } from "./chat.js";
 import { profileCard } from "./people.js";
 
@@ -25,6 +26,7 @@ export function showApp(root, ctx) {
       h("button", { type: "button", on: { click: () => startDirect(ctx) } }, "New chat"),
       h("button.secondary", { type: "button", on: { click: () => startGroup(ctx) } }, "New group"),
       h("button.secondary", { type: "button", on: { click: () => showContacts(ctx) } }, "Contacts")),
+    persistent ? null : h("p.notice", { role: "note" }, "This browser does not let Confab keep your sign-in here: reloading the page signs you out."),
     list);
   clear(root, h("div.layout", sidebar, main));
 
