@@ -5,6 +5,13 @@
 
 import { runAll } from "./harness.mjs";
 import "./tests/basics.mjs";
+import "./tests/names.mjs";
+import "./tests/state.mjs";
+import "./tests/errors.mjs";
+import "./tests/keyboard.mjs";
+import "./tests/links.mjs";
+import { embedServerArgs, stopPageServers } from "./tests/embed.mjs";
 
-const failed = await runAll([]);
+const failed = await runAll([...embedServerArgs, "--profile-link", "https://game.example/users/{username}"]);
+await stopPageServers();
 process.exit(failed ? 1 : 0);

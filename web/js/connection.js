@@ -12,6 +12,7 @@ export class Connection {
   #stopped = false;
   #flushing = false;
   outbox = []; // {client_id, conversation_id, body, reply_to}
+  failed = []; // refused by the server: outbox items with `error: {code, message}`, until retried or discarded
 
   constructor(api, state, onSignedOut) {
     this.api = api;
@@ -135,13 +136,33 @@ export class Connection {
         this.state.putMessages(message.conversation_id, [message]);
       } catch (error) {
         if (!error.code) return; // connection trouble: keep it for the next attempt
-        console.warn("message refused", error.code, error.message); // refused: drop it
+        // Refused (blocked, removed, too long): kept with the reason, for the user to retry or discard.
+        this.failed.push({ ...item, error: { code: error.code, message: error.message } });
       }
       this.outbox.shift();
       this.#saveOutbox();
       this.state.changed("outbox");
       this.state.changed("messages", { conversation: item.conversation_id });
     }
+  }
+
+  /** Sends a refused message again (same client_id: it was never stored). */
+  retry(client_id) {
+    const item = this.discard(client_id);
+    if (!item) return;
+    delete item.error;
+    this.outbox.push(item);
+    this.#saveOutbox();
+    this.state.changed("outbox");
+    return this.flush();
+  }
+
+  discard(client_id) {
+    const i = this.failed.findIndex((f) => f.client_id === client_id);
+    if (i < 0) return null;
+    const [item] = this.failed.splice(i, 1);
+    this.state.changed("outbox");
+    return item;
   }
 
   #saveOutbox() {
