@@ -6,6 +6,7 @@
 import { runAll } from "./harness.mjs";
 import "./tests/basics.mjs";
 import "./tests/names.mjs";
+import "./tests/layout.mjs";
 import "./tests/state.mjs";
 import "./tests/errors.mjs";
 import "./tests/keyboard.mjs";
