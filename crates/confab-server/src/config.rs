@@ -147,7 +147,13 @@ impl Config {
             Some(list) => list.clone(),
             // An allowed origin that is no CSP source (a typo) is left out rather than failing startup.
             None => std::iter::once("'self'".to_owned())
-                .chain(self.gateway.allowed_origins.iter().filter(|o| o.as_str() != "*" && valid_frame_ancestor(o)).cloned())
+                .chain(
+                    self.gateway
+                        .allowed_origins
+                        .iter()
+                        .filter(|o| o.contains("://") && valid_frame_ancestor(o))
+                        .cloned(),
+                )
                 .collect(),
         }
     }
@@ -621,7 +627,8 @@ mod tests {
         let mut config: Config = toml::from_str("[gateway]\nallowed_origins = [\"https://game.example\"]").unwrap();
         config.validate().unwrap();
         assert_eq!(config.frame_ancestors(), ["'self'", "https://game.example"]);
-        let args = ServeArgs { web_frame_ancestors: Some(vec!["https://a.example:8443".into()]), ..ServeArgs::default() };
+        let args =
+            ServeArgs { web_frame_ancestors: Some(vec!["https://a.example:8443".into()]), ..ServeArgs::default() };
         config.apply(args).unwrap();
         config.validate().unwrap();
         assert_eq!(config.frame_ancestors(), ["https://a.example:8443"], "the flag replaces the default");
