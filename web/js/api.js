@@ -1,5 +1,7 @@
 // REST calls with the access token, refreshing it once when it expires.
 
+import { sessionStore } from "./storage.js";
+
 export class ApiError extends Error {
   constructor(status, code, message) {
     super(message);
@@ -58,15 +60,15 @@ export class Api {
 
 /** Tokens live in sessionStorage (per tab), never in cookies. */
 export function saveTokens(tokens) {
-  sessionStorage.setItem("confab.tokens", JSON.stringify(tokens));
+  sessionStore.setItem("confab.tokens", JSON.stringify(tokens));
 }
 
 export function loadTokens() {
-  try { return JSON.parse(sessionStorage.getItem("confab.tokens")); } catch { return null; }
+  try { return JSON.parse(sessionStore.getItem("confab.tokens")); } catch { return null; }
 }
 
 export function forgetTokens() {
-  sessionStorage.removeItem("confab.tokens");
+  sessionStore.removeItem("confab.tokens");
 }
 
 export async function signIn(kind, username, password) {

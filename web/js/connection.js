@@ -2,6 +2,8 @@
 // `sync` so that nothing is missed. Messages typed while offline wait in an outbox and are sent
 // once the connection is back, each with its client_id so that a retry never duplicates.
 
+import { sessionStore } from "./storage.js";
+
 export class Connection {
   #socket = null;
   #pending = new Map(); // command id -> {resolve, reject}
@@ -10,12 +12,13 @@ export class Connection {
   #stopped = false;
   #flushing = false;
   outbox = []; // {client_id, conversation_id, body, reply_to}
+  failed = []; // refused by the server: outbox items with `error: {code, message}`, until retried or discarded
 
   constructor(api, state, onSignedOut) {
     this.api = api;
     this.state = state;
     this.onSignedOut = onSignedOut;
-    try { this.outbox = JSON.parse(sessionStorage.getItem("confab.outbox")) || []; } catch { this.outbox = []; }
+    try { this.outbox = JSON.parse(sessionStore.getItem("confab.outbox")) || []; } catch { this.outbox = []; }
   }
 
   start() {
@@ -142,7 +145,8 @@ export class Connection {
         this.state.putMessages(message.conversation_id, [message]);
       } catch (error) {
         if (!error.code) return; // connection trouble: keep it for the next attempt
-        console.warn("message refused", error.code, error.message); // refused: drop it
+        // Refused (blocked, removed, too long): kept with the reason, for the user to retry or discard.
+        this.failed.push({ ...item, error: { code: error.code, message: error.message } });
       }
       this.outbox.shift();
       this.#saveOutbox();
@@ -151,7 +155,26 @@ export class Connection {
     }
   }
 
+  /** Sends a refused message again (same client_id: it was never stored). */
+  retry(client_id) {
+    const item = this.discard(client_id);
+    if (!item) return;
+    delete item.error;
+    this.outbox.push(item);
+    this.#saveOutbox();
+    this.state.changed("outbox");
+    return this.flush();
+  }
+
+  discard(client_id) {
+    const i = this.failed.findIndex((f) => f.client_id === client_id);
+    if (i < 0) return null;
+    const [item] = this.failed.splice(i, 1);
+    this.state.changed("outbox");
+    return item;
+  }
+
   #saveOutbox() {
-    sessionStorage.setItem("confab.outbox", JSON.stringify(this.outbox));
+    sessionStore.setItem("confab.outbox", JSON.stringify(this.outbox));
   }
 }

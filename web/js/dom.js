@@ -39,22 +39,53 @@ export function clear(el, ...children) {
   return el;
 }
 
+/** A name someone chose (display name, group name): isolated so that bidi controls in it
+ * (U+202E and friends) cannot reorder the text around it. */
+export function name(text) {
+  return h("bdi", text);
+}
+
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/gi;
 
+/** Cuts what a sentence adds after a URL: trailing punctuation, and a ")" without its "(" in the
+ * URL — `(see https://x/a_(b))` keeps `a_(b)`, `https://x/Foo_(bar)` keeps its ")". */
+export function trimUrl(url) {
+  for (;;) {
+    const last = url.at(-1);
+    if (".,;:!?'\"".includes(last)) url = url.slice(0, -1);
+    else if (last === ")" && url.split(")").length > url.split("(").length) url = url.slice(0, -1);
+    else return url;
+  }
+}
+
+/** A link out of Confab: every way of following it (click, middle-click, ctrl/shift-click, Enter)
+ * goes through the leaving-site warning first. */
+export function externalLink(href, text) {
+  const follow = (e) => {
+    if (e.type === "auxclick" && e.button !== 1) return;
+    e.preventDefault();
+    confirmLeave(href);
+  };
+  return h("a", { href, rel: "noopener noreferrer", on: { click: follow, auxclick: follow } }, text);
+}
+
+export async function confirmLeave(url) {
+  let host = url;
+  try { host = new URL(url).host; } catch { return; }
+  if (await modal("You are leaving Confab", `This link opens ${host}: ${url}`, "Open")) window.open(url, "_blank", "noopener,noreferrer");
+}
+
 /** Message text with http(s) links made clickable (through the leaving-site warning). */
-export function richText(text, onLink) {
+export function richText(text) {
   const parts = [];
   let last = 0;
   for (const match of text.matchAll(URL_PATTERN)) {
-    const url = match[0].replace(/[.,;:!?)]+$/, "");
+    const url = trimUrl(match[0]);
     if (match.index > last) parts.push(text.slice(last, match.index));
     let parsed = null;
     try { parsed = new URL(url); } catch { /* not a URL after all */ }
-    if (parsed && (parsed.protocol === "https:" || parsed.protocol === "http:")) {
-      parts.push(h("a", { href: parsed.href, rel: "noopener noreferrer", on: { click: (e) => { e.preventDefault(); onLink(parsed.href); } } }, url));
-    } else {
-      parts.push(url);
-    }
+    if (parsed && (parsed.protocol === "https:" || parsed.protocol === "http:")) parts.push(externalLink(parsed.href, url));
+    else parts.push(url);
     last = match.index + url.length;
   }
   if (last < text.length) parts.push(text.slice(last));
@@ -66,19 +97,50 @@ export function timeOf(iso) {
   return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
-/** A small modal; resolves true on confirm. Never uses window.confirm (no browser dialogs). */
-export function modal(title, body, confirmLabel = "OK") {
-  return new Promise((resolve) => {
-    const close = (answer) => { overlay.remove(); resolve(answer); };
-    const overlay = h("div.overlay", { role: "dialog", "aria-modal": "true", "aria-label": title },
-      h("div.modal",
-        h("h2", title),
-        h("p", body),
-        h("div.actions",
-          h("button.secondary", { type: "button", on: { click: () => close(false) } }, "Cancel"),
-          h("button", { type: "button", "data-confirm": "1", on: { click: () => close(true) } }, confirmLabel))));
-    overlay.addEventListener("keydown", (e) => { if (e.key === "Escape") close(false); });
-    document.body.append(overlay);
-    overlay.querySelector("[data-confirm]").focus();
+const FOCUSABLE = "button:not([disabled]), [href], input:not([disabled]), textarea:not([disabled]), select, [tabindex]:not([tabindex='-1'])";
+
+/**
+ * The one modal dialog: a title, a scrolling body and a row of actions that stays in view.
+ * Escape closes it, Tab stays inside it, and focus returns where it was when it closes.
+ * `actions` are `{label, value, class?, close?}`: clicking one resolves `closed` with `value`
+ * (unless `close === false`, for actions that do their own work). Returns `{overlay, close, closed}`.
+ */
+export function dialog({ title, body = [], actions = [{ label: "Close", value: null }], wide = false, focus = null, className = "" }) {
+  const before = document.activeElement;
+  let resolve;
+  const closed = new Promise((r) => { resolve = r; });
+  const close = (value = null) => {
+    if (!overlay.isConnected) return;
+    overlay.remove();
+    if (before && before.isConnected && typeof before.focus === "function") before.focus();
+    resolve(value);
+  };
+  const buttons = actions.map((a) => h(`button${a.class ? "." + a.class : ""}`, { type: "button", "data-action": a.label, on: { click: () => { if (a.onClick) a.onClick(); if (a.close !== false) close(a.value); } } }, a.label));
+  const box = h(`div.modal${wide ? ".wide" : ""}${className ? "." + className : ""}`,
+    h("h2", title), h("div.dialog-body", body), h("div.actions", buttons));
+  const overlay = h("div.overlay", { role: "dialog", "aria-modal": "true", "aria-label": typeof title === "string" ? title : title.textContent }, box);
+  overlay.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); close(null); return; }
+    if (e.key !== "Tab") return;
+    const items = [...overlay.querySelectorAll(FOCUSABLE)].filter((el) => el.offsetParent !== null);
+    if (!items.length) return e.preventDefault();
+    const first = items[0], lastItem = items.at(-1);
+    if (e.shiftKey && (document.activeElement === first || !overlay.contains(document.activeElement))) { e.preventDefault(); lastItem.focus(); }
+    else if (!e.shiftKey && (document.activeElement === lastItem || !overlay.contains(document.activeElement))) { e.preventDefault(); first.focus(); }
   });
+  // A click on the backdrop does not close: a stray click must not lose what was typed.
+  document.body.append(overlay);
+  const target = focus || buttons.at(-1) || box;
+  if (target === box) box.tabIndex = -1;
+  target.focus();
+  return { overlay, close, closed };
+}
+
+/** A confirmation; resolves true on confirm. Never uses window.confirm (no browser dialogs). */
+export function modal(title, body, confirmLabel = "OK") {
+  return dialog({
+    title,
+    body: [h("p", body)],
+    actions: [{ label: "Cancel", value: false, class: "secondary" }, { label: confirmLabel, value: true }],
+  }).closed.then((v) => v === true);
 }

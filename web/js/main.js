@@ -4,12 +4,13 @@
 import { Api, forgetTokens, loadTokens, saveTokens } from "./api.js";
 import { Connection } from "./connection.js";
 import { State } from "./state.js";
+import { localStore, sessionStore } from "./storage.js";
 import { showAuth } from "./views/auth.js";
 import { showApp } from "./views/app.js";
 
 const root = document.getElementById("app");
 const params = new URLSearchParams(location.search);
-applyTheme(localStorage.getItem("confab.theme"));
+applyTheme(localStore.getItem("confab.theme"));
 
 function applyTheme(theme) {
   if (theme === "light" || theme === "dark") document.documentElement.dataset.theme = theme;
@@ -20,14 +21,14 @@ export function toggleTheme() {
   const dark = document.documentElement.dataset.theme === "dark" ||
     (!document.documentElement.dataset.theme && matchMedia("(prefers-color-scheme: dark)").matches);
   const next = dark ? "light" : "dark";
-  localStorage.setItem("confab.theme", next);
+  localStore.setItem("confab.theme", next);
   applyTheme(next);
 }
 
 function signOut(connection) {
   connection?.stop();
   forgetTokens();
-  sessionStorage.removeItem("confab.outbox");
+  sessionStore.removeItem("confab.outbox");
   start();
 }
 
@@ -55,16 +56,33 @@ function start() {
 
 /**
  * Embedded mode: the host app loads `/?embed=1&origin=https://game.example` in an iframe and
- * posts `{type: "confab.token", token}`; only messages from that origin are accepted.
+ * posts `{type: "confab.token", token}`; only messages from that origin are accepted, and only
+ * when the page really is framed by it (the server's `frame-ancestors` says who may frame at all).
  */
 function waitForHostToken() {
-  const allowed = params.get("origin");
-  root.replaceChildren(Object.assign(document.createElement("p"), { className: "boot", textContent: "Waiting for sign-in…" }));
+  const allowed = embedderOrigin();
+  const boot = (text) => root.replaceChildren(Object.assign(document.createElement("p"), { className: "boot", textContent: text }));
+  const ancestor = location.ancestorOrigins?.[0];
+  if (!allowed || window.parent === window || (ancestor && ancestor !== allowed)) {
+    return boot("Confab cannot start here: this page is not embedded by the site named in its address.");
+  }
+  boot("Waiting for sign-in…");
   window.addEventListener("message", (event) => {
-    if (!allowed || event.origin !== allowed) return;
+    if (event.source !== window.parent || event.origin !== allowed) return;
     if (event.data?.type === "confab.token" && typeof event.data.token === "string") run({ access_token: event.data.token });
   });
-  window.parent?.postMessage({ type: "confab.ready" }, allowed || "*");
+  window.parent.postMessage({ type: "confab.ready" }, allowed);
+}
+
+/** The `origin` parameter, if it is one (`scheme://host[:port]` and nothing else). */
+function embedderOrigin() {
+  const value = params.get("origin");
+  try {
+    const url = new URL(value);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value ? value : null;
+  } catch {
+    return null;
+  }
 }
 
 start();

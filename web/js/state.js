@@ -14,6 +14,10 @@ export class State extends EventTarget {
   activities = [];
   current = null; // open conversation id
   status = "connecting";
+  synced = false; // the conversation list has been loaded once
+  users = new Map(); // user id -> User: everyone seen, kept after they leave a conversation
+  onUnknownUser = null; // (id) => void: asked once per id that no list names
+  #asked = new Set();
 
   changed(what, detail = {}) {
     this.dispatchEvent(new CustomEvent("change", { detail: { what, ...detail } }));
@@ -24,7 +28,10 @@ export class State extends EventTarget {
     // Events carry no per-viewer fields: keep ours.
     if (known && conversation.unread_count === undefined) conversation.unread_count = known.unread_count;
     if (known && conversation.notification_level === undefined) conversation.notification_level = known.notification_level;
+    // A REST answer carries no version: keep the one sync reached.
+    if (known && conversation.version === undefined) conversation.version = known.version;
     for (const member of conversation.members || []) {
+      this.users.set(member.user.id, member.user);
       if (member.presence) this.presence.set(member.user.id, member.presence);
     }
     this.conversations.set(conversation.id, conversation);
@@ -48,14 +55,27 @@ export class State extends EventTarget {
       this.setConversation(conversation);
       if (this.messages.has(conversation.id) || entry.messages.length) this.putMessages(conversation.id, entry.messages);
     }
+    this.synced = true;
     this.changed("conversations");
     if (this.current) this.changed("messages", { conversation: this.current });
+  }
+
+  rememberUser(user) {
+    this.users.set(user.id, user);
+  }
+
+  /** Blocking or unblocking changes how history reads (collapsed or not): drop what is cached so
+   * that it is fetched again, and say so. */
+  invalidateMessages() {
+    this.messages.clear();
+    this.hasOlder.clear();
+    this.changed("reload");
   }
 
   removeConversation(id) {
     this.conversations.delete(id);
     this.messages.delete(id);
-    if (this.current === id) this.current = null;
+    this.changed("removed", { conversation: id });
   }
 
   /** Applies one server event. */
@@ -75,6 +95,9 @@ export class State extends EventTarget {
             const mine = data.sender_id === this.me?.id;
             if (!mine && data.kind === "text" && this.current !== c.id) c.unread_count = (c.unread_count || 0) + 1;
             this.typing.get(c.id)?.delete(data.sender_id);
+          } else if (c.last_message?.id === data.id) {
+            // Edited or deleted: the sidebar preview follows.
+            c.last_message = data;
           }
         }
         this.changed("messages", { conversation: data.conversation_id, message: data });
@@ -83,6 +106,7 @@ export class State extends EventTarget {
       }
       case "conversation.created":
       case "conversation.updated":
+        if (frame.type === "conversation.created" && !this.conversations.has(data.id)) this.changed("conversation-new", { conversation: data.id });
         this.setConversation(data);
         this.changed("conversations");
         if (data.id === this.current) this.changed("header");
@@ -90,7 +114,6 @@ export class State extends EventTarget {
       case "conversation.removed":
         this.removeConversation(data.conversation_id);
         this.changed("conversations");
-        this.changed("messages", { conversation: data.conversation_id });
         break;
       case "typing": {
         let map = this.typing.get(data.conversation_id);
@@ -128,12 +151,13 @@ export class State extends EventTarget {
     }
   }
 
+  /** A user's display name, also after they left every shared conversation; asks for users no
+   * list names (the view redraws when the answer comes). */
   userName(id) {
     if (id === this.me?.id) return this.me.display_name;
-    for (const c of this.conversations.values()) {
-      const m = c.members.find((m) => m.user.id === id);
-      if (m) return m.user.display_name;
-    }
+    const known = this.users.get(id);
+    if (known) return known.display_name;
+    if (id && !this.#asked.has(id)) { this.#asked.add(id); this.onUnknownUser?.(id); }
     return "someone";
   }
 

@@ -85,6 +85,10 @@ pub struct ServeArgs {
     /// tickets and sockets of `[rate_limits]` [default: true]. Login limits stay.
     #[arg(long, env = "CONFAB_RATE_LIMITS", value_name = "BOOL")]
     pub rate_limits: Option<bool>,
+    /// Who may frame the web client, comma-separated: origins, `'self'`, `'none'` or `*`
+    /// [default: `'self'` and the `allowed_origins`].
+    #[arg(long, env = "CONFAB_WEB_FRAME_ANCESTORS", value_name = "ORIGINS", value_delimiter = ',')]
+    pub web_frame_ancestors: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -136,6 +140,51 @@ pub struct Config {
     pub notifications: NotificationsConfig,
     pub webhooks: WebhookConfig,
     pub metrics: MetricsConfig,
+    pub web: WebConfig,
+}
+
+/// The web client served at `/`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// The CSP `frame-ancestors` of the client: the sites that may embed it in an iframe.
+    /// `None`: `'self'` plus `gateway.allowed_origins` (the host app's origins).
+    pub frame_ancestors: Option<Vec<String>>,
+}
+
+impl Config {
+    /// The sources of the web client's `frame-ancestors`, the configured ones or the default.
+    pub fn frame_ancestors(&self) -> Vec<String> {
+        match &self.web.frame_ancestors {
+            Some(list) => list.clone(),
+            // An allowed origin that is no CSP source (a typo) is left out rather than failing startup.
+            None => std::iter::once("'self'".to_owned())
+                .chain(
+                    self.gateway
+                        .allowed_origins
+                        .iter()
+                        .filter(|o| o.contains("://") && valid_frame_ancestor(o))
+                        .cloned(),
+                )
+                .collect(),
+        }
+    }
+}
+
+/// One `frame-ancestors` source: `'self'`, `'none'`, `*`, or `http(s)://host[:port]` (a host may
+/// start with `*.`). Nothing else, so that a value can never add a directive to the CSP.
+fn valid_frame_ancestor(source: &str) -> bool {
+    if matches!(source, "'self'" | "'none'" | "*") {
+        return true;
+    }
+    let Some(rest) = source.strip_prefix("https://").or_else(|| source.strip_prefix("http://")) else {
+        return false;
+    };
+    let (host, port) = rest.split_once(':').unwrap_or((rest, ""));
+    let host = host.strip_prefix("*.").unwrap_or(host);
+    !host.is_empty()
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && (port.is_empty() || (port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit())))
 }
 
 /// `GET /metrics` (Prometheus text format). It carries no user data but reveals traffic volume,
@@ -383,6 +432,7 @@ impl Default for Config {
             notifications: NotificationsConfig::default(),
             webhooks: WebhookConfig::default(),
             metrics: MetricsConfig::default(),
+            web: WebConfig::default(),
         }
     }
 }
@@ -495,6 +545,9 @@ impl Config {
         if let Some(v) = args.rate_limits {
             self.rate_limits.enabled = v;
         }
+        if args.web_frame_ancestors.is_some() {
+            self.web.frame_ancestors = args.web_frame_ancestors;
+        }
         let external_flags = [
             args.external_issuer.is_some(),
             args.external_audience.is_some(),
@@ -557,6 +610,13 @@ impl Config {
         }
         if self.limits.header_read_timeout_secs == 0 {
             return invalid("limits.header_read_timeout_secs must be at least 1");
+        }
+        if let Some(ancestors) = &self.web.frame_ancestors
+            && (ancestors.is_empty()
+                || !ancestors.iter().all(|a| valid_frame_ancestor(a))
+                || (ancestors.len() > 1 && ancestors.iter().any(|a| a == "'none'")))
+        {
+            return invalid("web.frame_ancestors takes origins (https://host[:port]), 'self', 'none' (alone) or *");
         }
         if self.limits.max_message_chars == 0 {
             return invalid("limits.max_message_chars must be at least 1");
@@ -651,6 +711,32 @@ mod tests {
         assert!(!config.metrics.enabled);
         config.apply(ServeArgs { metrics: Some(true), ..ServeArgs::default() }).unwrap();
         assert!(config.metrics.enabled, "the flag wins over the file");
+    }
+
+    #[test]
+    fn frame_ancestors_default_to_self_and_the_host_app_origins() {
+        let mut config: Config = toml::from_str("[gateway]\nallowed_origins = [\"https://game.example\"]").unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.frame_ancestors(), ["'self'", "https://game.example"]);
+        let args =
+            ServeArgs { web_frame_ancestors: Some(vec!["https://a.example:8443".into()]), ..ServeArgs::default() };
+        config.apply(args).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.frame_ancestors(), ["https://a.example:8443"], "the flag replaces the default");
+    }
+
+    #[test]
+    fn frame_ancestors_that_could_change_the_policy_are_refused() {
+        for bad in ["https://a.example; script-src *", "javascript:x", "a.example", "'unsafe-inline'", "https://", ""] {
+            let mut config = Config::default();
+            config.web.frame_ancestors = Some(vec![bad.to_owned()]);
+            assert!(matches!(config.validate(), Err(ConfigError::Invalid(_))), "{bad:?} is refused");
+        }
+        let mut config = Config::default();
+        config.web.frame_ancestors = Some(vec!["'none'".into(), "https://a.example".into()]);
+        assert!(config.validate().is_err(), "'none' stands alone");
+        config.web.frame_ancestors = Some(vec![]);
+        assert!(config.validate().is_err(), "an empty list is refused, not read as 'none'");
     }
 
     #[test]

@@ -1,31 +1,39 @@
 // A user's profile card: name, bio, presence, the link to their profile in the host app, and
 // what you can do about them (contact, block, restrict).
 
-import { h, modal } from "../dom.js";
+import { dialog, externalLink, h, modal, name } from "../dom.js";
 
 export async function profileCard(ctx, user) {
-  const presence = ctx.state.presence.get(user.id);
-  const own = user.id === ctx.state.me.id;
+  const { state } = ctx;
+  const presence = state.presence.get(user.id);
+  const own = user.id === state.me.id;
   const blocks = own ? null : await ctx.api.get("/api/v1/blocks").catch(() => null);
   const blocked = blocks?.blocked.some((u) => u.id === user.id);
   const restricted = blocks?.restricted.some((u) => u.id === user.id);
-  const run = (fn) => async () => {
-    try { await fn(); overlay.remove(); } catch (e) { modal("That did not work", e.message); }
+  let box = null;
+  const run = (fn, after) => async () => {
+    try { await fn(); box.close(); after?.(); } catch (e) { modal("That did not work", e.message); }
   };
-  const profileLink = user.profile_url && /^https?:\/\//.test(user.profile_url)
-    ? h("a", { href: user.profile_url, target: "_blank", rel: "noopener noreferrer" }, "Profile") : null;
-  const overlay = h("div.overlay", { role: "dialog", "aria-modal": "true", "aria-label": "Profile" },
-    h("div.modal.profile",
-      h("h2", user.display_name),
+  // Blocking collapses their messages in history and unblocking restores them: read it again.
+  const historyChanged = () => state.invalidateMessages();
+  // The profile link leaves Confab like any other link: through the warning.
+  const profileLink = user.profile_url && /^https?:\/\//.test(user.profile_url) ? h("p", externalLink(user.profile_url, "Profile")) : null;
+  const actions = own ? [] : [
+    { label: "Add contact", class: "secondary", close: false, onClick: run(() => ctx.api.post(`/api/v1/contacts/${user.id}`)) },
+    { label: restricted ? "Unmute" : "Mute", class: "secondary", close: false, onClick: run(() => restricted ? ctx.api.del(`/api/v1/restrictions/${user.id}`) : ctx.api.put(`/api/v1/restrictions/${user.id}`)) },
+    { label: blocked ? "Unblock" : "Block", class: "danger", close: false, onClick: run(() => blocked ? ctx.api.del(`/api/v1/blocks/${user.id}`) : ctx.api.put(`/api/v1/blocks/${user.id}`), historyChanged) },
+  ];
+  actions.push({ label: "Close", value: null });
+  box = dialog({
+    title: name(user.display_name),
+    className: "profile",
+    body: [
       h("p.muted", `@${user.username}`, presence ? ` · ${presence.status}` : ""),
-      presence?.status_text ? h("p", presence.status_text) : null,
-      user.bio ? h("p.bio", user.bio) : null,
+      presence?.status_text ? h("p.status", { dir: "auto" }, presence.status_text) : null,
+      user.bio ? h("p.bio", { dir: "auto" }, user.bio) : null,
       profileLink,
-      own ? null : h("div.actions",
-        h("button.secondary", { type: "button", on: { click: run(() => ctx.api.post(`/api/v1/contacts/${user.id}`)) } }, "Add contact"),
-        h("button.secondary", { type: "button", on: { click: run(() => restricted ? ctx.api.del(`/api/v1/restrictions/${user.id}`) : ctx.api.put(`/api/v1/restrictions/${user.id}`)) } }, restricted ? "Unmute" : "Mute"),
-        h("button.danger", { type: "button", on: { click: run(() => blocked ? ctx.api.del(`/api/v1/blocks/${user.id}`) : ctx.api.put(`/api/v1/blocks/${user.id}`)) } }, blocked ? "Unblock" : "Block")),
-      h("div.actions", h("button", { type: "button", on: { click: () => overlay.remove() } }, "Close"))));
-  overlay.addEventListener("keydown", (e) => { if (e.key === "Escape") overlay.remove(); });
-  document.body.append(overlay);
+    ],
+    actions,
+  });
+  box.overlay.setAttribute("aria-label", "Profile");
 }

@@ -174,8 +174,12 @@ pub fn router(app: Arc<App>) -> Router {
     let api = api.route("/ws-echo", get(ws::echo));
     let doc = Arc::new(doc);
     api.route("/api/v1/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
-        .route("/", get(web::index))
-        .route("/web/{*path}", get(web::file))
+        .merge(
+            Router::new()
+                .route("/", get(web::index))
+                .route("/web/{*path}", get(web::file))
+                .with_state(web::Csp::new(&app.config)),
+        )
         .fallback(|| async { Error::NotFound("route") })
         // After every route: it applies to the routes registered before it. axum still adds `Allow`.
         .method_not_allowed_fallback(|| async {

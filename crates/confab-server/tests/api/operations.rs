@@ -91,6 +91,33 @@ async fn the_web_client_is_served_under_a_strict_policy() {
     assert_eq!(missing.status(), 404);
 }
 
+/// The `frame-ancestors` directive of the page at `/` (and of its scripts).
+async fn frame_ancestors(app: &TestApp, path: &str) -> String {
+    let response = reqwest::get(format!("{}{path}", app.base_url)).await.unwrap();
+    let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let directive = csp.split(';').map(str::trim).find(|d| d.starts_with("frame-ancestors "));
+    directive.unwrap_or_else(|| panic!("no frame-ancestors in {csp}")).to_owned()
+}
+
+#[tokio::test]
+async fn only_the_server_and_the_host_app_may_frame_the_web_client_by_default() {
+    let app = spawn_app_with(|c| c.gateway.allowed_origins = vec!["https://game.example".into()]).await;
+    assert_eq!(frame_ancestors(&app, "/").await, "frame-ancestors 'self' https://game.example");
+    assert_eq!(frame_ancestors(&app, "/web/js/main.js").await, "frame-ancestors 'self' https://game.example");
+    let plain = spawn_app().await;
+    assert_eq!(frame_ancestors(&plain, "/").await, "frame-ancestors 'self'", "never `*`");
+}
+
+#[tokio::test]
+async fn the_configured_frame_ancestors_replace_the_default() {
+    let app = spawn_app_with(|c| {
+        c.gateway.allowed_origins = vec!["https://game.example".into()];
+        c.web.frame_ancestors = Some(vec!["https://portal.example".into(), "https://*.game.example:8443".into()]);
+    })
+    .await;
+    assert_eq!(frame_ancestors(&app, "/").await, "frame-ancestors https://portal.example https://*.game.example:8443");
+}
+
 #[tokio::test]
 async fn metrics_count_this_nodes_connections_and_commands() {
     let app = spawn_app().await;

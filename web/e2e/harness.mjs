@@ -1,0 +1,202 @@
+// The shared harness of the browser tests: the real `confab` binary on a random port, Debian's
+// chromium driven by playwright-core, users signed up through the page, and REST calls beside it.
+// Any JavaScript dialog (alert, confirm) fails the run: user content must never execute.
+
+import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const shots = join(here, "screenshots");
+mkdirSync(shots, { recursive: true });
+const BIN = process.env.CONFAB_BIN || join(here, "../../target/debug/confab");
+export const PASSWORD = "correct horse battery";
+export const XSS = `<img src=1 onerror='alert(1)'><script>alert(2)</script>`;
+
+let server = null;
+let address = null;
+const dataDir = mkdtempSync(join(tmpdir(), "confab-e2e-"));
+let extraArgs = [];
+// The suite signs up more users from one address than the default rate limits allow.
+const configFile = join(dataDir, "confab.toml");
+writeFileSync(configFile, "[auth]\nregistrations_per_ip_per_hour = 10000\nlogin_attempts_per_ip_per_minute = 10000\nlogin_attempts_per_username_per_minute = 10000\n");
+
+/** The server's address, `http://127.0.0.1:PORT` (it keeps its port across a restart). */
+export const base = () => address;
+
+export async function startServer(port = 0, args = extraArgs) {
+  extraArgs = args;
+  const listen = `127.0.0.1:${port}`;
+  server = spawn(BIN, ["--config", configFile, "--listen", listen, "--data-dir", dataDir, ...args], {
+    env: { ...process.env, RUST_LOG: "warn" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  address = await new Promise((resolve, reject) => {
+    let out = "";
+    server.stdout.on("data", (chunk) => {
+      out += chunk;
+      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    server.on("exit", (code) => reject(new Error(`confab exited with ${code}`)));
+    setTimeout(() => reject(new Error("confab did not start")), 30000);
+  });
+  return address;
+}
+
+export function stopServer() {
+  return new Promise((resolve) => {
+    if (!server || server.exitCode !== null) return resolve();
+    server.once("exit", resolve);
+    server.kill("SIGKILL");
+  });
+}
+
+/** A tiny web server on both loopback addresses (so that `localhost` reaches it), answering
+ * every request with `html(url)`: the outer page of the embedding tests. */
+export async function startPageServer(html) {
+  const pages = createServer((req, res) => {
+    res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+    res.end(html(new URL(req.url, "http://localhost")));
+  });
+  await new Promise((resolve) => pages.listen(0, resolve));
+  return { port: pages.address().port, close: () => new Promise((r) => pages.close(r)) };
+}
+
+export const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+});
+
+export const openPages = [];
+
+export async function newPage(name, { width = 1200, height = 800, init = null } = {}) {
+  const context = await browser.newContext({ viewport: { width, height } });
+  if (init) await context.addInitScript(init);
+  const page = await context.newPage();
+  openPages.push({ name, page });
+  page.on("dialog", async (dialog) => {
+    await dialog.dismiss();
+    throw new Error(`a JavaScript dialog opened: ${dialog.message()}`);
+  });
+  page.on("pageerror", (error) => console.error(`[${name}] page error:`, error.message));
+  return { name, context, page };
+}
+
+export async function newUser(name, options = {}) {
+  const user = await newPage(name, options);
+  const { page } = user;
+  await page.goto(base());
+  await page.getByLabel("Username").fill(name);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.locator(".connection[data-status=online]").waitFor({ timeout: 15000 });
+  return user;
+}
+
+/** Registers `name` without a browser and returns its access token. */
+export async function register(name) {
+  const res = await fetch(`${base()}/api/v1/auth/register`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username: name, password: PASSWORD }) });
+  if (!res.ok) throw new Error(`register ${name}: ${res.status}`);
+  return (await res.json()).access_token;
+}
+
+const tokens = new Map();
+
+export async function token(user) {
+  if (tokens.has(user)) return tokens.get(user);
+  const login = await fetch(`${base()}/api/v1/auth/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username: user, password: PASSWORD }) });
+  const access = (await login.json()).access_token;
+  tokens.set(user, access);
+  return access;
+}
+
+export async function api(user, method, path, body) {
+  const access = await token(user);
+  const res = await fetch(`${base()}${path}`, { method, headers: { Authorization: `Bearer ${access}`, "Content-Type": "application/json" }, body: body ? JSON.stringify(body) : undefined });
+  const data = res.status === 204 ? null : await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
+  return data;
+}
+
+export const userId = async (name) => (await api(name, "GET", "/api/v1/me")).id;
+
+/** A group owned by `owner` with `members` in it, made over REST. */
+export async function group(owner, name, members) {
+  const ids = await Promise.all(members.map(userId));
+  const c = await api(owner, "POST", "/api/v1/conversations", { kind: "group", name, members: [] });
+  if (ids.length) await api(owner, "POST", `/api/v1/conversations/${c.id}/members`, { members: ids });
+  return c;
+}
+
+export async function openChatWith(user, otherName) {
+  await user.page.getByRole("button", { name: "New chat" }).click();
+  await user.page.getByLabel("Search users").fill(otherName);
+  await user.page.getByRole("button", { name: new RegExp(`@${otherName}$`) }).click();
+  await user.page.locator(".chat-header h2", { hasText: otherName }).waitFor();
+}
+
+export async function openConversation(user, title) {
+  await user.page.locator(".conversation", { hasText: title }).first().click();
+  await user.page.locator(".chat-header h2", { hasText: title }).waitFor();
+}
+
+export async function send(user, text) {
+  const box = user.page.getByLabel("Message", { exact: true });
+  await box.fill(text);
+  await box.press("Enter");
+}
+
+export const messageText = (user, text) => user.page.locator(".messages .body", { hasText: text });
+
+/** Nothing in the page is wider than the window (no sideways scrolling). */
+export async function assertNoSidewaysScroll(page, what) {
+  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+  if (scroll > width) throw new Error(`${what}: the page is ${scroll} px wide in a ${width} px window`);
+}
+
+/** `locator` lies wholly inside the window. */
+export async function assertInView(page, locator, what) {
+  const box = await locator.boundingBox();
+  const { width, height } = page.viewportSize();
+  if (!box || box.x < 0 || box.y < 0 || box.x + box.width > width + 0.5 || box.y + box.height > height + 0.5) {
+    throw new Error(`${what} is not in view: ${JSON.stringify(box)} in ${width}×${height}`);
+  }
+}
+
+const tests = [];
+export const test = (name, fn) => tests.push({ name, fn });
+
+export async function runAll(serverArgs) {
+  let failed = 0;
+  const only = process.env.ONLY;
+  const chosen = only ? tests.filter((t) => t.name.includes(only)) : tests;
+  try {
+    await startServer(0, serverArgs);
+    for (const [index, { name, fn }] of chosen.entries()) {
+      const started = Date.now();
+      try {
+        await fn();
+        console.log(`ok   ${name} (${Date.now() - started} ms)`);
+      } catch (error) {
+        failed += 1;
+        console.error(`FAIL ${name}\n${error.stack}`);
+        for (const { name: who, page } of openPages) {
+          await page.screenshot({ path: join(shots, `failure-${index}-${who}.png`) }).catch(() => {});
+        }
+      }
+      for (const { page } of openPages) await page.context().close().catch(() => {});
+      openPages.length = 0;
+    }
+  } finally {
+    await browser.close();
+    await stopServer();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  console.log(failed ? `${failed} of ${chosen.length} browser tests failed` : `all ${chosen.length} browser tests passed`);
+  return failed;
+}

@@ -1,0 +1,51 @@
+// Names people chose are isolated from the text around them (item: bidi controls in names).
+
+import { join } from "node:path";
+import assert from "node:assert/strict";
+import { api, group, messageText, newUser, openConversation, send, shots, test } from "../harness.mjs";
+
+const RLO = "\u202E";
+
+/** Every text node carrying a bidi override sits alone in an isolating element (`<bdi>` or
+ * `dir=auto`), so that it cannot reorder the words around it. */
+async function unisolated(page) {
+  return page.evaluate((rlo) => {
+    const bad = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (!node.data.includes(rlo)) continue;
+      const isolate = node.parentElement.closest("bdi, [dir=auto]");
+      if (!isolate || isolate.textContent !== node.data) bad.push(`${node.parentElement.outerHTML.slice(0, 120)}`);
+    }
+    return bad;
+  }, RLO);
+}
+
+test("names with a right-to-left override cannot reorder the text around them", async () => {
+  const reader = await newUser("reader");
+  const trickster = await newUser("trickster");
+  const evil = `${RLO}gnp.exe`;
+  await api("trickster", "PATCH", "/api/v1/me", { display_name: evil, bio: `${RLO}bio text` });
+  await api("trickster", "PUT", "/api/v1/me/presence", { status: "online", status_text: `${RLO}status` });
+  await group("trickster", `${RLO}club`, ["reader"]);
+  await reader.page.reload();
+  await reader.page.locator(".connection[data-status=online]").waitFor();
+  await openConversation(reader, "club");
+  await trickster.page.reload();
+  await trickster.page.locator(".connection[data-status=online]").waitFor();
+  await openConversation(trickster, "club");
+  await send(trickster, "hello from the trickster");
+  await messageText(reader, "hello from the trickster").waitFor();
+  await reader.page.locator(".message", { hasText: "hello from the trickster" }).getByRole("button", { name: "Reply" }).click();
+  await send(reader, "a reply");
+  await messageText(reader, "a reply").waitFor();
+  await trickster.page.waitForTimeout(2600); // typing notices are throttled to one per 2.5 s
+  await trickster.page.getByLabel("Message", { exact: true }).pressSequentially("typing");
+  await reader.page.locator(".typing", { hasText: "is typing" }).waitFor();
+  assert.deepEqual(await unisolated(reader.page), [], "sidebar, header, author, quote, system line, typing line");
+  await reader.page.screenshot({ path: join(shots, "bidi-chat.png") });
+  await reader.page.locator(".message .author", { hasText: "gnp" }).first().click();
+  await reader.page.getByRole("dialog", { name: "Profile" }).waitFor();
+  assert.deepEqual(await unisolated(reader.page), [], "profile card: name, status, bio");
+  await reader.page.screenshot({ path: join(shots, "bidi-profile.png") });
+});
