@@ -25,6 +25,7 @@ use crate::presence::Presence;
 use crate::shutdown::{self, Shutdown, ShutdownTrigger};
 use crate::store::{Store, StoreError};
 use crate::sync::Sync;
+use crate::tasks::Tasks;
 use crate::timeline::Timeline;
 use crate::users::Users;
 use crate::webhooks::Webhooks;
@@ -50,6 +51,8 @@ pub struct App {
     /// This node's counters, rendered at `GET /metrics`; shared with the hub and the bus.
     pub metrics: Arc<Metrics>,
     pub shutdown: Shutdown,
+    /// The node's background tasks, which shutdown waits for (`tasks.rs`).
+    pub tasks: Tasks,
     /// This node's id: configured, or leased in a cluster (`node_lease.rs`).
     pub node_id: u16,
 }
@@ -67,11 +70,15 @@ pub enum StartError {
 }
 
 /// Applies the cache invalidations other nodes announce.
-fn spawn_invalidation_listener(hub: &Arc<Hub>, conversations: Arc<Conversations>, blocks: Arc<Blocks>) {
+fn spawn_invalidation_listener(tasks: &Tasks, hub: &Arc<Hub>, conversations: Arc<Conversations>, blocks: Arc<Blocks>) {
     let mut invalidations = hub.invalidations();
-    tokio::spawn(async move {
+    tasks.spawn_worker("cache invalidations", |mut shutdown| async move {
         loop {
-            match invalidations.recv().await {
+            let received = tokio::select! {
+                received = invalidations.recv() => received,
+                () = shutdown.wait() => return,
+            };
+            match received {
                 Ok(Invalidation::Membership { conversation }) => conversations.forget_membership(conversation),
                 Ok(Invalidation::Blocks { user }) => blocks.forget_user(user),
                 // Missed some: any cached entry may be stale, so drop them all.
@@ -93,6 +100,10 @@ pub struct Application {
     trigger: ShutdownTrigger,
 }
 
+/// How long shutdown waits for background tasks after the last request: webhook retries past it
+/// are given up (and logged by name).
+const BACKGROUND_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Name of the access-token signing key in `server_secrets`.
 const TOKEN_KEY: &str = "access_token_hs256";
 
@@ -104,6 +115,10 @@ impl Application {
         let mut candidate = [0u8; 32];
         rand::fill(&mut candidate);
         let token_secret = store.secret_or_insert(TOKEN_KEY, &candidate).await?;
+
+        // Every background task from here on stops with the server, and shutdown waits for it.
+        let (trigger, shutdown) = shutdown::channel();
+        let tasks = Tasks::new(shutdown.clone());
 
         let redis_error = |e: redis::RedisError| StartError::Other(format!("cannot connect to Redis: {e}"));
         // One connection for the node id lease, sessions and users; the bus and presence have their own.
@@ -150,12 +165,14 @@ impl Application {
                 secret.clone(),
                 std::time::Duration::from_millis(config.notifications.batch_window_ms),
                 ids.clone(),
+                &tasks,
             )),
             _ => None,
         };
         let users = Arc::new(Users::new(store.clone(), ids.clone(), config.profiles.link_template.clone()));
         let blocks = Arc::new(Blocks::new(store.clone(), users.clone(), hub.clone()));
-        let presence = Arc::new(Presence::new(store.clone(), hub.clone(), blocks.clone(), &config.presence));
+        let presence =
+            Arc::new(Presence::new(store.clone(), hub.clone(), blocks.clone(), &config.presence, tasks.clone()));
         let notifications = Arc::new(Notifications::new(
             store.clone(),
             ids.clone(),
@@ -203,6 +220,7 @@ impl Application {
                 timeline: timeline.clone(),
                 blocks: blocks.clone(),
                 notifications: notifications.clone(),
+                tasks: tasks.clone(),
             },
             config.limits.max_message_chars,
         ));
@@ -217,6 +235,7 @@ impl Application {
                 blocks: blocks.clone(),
                 timeline,
                 webhooks,
+                tasks: tasks.clone(),
             },
             &config.activities,
             config.invitations.clone(),
@@ -228,14 +247,13 @@ impl Application {
             .await
             .map_err(|source| StartError::Bind { addr: config.listen, source })?;
         if let Some(url) = &config.redis_url {
-            let bus = Bus::connect(url, &config.redis_channel, node_id, Arc::downgrade(&hub), metrics.clone())
+            let bus = Bus::connect(url, &config.redis_channel, node_id, Arc::downgrade(&hub), metrics.clone(), &tasks)
                 .await
                 .map_err(|e| StartError::Other(format!("cannot connect to Redis: {e}")))?;
-            hub.attach_bus(bus, std::time::Duration::from_millis(config.bus_gap_wait_ms));
-            spawn_invalidation_listener(&hub, conversations.clone(), blocks.clone());
+            hub.attach_bus(bus, std::time::Duration::from_millis(config.bus_gap_wait_ms), &tasks);
+            spawn_invalidation_listener(&tasks, &hub, conversations.clone(), blocks.clone());
         }
         tracing::info!(node_id, cluster = config.redis_url.is_some(), "node ready");
-        let (trigger, shutdown) = shutdown::channel();
         if let Some(url) = &config.redis_url {
             let node_ttl = std::time::Duration::from_secs(config.presence.node_ttl_secs);
             let registry =
@@ -243,7 +261,7 @@ impl Application {
                     .await
                     .map_err(|e| StartError::Other(format!("cannot connect to Redis: {e}")))?;
             registry.heartbeat().await.map_err(|e| StartError::Other(format!("cannot reach Redis: {e}")))?;
-            presence.attach_cluster(registry, shutdown.clone());
+            presence.attach_cluster(registry);
         }
         if let Some(conn) = cluster_conn {
             auth.join_cluster(conn.clone(), &config.redis_channel);
@@ -251,9 +269,9 @@ impl Application {
             users.join_cluster(conn, &config.redis_channel);
         }
         if let Some(lease) = lease {
-            lease.keep(shutdown.clone());
+            lease.keep(&tasks);
         }
-        crate::invitations::spawn_sweeper(invitations.clone(), shutdown.clone());
+        crate::invitations::spawn_sweeper(invitations.clone(), &tasks);
         let app = Arc::new(App {
             config,
             store,
@@ -271,6 +289,7 @@ impl Application {
             traffic,
             metrics,
             shutdown,
+            tasks,
             node_id,
         });
         Ok(Application { listener, app, trigger })
@@ -292,6 +311,7 @@ impl Application {
     /// accepting, asks WebSocket clients to reconnect (1001), and lets in-flight requests finish.
     pub async fn run_until_stopped(self, trigger_on: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let Application { listener, app, trigger } = self;
+        let tasks = app.tasks.clone();
         let router = http::router(app.clone());
         let mut shutdown = app.shutdown.clone();
         tokio::spawn(async move {
@@ -304,7 +324,11 @@ impl Application {
             tracing::info!("shutting down: closing WebSockets, finishing in-flight requests");
             app.hub.close_all(1001, "server shutting down");
         };
-        http::serve(listener, router, header_read_timeout, drain).await
+        let served = http::serve(listener, router, header_read_timeout, drain).await;
+        // Requests are done; the background work (last webhook calls, notification batches,
+        // the lease's release) finishes before the server reports it stopped.
+        tasks.stopped(BACKGROUND_GRACE).await;
+        served
     }
 
     /// Runs the server on a background task; stops when the returned handle is dropped or

@@ -27,6 +27,7 @@ pub mod presence;
 pub mod shutdown;
 pub mod store;
 pub mod sync;
+pub mod tasks;
 pub mod text;
 pub mod timeline;
 pub mod users;

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
-use crate::shutdown::Shutdown;
+use crate::tasks::Tasks;
 
 /// Ids fit the 10 bits `ids.rs` gives them.
 pub const MAX_NODE_ID: u16 = 1023;
@@ -102,8 +102,8 @@ impl NodeLease {
     }
 
     /// Renews the lease until shutdown, then releases it.
-    pub fn keep(self, mut shutdown: Shutdown) {
-        tokio::spawn(async move {
+    pub fn keep(self, tasks: &Tasks) {
+        tasks.spawn_worker("node id lease", |mut shutdown| async move {
             let mut conn = self.conn.clone();
             let mut ticker = tokio::time::interval(self.ttl / 3);
             loop {

@@ -28,6 +28,7 @@ use tokio::sync::mpsc;
 
 use super::Hub;
 use crate::metrics::{BusError, Metrics};
+use crate::tasks::Tasks;
 
 const QUEUE: usize = 100_000;
 /// How long one Redis call (or connection attempt) may take before it counts as failed.
@@ -96,6 +97,7 @@ impl Bus {
         node: u16,
         hub: Weak<Hub>,
         metrics: Arc<Metrics>,
+        tasks: &Tasks,
     ) -> Result<Bus, redis::RedisError> {
         let channel = channel.to_owned();
         let url = if url.contains("protocol=") {
@@ -115,9 +117,21 @@ impl Bus {
         let (tx, mut rx) = mpsc::channel::<Envelope>(QUEUE);
         let publisher_metrics = metrics.clone();
         let publish_channel = channel.clone();
-        tokio::spawn(async move {
+        tasks.spawn_worker("bus publisher", |mut shutdown| async move {
             let mut lost = false;
-            while let Some(envelope) = rx.recv().await {
+            loop {
+                // At shutdown, what is already queued still goes out.
+                let envelope = tokio::select! {
+                    biased;
+                    envelope = rx.recv() => match envelope {
+                        Some(envelope) => envelope,
+                        None => return,
+                    },
+                    () = shutdown.wait() => match rx.try_recv() {
+                        Ok(envelope) => envelope,
+                        Err(_) => return,
+                    },
+                };
                 if lost {
                     // Before anything else goes out: the others must sync what they missed.
                     let text = serde_json::to_string(&Wire { from: node, envelope: Envelope::Resync });
@@ -157,17 +171,27 @@ impl Bus {
         // gone; a subscriber sends none, so a ping every second does the noticing.
         let mut pinger = subscriber.clone();
         let hub_alive = hub.clone();
-        tokio::spawn(async move {
+        tasks.spawn_worker("bus pinger", |mut shutdown| async move {
             while hub_alive.strong_count() > 0 {
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                    () = shutdown.wait() => return,
+                }
                 let _: Result<String, _> = redis::cmd("PING").query_async(&mut pinger).await;
             }
         });
         let listener_metrics = metrics.clone();
-        tokio::spawn(async move {
+        tasks.spawn_worker("bus listener", |mut shutdown| async move {
             let _keep_subscribed = subscriber;
             let mut interrupted = false;
-            while let Some(push) = push_rx.recv().await {
+            loop {
+                let push = tokio::select! {
+                    push = push_rx.recv() => match push {
+                        Some(push) => push,
+                        None => return,
+                    },
+                    () = shutdown.wait() => return,
+                };
                 let Some(hub) = hub.upgrade() else { return };
                 match push.kind {
                     redis::PushKind::Message => {}

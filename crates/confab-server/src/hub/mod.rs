@@ -21,6 +21,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::auth::Principal;
 use crate::metrics::{BusError, Metrics};
+use crate::tasks::Tasks;
 use bus::{Bus, Envelope, Invalidation};
 use order::{Losses, Part, Sequencer, Step};
 
@@ -104,14 +105,17 @@ impl Hub {
 
     /// Joins a cluster: from now on events also go to, and come from, the other nodes, and
     /// timeline events wait up to `gap_wait` for the versions before them (`order.rs`).
-    pub fn attach_bus(self: &Arc<Self>, bus: Bus, gap_wait: std::time::Duration) {
+    pub fn attach_bus(self: &Arc<Self>, bus: Bus, gap_wait: std::time::Duration, tasks: &Tasks) {
         let _ = self.bus.set(bus);
         let _ = self.order.set(Sequencer::new(gap_wait));
         let hub = Arc::downgrade(self);
         let tick = (gap_wait / 4).max(std::time::Duration::from_millis(5));
-        tokio::spawn(async move {
+        tasks.spawn_worker("bus order expiry", move |mut shutdown| async move {
             loop {
-                tokio::time::sleep(tick).await;
+                tokio::select! {
+                    () = tokio::time::sleep(tick) => {}
+                    () = shutdown.wait() => return,
+                }
                 let Some(hub) = hub.upgrade() else { return };
                 let Some(order) = hub.order.get() else { return };
                 let losses = order.expire(std::time::Instant::now(), |step| hub.apply(step));

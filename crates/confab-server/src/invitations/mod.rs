@@ -28,6 +28,7 @@ use crate::messages::Messages;
 use crate::notifications::{Notice, Notifications};
 use crate::people::Blocks;
 use crate::store::{InvitationRow, NewMessage, Store, Transition};
+use crate::tasks::Tasks;
 use crate::timeline::Timeline;
 use crate::users::Users;
 use crate::webhooks::{DeliveryError, Webhooks};
@@ -43,6 +44,7 @@ pub struct InvitationDeps {
     pub blocks: Arc<Blocks>,
     pub timeline: Arc<Timeline>,
     pub webhooks: Webhooks,
+    pub tasks: Tasks,
 }
 
 pub struct Invitations {
@@ -153,7 +155,9 @@ impl Invitations {
             .await?;
         self.notify_inviter(&invitation, me, "accepted").await;
         let this = self.clone();
-        tokio::spawn(async move { this.tell_host_app(conversation, invitation, me).await });
+        self.deps
+            .tasks
+            .spawn_job("invitation webhook", async move { this.tell_host_app(conversation, invitation, me).await });
         Ok(message)
     }
 

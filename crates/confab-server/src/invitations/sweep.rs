@@ -7,11 +7,11 @@ use confab_proto::MessageId;
 
 use super::Invitations;
 use crate::clock::now_ms;
-use crate::shutdown::Shutdown;
+use crate::tasks::Tasks;
 
 /// Runs until shutdown.
-pub fn spawn_sweeper(invitations: Arc<Invitations>, mut shutdown: Shutdown) {
-    tokio::spawn(async move {
+pub fn spawn_sweeper(invitations: Arc<Invitations>, tasks: &Tasks) {
+    tasks.spawn_worker("invitation sweep", |mut shutdown| async move {
         let mut ticker = tokio::time::interval(invitations.sweep_interval());
         loop {
             tokio::select! {

@@ -33,6 +33,7 @@ use crate::ids::IdGenerator;
 use crate::notifications::Notifications;
 use crate::people::Blocks;
 use crate::store::{ChangeOutcome, HistoryRange, MessageRow, NewMessage, SendOutcome, Store};
+use crate::tasks::Tasks;
 use crate::timeline::Timeline;
 
 pub const MAX_PAGE: u32 = 100;
@@ -48,6 +49,7 @@ pub struct Messages {
     timeline: Arc<Timeline>,
     blocks: Arc<Blocks>,
     notifications: Arc<Notifications>,
+    tasks: Tasks,
     max_chars: usize,
 }
 
@@ -60,6 +62,7 @@ pub struct MessageDeps {
     pub timeline: Arc<Timeline>,
     pub blocks: Arc<Blocks>,
     pub notifications: Arc<Notifications>,
+    pub tasks: Tasks,
 }
 
 /// What a send produced.
@@ -71,8 +74,8 @@ pub struct Sent {
 
 impl Messages {
     pub fn new(deps: MessageDeps, max_chars: usize) -> Messages {
-        let MessageDeps { store, ids, conversations, hub, timeline, blocks, notifications } = deps;
-        Messages { store, ids, conversations, hub, timeline, blocks, notifications, max_chars }
+        let MessageDeps { store, ids, conversations, hub, timeline, blocks, notifications, tasks } = deps;
+        Messages { store, ids, conversations, hub, timeline, blocks, notifications, tasks, max_chars }
     }
 
     /// Sends a message. Returns only after it is committed; everyone's sessions (the sender's
@@ -326,7 +329,7 @@ impl Messages {
             return;
         }
         let notifications = self.notifications.clone();
-        tokio::spawn(async move {
+        self.tasks.spawn_job("notifications of a message", async move {
             if let Err(e) = notifications.on_message(kind, &message).await {
                 tracing::warn!(error = %e, "notifications for a message failed");
             }

@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::people::Blocks;
 use crate::store::{Store, UserRow};
+use crate::tasks::Tasks;
 use cluster::ClusterRegistry;
 use registry::LocalRegistry;
 
@@ -38,11 +39,14 @@ pub struct Presence {
     grace: Duration,
     /// Groups larger than this get no pushed presence (`presence.push_group_limit`).
     push_group_limit: u32,
+    /// Grace timers and the cluster heartbeat run here.
+    tasks: Tasks,
 }
 
 impl Presence {
-    pub fn new(store: Store, hub: Arc<Hub>, blocks: Arc<Blocks>, config: &PresenceConfig) -> Presence {
+    pub fn new(store: Store, hub: Arc<Hub>, blocks: Arc<Blocks>, config: &PresenceConfig, tasks: Tasks) -> Presence {
         Presence {
+            tasks,
             store,
             hub,
             blocks,
@@ -55,10 +59,10 @@ impl Presence {
 
     /// Joins the cluster-wide registry, and keeps this node's liveness and the sweep of dead
     /// nodes going until shutdown.
-    pub fn attach_cluster(self: &Arc<Self>, registry: ClusterRegistry, mut shutdown: crate::shutdown::Shutdown) {
+    pub fn attach_cluster(self: &Arc<Self>, registry: ClusterRegistry) {
         let _ = self.cluster.set(registry.clone());
         let presence = self.clone();
-        tokio::spawn(async move {
+        self.tasks.spawn_worker("presence heartbeat", |mut shutdown| async move {
             let mut ticker = tokio::time::interval(registry.sweep_every());
             loop {
                 tokio::select! {
@@ -101,7 +105,8 @@ impl Presence {
     pub fn disconnected(self: &Arc<Self>, user: UserId) {
         let generation = self.registry.disconnect(user);
         let presence = self.clone();
-        tokio::spawn(async move {
+        // At shutdown the grace is cut short, so that the last-seen time is still recorded.
+        self.tasks.spawn_worker("presence grace", |mut shutdown| async move {
             let last_everywhere = match presence.cluster.get() {
                 Some(cluster) => cluster.disconnect_session(user).await.unwrap_or(generation.is_some()),
                 None => generation.is_some(),
@@ -109,7 +114,10 @@ impl Presence {
             if !last_everywhere {
                 return;
             }
-            tokio::time::sleep(presence.grace).await;
+            tokio::select! {
+                () = tokio::time::sleep(presence.grace) => {}
+                () = shutdown.wait() => {}
+            }
             let expired = match presence.cluster.get() {
                 Some(cluster) => {
                     if let Some(generation) = generation {

@@ -165,3 +165,30 @@ async fn reading_notifications_syncs_across_sessions() {
     assert_eq!((unread.total_messages, unread.notifications), (3, 0));
     assert_eq!(unread.conversations[0].conversation_id, id);
 }
+
+#[tokio::test]
+async fn open_offline_batches_are_sent_at_shutdown_not_dropped() {
+    let host = host_app::start().await;
+    let url = format!("{}/hooks/notify", host.url);
+    let app = spawn_app_with(|c| {
+        c.notifications.webhook_url = Some(url);
+        c.notifications.secret = Some(host_app::NOTIFY_SECRET.into());
+        c.notifications.batch_window_ms = 600_000; // would close long after the test
+    })
+    .await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let dm = alice.dm_with(&bob).await.id;
+    for i in 0..2 {
+        alice.client.send_message(dm, &text(&format!("before the restart {i}"))).await.unwrap();
+    }
+    assert_eq!(kinds(&bob).await.len(), 2, "both notifications are made and batched");
+    assert!(host.received().is_empty(), "the batch window is still open");
+
+    let node = app.server.app.clone();
+    let TestApp { server, data_dir: _data_dir, database: _database, .. } = app;
+    server.stop().await;
+    let batches: Vec<_> = host.received().into_iter().filter(|(event, _)| event == "notifications.offline").collect();
+    assert_eq!(batches.len(), 1, "the open batch went out as the server stopped");
+    assert_eq!(batches[0].1["notifications"].as_array().map(Vec::len), Some(2));
+    assert!(node.tasks.is_empty(), "no background task outlives the server");
+}
