@@ -24,7 +24,10 @@ pub mod node_log;
 pub mod notifications;
 pub mod people;
 pub mod presence;
+pub mod principal;
+pub mod render;
 pub mod shutdown;
+pub mod startup;
 pub mod store;
 pub mod sync;
 pub mod text;
@@ -32,5 +35,6 @@ pub mod timeline;
 pub mod users;
 pub mod webhooks;
 
-pub use app::{App, Application};
+pub use app::App;
 pub use config::Config;
+pub use startup::Application;

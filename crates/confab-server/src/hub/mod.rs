@@ -19,8 +19,8 @@ use confab_proto::frames::{Event, Resync, ServerFrame, SyncPosition, close_code}
 use confab_proto::{ConversationId, SessionId, UserId};
 use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::auth::Principal;
 use crate::metrics::{BusError, Metrics};
+use crate::principal::Principal;
 use bus::{Bus, Envelope, Invalidation};
 use order::{Losses, Part, Sequencer, Step};
 
