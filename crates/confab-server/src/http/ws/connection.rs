@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use super::commands::{self, BadFrame};
 use crate::app::App;
 use crate::auth::Principal;
-use crate::hub::{Connection, encode};
+use crate::hub::{Connection, Frame, encode};
 use crate::limits::SocketPermit;
 use crate::store::UserRow;
 
@@ -51,7 +51,7 @@ pub async fn run(
         }),
     });
     drop(user); // not kept for the life of the connection
-    if sink.send(Message::Text(ready)).await.is_err() {
+    if sink.send(text(ready)).await.is_err() {
         app.hub.disconnect(&connection);
         return;
     }
@@ -105,7 +105,7 @@ pub async fn echo(socket: WebSocket, app: Arc<App>) {
 /// `echoed`: frames to send back, in echo mode only.
 async fn write_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut queue: mpsc::Receiver<Utf8Bytes>,
+    mut queue: mpsc::Receiver<Frame>,
     mut echoed: Option<mpsc::Receiver<Message>>,
     connection: Arc<Connection>,
     heartbeat: Duration,
@@ -163,14 +163,26 @@ async fn next_echo(echoed: &mut Option<mpsc::Receiver<Message>>) -> Option<Messa
 /// connection costs one write per burst of events rather than one per event.
 async fn write_queued(
     sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    queue: &mut mpsc::Receiver<Utf8Bytes>,
-    first: Utf8Bytes,
+    queue: &mut mpsc::Receiver<Frame>,
+    first: Frame,
 ) -> Result<(), axum::Error> {
-    sink.feed(Message::Text(first)).await?;
+    sink.feed(text(first)).await?;
     while let Ok(frame) = queue.try_recv() {
-        sink.feed(Message::Text(frame)).await?;
+        sink.feed(text(frame)).await?;
     }
     sink.flush().await
+}
+
+/// A hub frame as a text message: no copy; axum checks the UTF-8 again (it offers no unchecked
+/// way in), a linear scan that is small beside the write itself.
+fn text(frame: Frame) -> Message {
+    match Utf8Bytes::try_from(frame.into_bytes()) {
+        Ok(text) => Message::Text(text),
+        // Unreachable: a `Frame` is UTF-8 by construction.
+        Err(_) => Message::Text(Utf8Bytes::from_static(
+            r#"{"type":"error","data":{"code":"internal","message":"internal error"}}"#,
+        )),
+    }
 }
 
 async fn read_loop(
