@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use confab_proto::frames::{Command, Event, Ready, ServerFrame, close_code};
+use confab_proto::rest::User;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
@@ -17,7 +18,6 @@ use crate::app::App;
 use crate::auth::Principal;
 use crate::hub::{Connection, Frame, encode};
 use crate::limits::SocketPermit;
-use crate::store::UserRow;
 
 /// How long the writer may take to flush the final close frame. Then the socket is dropped
 /// whatever its state: a slow consumer's kernel send queue may never drain, and a writer stuck
@@ -28,7 +28,7 @@ pub async fn run(
     socket: WebSocket,
     app: Arc<App>,
     principal: Principal,
-    user: UserRow,
+    user: User,
     ip: Option<IpAddr>,
     _permit: SocketPermit,
 ) {
@@ -43,14 +43,13 @@ pub async fn run(
     let ready = encode(&ServerFrame {
         id: None,
         event: Event::Ready(Ready {
-            user: app.users.to_wire(&user),
+            user,
             session_id: principal.session_id,
             heartbeat_ms: heartbeat.as_millis() as u64,
             idle_timeout_ms: idle_timeout.as_millis() as u64,
             max_frame_bytes: gateway.max_frame_bytes,
         }),
     });
-    drop(user); // not kept for the life of the connection
     if sink.send(text(ready)).await.is_err() {
         app.hub.disconnect(&connection);
         return;
