@@ -16,6 +16,8 @@ pub mod http;
 pub mod hub;
 pub mod ids;
 pub mod invitations;
+#[cfg(test)]
+mod layering;
 pub mod limits;
 pub mod messages;
 pub mod metrics;
