@@ -6,24 +6,12 @@ import { Connection } from "./connection.js";
 import { State } from "./state.js";
 import { localStore, sessionStore } from "./storage.js";
 import { showAuth } from "./views/auth.js";
+import { applyTheme } from "./theme.js";
 import { showApp } from "./views/app.js";
 
 const root = document.getElementById("app");
 const params = new URLSearchParams(location.search);
 applyTheme(localStore.getItem("confab.theme"));
-
-function applyTheme(theme) {
-  if (theme === "light" || theme === "dark") document.documentElement.dataset.theme = theme;
-  else delete document.documentElement.dataset.theme;
-}
-
-export function toggleTheme() {
-  const dark = document.documentElement.dataset.theme === "dark" ||
-    (!document.documentElement.dataset.theme && matchMedia("(prefers-color-scheme: dark)").matches);
-  const next = dark ? "light" : "dark";
-  localStore.setItem("confab.theme", next);
-  applyTheme(next);
-}
 
 function signOut(connection) {
   connection?.stop();

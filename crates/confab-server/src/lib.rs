@@ -16,6 +16,8 @@ pub mod http;
 pub mod hub;
 pub mod ids;
 pub mod invitations;
+#[cfg(test)]
+mod layering;
 pub mod limits;
 pub mod messages;
 pub mod metrics;
@@ -24,7 +26,10 @@ pub mod node_log;
 pub mod notifications;
 pub mod people;
 pub mod presence;
+pub mod principal;
+pub mod render;
 pub mod shutdown;
+pub mod startup;
 pub mod store;
 pub mod sync;
 pub mod tasks;
@@ -33,5 +38,6 @@ pub mod timeline;
 pub mod users;
 pub mod webhooks;
 
-pub use app::{App, Application};
+pub use app::App;
 pub use config::Config;
+pub use startup::Application;

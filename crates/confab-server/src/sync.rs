@@ -15,8 +15,8 @@ use confab_proto::{ConversationId, ErrorCode};
 use crate::auth::Principal;
 use crate::conversations::Conversations;
 use crate::error::{Error, Result};
-use crate::messages::render_for;
 use crate::people::Blocks;
+use crate::render::render_for;
 use crate::store::Store;
 
 pub const DEFAULT_LIMIT: u32 = 500;

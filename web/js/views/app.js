@@ -2,9 +2,10 @@
 // open conversation.
 
 import { clear, dialog, h, modal, name, timeOf } from "../dom.js";
-import { toggleTheme } from "../main.js";
+import { toggleTheme } from "../theme.js";
 import { persistent } from "../storage.js";
 import { showChat } from "./chat.js";
+import { pickUser } from "./pick.js";
 import { profileCard } from "./people.js";
 
 const STATUS_TEXT = { connecting: "Connecting…", resyncing: "Catching up…", online: "Online", offline: "Offline — reconnecting" };
@@ -114,23 +115,6 @@ function conversationItem(ctx, c, open) {
     last ? h("time", timeOf(last.created_at)) : null);
 }
 
-async function pickUser(ctx, title) {
-  const results = h("ul.results");
-  const input = h("input", { type: "search", placeholder: "Search by name", "aria-label": "Search users" });
-  const box = dialog({ title, body: [input, results], focus: input, actions: [{ label: "Cancel", value: null, class: "secondary" }] });
-  input.addEventListener("input", async () => {
-    const q = input.value.trim();
-    if (!q) return clear(results);
-    try {
-      const found = await ctx.api.get(`/api/v1/users?q=${encodeURIComponent(q)}&limit=10`);
-      found.users.forEach((u) => ctx.state.rememberUser(u));
-      clear(results, found.users.filter((u) => u.id !== ctx.state.me.id).map((u) =>
-        h("li", h("button.secondary", { type: "button", on: { click: () => box.close(u) } }, name(u.display_name), h("small", ` @${u.username}`)))));
-    } catch { /* rate limited or offline: keep the old results */ }
-  });
-  return box.closed;
-}
-
 async function startDirect(ctx) {
   const user = await pickUser(ctx, "New chat");
   if (!user) return;
@@ -158,8 +142,6 @@ async function startGroup(ctx) {
     modal("Cannot create the group", e.message);
   }
 }
-
-export { pickUser };
 
 async function showContacts(ctx) {
   const body = h("div.contacts");

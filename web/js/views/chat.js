@@ -3,7 +3,7 @@
 // read receipts, and group management for owners and admins.
 
 import { clear, confirmLeave, dialog, h, modal, name, richText, timeOf } from "../dom.js";
-import { pickUser } from "./app.js";
+import { pickUser } from "./pick.js";
 import { profileCard } from "./people.js";
 
 const QUICK_REACTIONS = ["👍", "❤️", "😂", "🏓"];

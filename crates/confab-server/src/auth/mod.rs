@@ -21,21 +21,13 @@ use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::ids::IdGenerator;
 use crate::limits::RateLimiter;
+pub use crate::principal::Principal;
 use crate::store::{NewSession, RefreshOutcome, Store, UserRow};
 use crate::users::{self, Username, Users};
 use external::ExternalAuth;
 use password::Password;
 use tickets::TicketBook;
 use tokens::{AccessTokens, INTERNAL_ISSUER, random_token, token_hash};
-
-/// Who is making a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Principal {
-    pub user_id: UserId,
-    /// The built-in session (device); `None` for the host app's tokens, whose sessions the host
-    /// app manages.
-    pub session_id: Option<SessionId>,
-}
 
 /// Where a sign-in comes from, for rate limits and the session list.
 #[derive(Clone, Debug, Default)]

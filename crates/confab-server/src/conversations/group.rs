@@ -12,7 +12,7 @@ use super::permissions::GroupAction;
 use crate::auth::Principal;
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
-use crate::messages::render;
+use crate::render::render;
 use crate::store::{GroupPatch, MessageRow, NewAudit};
 use crate::timeline::PreparedEvent;
 use crate::users::{parse_avatar_url, shown_text};

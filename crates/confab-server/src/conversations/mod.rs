@@ -30,16 +30,16 @@ use crate::config::LimitsConfig;
 use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::ids::IdGenerator;
-use crate::messages::render;
 use crate::people::{BlockSets, Blocks};
 use crate::presence::Presence;
+use crate::render::render;
 use crate::store::{ConversationRow, MemberRow, NewConversation, Store, UserRow};
 use crate::timeline::Timeline;
 use crate::users::Users;
 
 /// A conversation as a viewer with these block sets sees it: no read position of anyone on either
 /// side of a block with them (`read_seq` 0, like live `read.updated`, see
-/// `Blocks::live_audience`), and the last message as `messages::seen_by` shows it.
+/// `Blocks::live_audience`), and the last message as `render::seen_by` shows it.
 fn seen_by(mut conversation: Conversation, blocks: &BlockSets) -> Conversation {
     for member in &mut conversation.members {
         if blocks.either(member.user.id) {
@@ -47,7 +47,7 @@ fn seen_by(mut conversation: Conversation, blocks: &BlockSets) -> Conversation {
         }
     }
     conversation.last_message =
-        conversation.last_message.map(|m| Box::new(crate::messages::seen_by(*m, &blocks.blocked)));
+        conversation.last_message.map(|m| Box::new(crate::render::seen_by(*m, &blocks.blocked)));
     conversation
 }
 

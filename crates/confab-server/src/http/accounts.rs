@@ -70,7 +70,7 @@ pub async fn logout(State(app): State<Arc<App>>, Authenticated(me): Authenticate
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
 pub async fn me(State(app): State<Arc<App>>, Authenticated(me): Authenticated) -> Result<axum::Json<User>, Error> {
-    Ok(axum::Json(app.users.to_wire(&app.users.get(me.user_id).await?)))
+    Ok(axum::Json(app.users.profile(me.user_id).await?))
 }
 
 /// The user's signed-in sessions (devices), newest first.
@@ -120,5 +120,5 @@ pub async fn user(
     Authenticated(_caller): Authenticated,
     Path(user_id): Path<UserId>,
 ) -> Result<axum::Json<User>, Error> {
-    Ok(axum::Json(app.users.to_wire(&app.users.get(user_id).await?)))
+    Ok(axum::Json(app.users.profile(user_id).await?))
 }

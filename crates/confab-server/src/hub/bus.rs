@@ -20,13 +20,12 @@
 
 use std::sync::{Arc, Weak};
 
-use axum::extract::ws::Utf8Bytes;
 use confab_proto::{ConversationId, SessionId, UserId};
 use redis::aio::ConnectionManagerConfig;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use super::Hub;
+use super::{Frame, Hub};
 use crate::metrics::{BusError, Metrics};
 use crate::tasks::Tasks;
 
@@ -239,7 +238,7 @@ impl Bus {
 }
 
 impl Envelope {
-    pub fn deliver(recipients: &[UserId], frame: &Utf8Bytes) -> Envelope {
+    pub fn deliver(recipients: &[UserId], frame: &Frame) -> Envelope {
         Envelope::Deliver { recipients: recipients.to_vec(), frame: frame.as_str().to_owned() }
     }
 

@@ -8,19 +8,21 @@
 //! service, so carrying them to other nodes changes this module and no caller.
 
 pub mod bus;
+pub mod frame;
 pub mod order;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use axum::extract::ws::Utf8Bytes;
 use confab_proto::frames::{Event, Resync, ServerFrame, SyncPosition, close_code};
 use confab_proto::{ConversationId, SessionId, UserId};
 use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::auth::Principal;
+pub use frame::Frame;
+
 use crate::metrics::{BusError, Metrics};
+use crate::principal::Principal;
 use crate::tasks::Tasks;
 use bus::{Bus, Envelope, Invalidation};
 use order::{Losses, Part, Sequencer, Step};
@@ -49,7 +51,7 @@ impl Default for Hub {
 pub struct Connection {
     pub id: u64,
     pub principal: Principal,
-    queue: mpsc::Sender<Utf8Bytes>,
+    queue: mpsc::Sender<Frame>,
     /// The first close requested wins; the gateway's reader and writer both watch it.
     close_request: watch::Sender<Option<CloseRequest>>,
     metrics: Arc<Metrics>,
@@ -78,7 +80,7 @@ impl Hub {
     }
 
     /// Registers a new connection; the gateway drains the returned receiver into the socket.
-    pub fn connect(&self, principal: Principal, queue_len: usize) -> (Arc<Connection>, mpsc::Receiver<Utf8Bytes>) {
+    pub fn connect(&self, principal: Principal, queue_len: usize) -> (Arc<Connection>, mpsc::Receiver<Frame>) {
         let (queue, rx) = mpsc::channel(queue_len);
         let connection = Arc::new(Connection {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
@@ -220,9 +222,9 @@ impl Hub {
     fn receive(&self, envelope: Envelope) {
         self.metrics.bus_envelopes_received.inc();
         match envelope {
-            Envelope::Deliver { recipients, frame } => self.deliver(&recipients, &Utf8Bytes::from(frame)),
+            Envelope::Deliver { recipients, frame } => self.deliver(&recipients, &Frame::from(frame)),
             Envelope::Ordered { conversation, version, parts } => {
-                let parts = parts.into_iter().map(|p| (p.recipients, Utf8Bytes::from(p.frame))).collect();
+                let parts = parts.into_iter().map(|p| (p.recipients, Frame::from(p.frame))).collect();
                 self.deliver_unit(Some((conversation, version)), parts);
             }
             Envelope::Resync => self.resync_all(),
@@ -233,7 +235,7 @@ impl Hub {
         }
     }
 
-    fn deliver(&self, recipients: &[UserId], frame: &Utf8Bytes) {
+    fn deliver(&self, recipients: &[UserId], frame: &Frame) {
         let map = self.connections.read().unwrap_or_else(|p| p.into_inner());
         let mut queued = 0;
         for user in recipients {
@@ -281,7 +283,7 @@ impl Hub {
 
 impl Connection {
     /// Queues a frame (true when queued); a full queue closes the connection as a slow consumer.
-    pub fn push(&self, frame: Utf8Bytes) -> bool {
+    pub fn push(&self, frame: Frame) -> bool {
         match self.queue.try_send(frame) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -339,12 +341,12 @@ fn order_key(event: &Event) -> Option<(ConversationId, i64)> {
 
 /// Serializes a frame for the wire. Serializing these types cannot fail (string keys, no maps
 /// with non-string keys), so a failure is a bug and is logged rather than sent.
-pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
+pub fn encode(frame: &ServerFrame) -> Frame {
     match serde_json::to_string(frame) {
-        Ok(text) => Utf8Bytes::from(text),
+        Ok(text) => Frame::from(text),
         Err(e) => {
             tracing::error!(error = %e, "cannot serialize a server frame");
-            Utf8Bytes::from_static(r#"{"type":"error","data":{"code":"internal","message":"internal error"}}"#)
+            Frame::from_static(r#"{"type":"error","data":{"code":"internal","message":"internal error"}}"#)
         }
     }
 }

@@ -18,8 +18,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::Utf8Bytes;
 use confab_proto::{ConversationId, UserId};
+
+use super::Frame;
 
 const SHARDS: usize = 16;
 /// A conversation quiet for this long is forgotten (a few dozen bytes each while kept). Its
@@ -30,7 +31,7 @@ const IDLE: Duration = Duration::from_secs(600);
 
 /// One event for several recipients (a unit may have two: collapsed for blockers, whole for
 /// the others).
-pub type Part = (Vec<UserId>, Utf8Bytes);
+pub type Part = (Vec<UserId>, Frame);
 
 /// What the hub must do, in this order.
 #[derive(Debug, PartialEq)]
@@ -163,7 +164,7 @@ mod tests {
     use super::*;
 
     fn part(text: &'static str) -> Vec<Part> {
-        vec![(vec![UserId(1)], Utf8Bytes::from_static(text))]
+        vec![(vec![UserId(1)], Frame::from_static(text))]
     }
 
     fn run(seq: &Sequencer, version: i64, text: &'static str, now: Instant) -> Vec<String> {

@@ -9,10 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use confab_proto::rest::{
-    Activity, ActivityList, ConversationKind, Invitation, InvitationState, Message, NotificationKind,
-    SendInvitationRequest,
-};
+use confab_proto::rest::{Activity, ActivityList, ConversationKind, Message, NotificationKind, SendInvitationRequest};
 use confab_proto::{ConversationId, ErrorCode, MessageId, UserId};
 use serde_json::json;
 
@@ -252,7 +249,7 @@ impl Invitations {
         match membership {
             Ok(membership) => d.messages.announce_updated(&membership, row).await,
             // The inviter left: render for the caller without broadcasting to a stale list.
-            Err(_) => crate::messages::render_for(&d.store, vec![row], &Default::default())
+            Err(_) => crate::render::render_for(&d.store, vec![row], &Default::default())
                 .await?
                 .pop()
                 .ok_or(Error::NotFound("invitation")),
@@ -360,27 +357,6 @@ impl Invitations {
         if let Err(e) = self.deps.notifications.notify(notice).await {
             tracing::warn!(error = %e, "cannot notify about an invitation");
         }
-    }
-}
-
-/// The invitation carried by a message, from its stored state.
-pub fn to_wire(row: &InvitationRow) -> Invitation {
-    Invitation {
-        activity: row.activity.clone(),
-        label: row.label.clone(),
-        invitee: row.invitee_id.map(UserId),
-        state: match row.state.as_str() {
-            "accepted" => InvitationState::Accepted,
-            "declined" => InvitationState::Declined,
-            "cancelled" => InvitationState::Cancelled,
-            "expired" => InvitationState::Expired,
-            "failed" => InvitationState::Failed,
-            _ => InvitationState::Pending,
-        },
-        responded_by: row.responded_by.map(UserId),
-        reason: row.reason.clone(),
-        result: row.result.as_deref().and_then(|r| serde_json::from_str(r).ok()),
-        expires_at: crate::clock::datetime(row.expires_at),
     }
 }
 

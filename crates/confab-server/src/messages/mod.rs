@@ -8,7 +8,6 @@
 
 mod body;
 mod mentions;
-mod render;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -20,8 +19,8 @@ use confab_proto::rest::{
 };
 use confab_proto::{ConversationId, ErrorCode, MessageId, UserId};
 
+use crate::render::{self, render_for};
 pub use body::MAX_CLIENT_ID_LEN;
-pub use render::{render, render_for, seen_by};
 
 use crate::auth::Principal;
 use crate::clock::{datetime, now_ms};

@@ -75,7 +75,7 @@ impl Users {
             bio: bio.as_ref().map(|b| b.as_deref()),
         };
         self.store.update_profile(user.0, &patch).await?;
-        Ok(self.to_wire(&self.get(user).await?))
+        self.profile(user).await
     }
 
     /// Users whose username or display name starts with `q`, by username; users in `hidden`
@@ -179,6 +179,11 @@ impl Users {
             }
         }
         Err(Error::Internal(format!("no free username for external user {external_id}")))
+    }
+
+    /// The public view of one user (what `GET /users/{id}`, `/me` and the gateway's `ready` show).
+    pub async fn profile(&self, id: UserId) -> Result<User> {
+        Ok(self.to_wire(&self.get(id).await?))
     }
 
     pub async fn get(&self, id: UserId) -> Result<UserRow> {

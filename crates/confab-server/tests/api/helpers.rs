@@ -3,7 +3,7 @@
 
 use confab_client::{Client, Connection};
 use confab_proto::rest::{AuthResponse, Conversation, RegisterRequest};
-use confab_server::app::RunningServer;
+use confab_server::startup::RunningServer;
 use confab_server::{Application, Config};
 
 pub const PASSWORD: &str = "correct horse battery";

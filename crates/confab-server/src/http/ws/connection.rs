@@ -9,15 +9,15 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use confab_proto::frames::{Command, Event, Ready, ServerFrame, close_code};
+use confab_proto::rest::User;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
 use super::commands::{self, BadFrame};
 use crate::app::App;
 use crate::auth::Principal;
-use crate::hub::{Connection, encode};
+use crate::hub::{Connection, Frame, encode};
 use crate::limits::SocketPermit;
-use crate::store::UserRow;
 
 /// How long the writer may take to flush the final close frame. Then the socket is dropped
 /// whatever its state: a slow consumer's kernel send queue may never drain, and a writer stuck
@@ -28,7 +28,7 @@ pub async fn run(
     socket: WebSocket,
     app: Arc<App>,
     principal: Principal,
-    user: UserRow,
+    user: User,
     ip: Option<IpAddr>,
     _permit: SocketPermit,
 ) {
@@ -43,15 +43,14 @@ pub async fn run(
     let ready = encode(&ServerFrame {
         id: None,
         event: Event::Ready(Ready {
-            user: app.users.to_wire(&user),
+            user,
             session_id: principal.session_id,
             heartbeat_ms: heartbeat.as_millis() as u64,
             idle_timeout_ms: idle_timeout.as_millis() as u64,
             max_frame_bytes: gateway.max_frame_bytes,
         }),
     });
-    drop(user); // not kept for the life of the connection
-    if sink.send(Message::Text(ready)).await.is_err() {
+    if sink.send(text(ready)).await.is_err() {
         app.hub.disconnect(&connection);
         return;
     }
@@ -105,7 +104,7 @@ pub async fn echo(socket: WebSocket, app: Arc<App>) {
 /// `echoed`: frames to send back, in echo mode only.
 async fn write_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut queue: mpsc::Receiver<Utf8Bytes>,
+    mut queue: mpsc::Receiver<Frame>,
     mut echoed: Option<mpsc::Receiver<Message>>,
     connection: Arc<Connection>,
     heartbeat: Duration,
@@ -163,14 +162,26 @@ async fn next_echo(echoed: &mut Option<mpsc::Receiver<Message>>) -> Option<Messa
 /// connection costs one write per burst of events rather than one per event.
 async fn write_queued(
     sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    queue: &mut mpsc::Receiver<Utf8Bytes>,
-    first: Utf8Bytes,
+    queue: &mut mpsc::Receiver<Frame>,
+    first: Frame,
 ) -> Result<(), axum::Error> {
-    sink.feed(Message::Text(first)).await?;
+    sink.feed(text(first)).await?;
     while let Ok(frame) = queue.try_recv() {
-        sink.feed(Message::Text(frame)).await?;
+        sink.feed(text(frame)).await?;
     }
     sink.flush().await
+}
+
+/// A hub frame as a text message: no copy; axum checks the UTF-8 again (it offers no unchecked
+/// way in), a linear scan that is small beside the write itself.
+fn text(frame: Frame) -> Message {
+    match Utf8Bytes::try_from(frame.into_bytes()) {
+        Ok(text) => Message::Text(text),
+        // Unreachable: a `Frame` is UTF-8 by construction.
+        Err(_) => Message::Text(Utf8Bytes::from_static(
+            r#"{"type":"error","data":{"code":"internal","message":"internal error"}}"#,
+        )),
+    }
 }
 
 async fn read_loop(

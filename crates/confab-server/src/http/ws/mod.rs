@@ -86,7 +86,7 @@ async fn handshake(
             ));
         }
     };
-    let user = app.users.get(principal.user_id).await?;
+    let user = app.users.profile(principal.user_id).await?;
     // Held for the life of the socket; dropped with the upgrade callback if the upgrade fails.
     let permit = app.traffic.open_socket(principal.user_id, ip)?;
 

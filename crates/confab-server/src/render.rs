@@ -2,15 +2,17 @@
 //! conversation list) renders them here, with their reactions and reply quotes loaded in batch.
 //! What a viewer who blocked someone sees of a message is [`seen_by`]: the stored paths
 //! (`render_for`) and the live one (`Messages::publish`) both end there, so they cannot differ.
+//! Conversations, messages, invitations and sync all call this module; it calls none of them, so
+//! the wire shape of a message (and of the invitation it carries) has one home.
 
 use std::collections::{HashMap, HashSet};
 
-use confab_proto::rest::{Invitation, Message, MessageKind, Reaction, ReplyQuote, SystemEvent};
+use confab_proto::rest::{Invitation, InvitationState, Message, MessageKind, Reaction, ReplyQuote, SystemEvent};
 use confab_proto::{ConversationId, MessageId, UserId};
 
 use crate::clock::datetime;
 use crate::error::Result;
-use crate::store::{MessageRow, Store};
+use crate::store::{InvitationRow, MessageRow, Store};
 
 /// Characters of the original kept in a reply's quote.
 const QUOTE_CHARS: usize = 140;
@@ -44,7 +46,7 @@ pub async fn render_for(store: &Store, rows: Vec<MessageRow>, hidden: &HashSet<U
         store.messages_by_ids(&quoted).await?.into_iter().map(|m| (m.id, m)).collect();
     let invited: Vec<i64> = rows.iter().filter(|r| r.kind == "invitation").map(|r| r.id).collect();
     let mut invitations: HashMap<i64, Invitation> =
-        store.invitations_of(&invited).await?.iter().map(|i| (i.message_id, crate::invitations::to_wire(i))).collect();
+        store.invitations_of(&invited).await?.iter().map(|i| (i.message_id, invitation(i))).collect();
 
     Ok(rows
         .into_iter()
@@ -149,5 +151,26 @@ fn to_wire(
         collapsed: false,
         version: row.version,
         created_at: datetime(row.created_at),
+    }
+}
+
+/// The invitation carried by a message, from its stored state.
+pub fn invitation(row: &InvitationRow) -> Invitation {
+    Invitation {
+        activity: row.activity.clone(),
+        label: row.label.clone(),
+        invitee: row.invitee_id.map(UserId),
+        state: match row.state.as_str() {
+            "accepted" => InvitationState::Accepted,
+            "declined" => InvitationState::Declined,
+            "cancelled" => InvitationState::Cancelled,
+            "expired" => InvitationState::Expired,
+            "failed" => InvitationState::Failed,
+            _ => InvitationState::Pending,
+        },
+        responded_by: row.responded_by.map(UserId),
+        reason: row.reason.clone(),
+        result: row.result.as_deref().and_then(|r| serde_json::from_str(r).ok()),
+        expires_at: datetime(row.expires_at),
     }
 }
