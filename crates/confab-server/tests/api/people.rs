@@ -159,6 +159,21 @@ async fn a_blocked_user_cannot_add_the_blocker_to_groups_or_send_contact_request
 }
 
 #[tokio::test]
+async fn you_cannot_befriend_block_or_restrict_yourself_and_the_refusal_is_forbidden() {
+    // 403, not 400: the request is well formed (schema-valid); what forbids it is who asks.
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    assert_api_error(alice.client.request_contact(alice.id()).await, 403, ErrorCode::Forbidden);
+    assert_api_error(alice.client.block(alice.id()).await, 403, ErrorCode::Forbidden);
+    assert_api_error(alice.client.restrict(alice.id()).await, 403, ErrorCode::Forbidden);
+    assert_api_error(alice.client.unrestrict(alice.id()).await, 403, ErrorCode::Forbidden);
+    let contacts = alice.client.contacts().await.unwrap();
+    assert!(contacts.incoming.is_empty() && contacts.outgoing.is_empty(), "no request was made");
+    let blocks = alice.client.blocks().await.unwrap();
+    assert!(blocks.blocked.is_empty() && blocks.restricted.is_empty(), "nothing changed");
+}
+
+#[tokio::test]
 async fn in_shared_groups_the_blocker_gets_collapsed_messages_everywhere() {
     let app = spawn_app().await;
     let (alice, bob, mallory) = (app.user("alice").await, app.user("bob").await, app.user("mallory").await);
