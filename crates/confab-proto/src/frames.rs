@@ -136,7 +136,8 @@ pub struct SyncRequest {
 #[serde(deny_unknown_fields)]
 pub struct SyncPosition {
     pub id: ConversationId,
-    /// The highest `version` the client has applied (0 for nothing).
+    /// The highest `version` the client has applied (0 for nothing); never negative.
+    #[schema(minimum = 0)]
     pub version: i64,
 }
 

@@ -18,8 +18,7 @@ use crate::error::Error;
 /// Send a contact request, or accept the one that user sent. Answers with your view of the relation.
 #[utoipa::path(post, path = "/api/v1/contacts/{user_id}", tag = "people", security(("bearer" = [])),
     params(("user_id" = String, Path)),
-    responses((status = 200, body = Contact), (status = 400, description = "yourself", body = ErrorBody),
-        (status = 403, description = "blocked", body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Contact), (status = 403, description = "the user is yourself, or a block stands between you", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn request_contact(
     State(app): State<Arc<App>>,
     Authenticated(me): Authenticated,
@@ -42,7 +41,9 @@ pub async fn remove_contact(
 
 /// Accept that user's pending request (404 when there is none from them to you).
 #[utoipa::path(post, path = "/api/v1/contacts/{user_id}/accept", tag = "people", security(("bearer" = [])),
-    params(("user_id" = String, Path)), responses((status = 200, body = Contact), (status = 404, body = ErrorBody)))]
+    params(("user_id" = String, Path)), responses((status = 200, body = Contact),
+        (status = 403, description = "you blocked this user; unblock them first", body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn accept_contact(
     State(app): State<Arc<App>>,
     Authenticated(me): Authenticated,
@@ -76,7 +77,7 @@ pub async fn contacts(
 /// Block a user. See docs/protocol.md for everything a block stops.
 #[utoipa::path(put, path = "/api/v1/blocks/{user_id}", tag = "people", security(("bearer" = [])),
     params(("user_id" = String, Path)),
-    responses((status = 204), (status = 400, description = "yourself", body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 403, description = "the user is yourself", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn block(
     State(app): State<Arc<App>>,
     Authenticated(me): Authenticated,
@@ -110,7 +111,7 @@ pub async fn blocks(
 
 /// Restrict (mute) a user: nothing is refused to them, you get no notifications from them.
 #[utoipa::path(put, path = "/api/v1/restrictions/{user_id}", tag = "people", security(("bearer" = [])),
-    params(("user_id" = String, Path)), responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    params(("user_id" = String, Path)), responses((status = 204), (status = 403, description = "the user is yourself", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn restrict(
     State(app): State<Arc<App>>,
     Authenticated(me): Authenticated,
@@ -122,7 +123,8 @@ pub async fn restrict(
 
 /// Lift a restriction.
 #[utoipa::path(delete, path = "/api/v1/restrictions/{user_id}", tag = "people", security(("bearer" = [])),
-    params(("user_id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+    params(("user_id" = String, Path)), responses((status = 204), (status = 403, description = "the user is yourself", body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn unrestrict(
     State(app): State<Arc<App>>,
     Authenticated(me): Authenticated,

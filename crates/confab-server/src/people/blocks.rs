@@ -7,8 +7,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use confab_proto::UserId;
 use confab_proto::rest::BlockList;
-use confab_proto::{ErrorCode, UserId};
 
 use crate::auth::Principal;
 use crate::cache::Cache;
@@ -85,7 +85,7 @@ impl Blocks {
     pub async fn block(&self, principal: Principal, other: UserId) -> Result<()> {
         let me = principal.user_id;
         if other == me {
-            return Err(Error::invalid(ErrorCode::InvalidParameter, "you cannot block yourself"));
+            return Err(Error::Forbidden("you cannot block yourself".into()));
         }
         self.users.get(other).await?;
         self.store.block(me.0, other.0, now_ms()).await?;
@@ -105,7 +105,7 @@ impl Blocks {
     /// the caller gets no notifications from them.
     pub async fn restrict(&self, principal: Principal, other: UserId, restricted: bool) -> Result<()> {
         if other == principal.user_id {
-            return Err(Error::invalid(ErrorCode::InvalidParameter, "you cannot restrict yourself"));
+            return Err(Error::Forbidden("you cannot restrict yourself".into()));
         }
         self.users.get(other).await?;
         Ok(self.store.set_restricted(principal.user_id.0, other.0, restricted, now_ms()).await?)

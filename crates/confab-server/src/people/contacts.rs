@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use confab_proto::UserId;
 use confab_proto::frames::Event;
 use confab_proto::rest::{Contact, ContactList, ContactState, NotificationKind};
-use confab_proto::{ErrorCode, UserId};
 
 use super::Blocks;
 use crate::auth::Principal;
@@ -43,7 +43,7 @@ impl Contacts {
     pub async fn request(&self, principal: Principal, other: UserId) -> Result<Contact> {
         let me = principal.user_id;
         if other == me {
-            return Err(Error::invalid(ErrorCode::InvalidParameter, "you cannot add yourself as a contact"));
+            return Err(Error::Forbidden("you cannot add yourself as a contact".into()));
         }
         let other_row = self.users.get(other).await?;
         self.blocks.check(me, other).await?;

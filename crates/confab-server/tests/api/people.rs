@@ -75,7 +75,7 @@ async fn contact_requests_are_live_on_every_session_of_both_users() {
 async fn decline_cancel_and_bad_contact_requests() {
     let app = spawn_app().await;
     let (alice, bob, carol) = (app.user("alice").await, app.user("bob").await, app.user("carol").await);
-    assert_api_error(alice.client.request_contact(alice.id()).await, 400, ErrorCode::InvalidParameter);
+    assert_api_error(alice.client.request_contact(alice.id()).await, 403, ErrorCode::Forbidden);
     assert_api_error(alice.client.request_contact(UserId(4242)).await, 404, ErrorCode::NotFound);
 
     alice.client.request_contact(bob.id()).await.unwrap();
@@ -101,7 +101,7 @@ async fn a_block_stops_direct_messages_both_ways_on_rest_and_websocket_until_unb
     mallory.client.send_message(dm, &text("hi")).await.unwrap();
     let earlier = mallory.client.send_message(dm, &text("earlier")).await.unwrap();
 
-    assert_api_error(alice.client.block(alice.id()).await, 400, ErrorCode::InvalidParameter);
+    assert_api_error(alice.client.block(alice.id()).await, 403, ErrorCode::Forbidden);
     alice.client.block(mallory.id()).await.unwrap();
 
     assert_api_error(mallory.client.open_direct(alice.id()).await, 403, ErrorCode::Blocked);
@@ -156,6 +156,21 @@ async fn a_blocked_user_cannot_add_the_blocker_to_groups_or_send_contact_request
     alice.client.unblock(mallory.id()).await.unwrap();
     mallory.client.add_members(own, vec![alice.id()]).await.unwrap();
     mallory.client.request_contact(alice.id()).await.unwrap();
+}
+
+#[tokio::test]
+async fn you_cannot_befriend_block_or_restrict_yourself_and_the_refusal_is_forbidden() {
+    // 403, not 400: the request is well formed (schema-valid); what forbids it is who asks.
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    assert_api_error(alice.client.request_contact(alice.id()).await, 403, ErrorCode::Forbidden);
+    assert_api_error(alice.client.block(alice.id()).await, 403, ErrorCode::Forbidden);
+    assert_api_error(alice.client.restrict(alice.id()).await, 403, ErrorCode::Forbidden);
+    assert_api_error(alice.client.unrestrict(alice.id()).await, 403, ErrorCode::Forbidden);
+    let contacts = alice.client.contacts().await.unwrap();
+    assert!(contacts.incoming.is_empty() && contacts.outgoing.is_empty(), "no request was made");
+    let blocks = alice.client.blocks().await.unwrap();
+    assert!(blocks.blocked.is_empty() && blocks.restricted.is_empty(), "nothing changed");
 }
 
 #[tokio::test]
@@ -256,7 +271,7 @@ async fn restricting_refuses_nothing() {
     );
     alice.client.unrestrict(bob.id()).await.unwrap();
     assert!(alice.client.blocks().await.unwrap().restricted.is_empty());
-    assert_api_error(alice.client.restrict(alice.id()).await, 400, ErrorCode::InvalidParameter);
+    assert_api_error(alice.client.restrict(alice.id()).await, 403, ErrorCode::Forbidden);
 }
 
 #[tokio::test]
