@@ -39,20 +39,9 @@ async fn start_redis(port: u16) -> tokio::process::Child {
 }
 
 async fn wait_for_body(ws: &mut Connection, body: &str, within: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match ws.next_event_timeout(left).await {
-            Ok(frame) => {
-                if let Event::MessageCreated(m) = frame.event
-                    && m.body == body
-                {
-                    return true;
-                }
-            }
-            Err(_) => return false,
-        }
-    }
+    first_event(ws, within, |event| matches!(event, Event::MessageCreated(m) if m.body == body).then_some(()))
+        .await
+        .is_some()
 }
 
 #[tokio::test]
@@ -187,18 +176,11 @@ async fn a_database_outage_fails_sends_clearly_loses_nothing_and_heals() {
 
 /// The next `resync` event within `within`, skipping everything else.
 async fn next_resync(ws: &mut Connection, within: Duration) -> Option<confab_proto::frames::Resync> {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match ws.next_event_timeout(left).await {
-            Ok(frame) => {
-                if let Event::Resync(resync) = frame.event {
-                    return Some(resync);
-                }
-            }
-            Err(_) => return None,
-        }
-    }
+    first_event(ws, within, |event| match event {
+        Event::Resync(resync) => Some(resync),
+        _ => None,
+    })
+    .await
 }
 
 #[tokio::test]

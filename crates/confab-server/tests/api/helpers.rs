@@ -250,6 +250,23 @@ pub async fn next_frame(
     }
 }
 
+/// The first event within `within` that `pick` turns into a value, skipping the others;
+/// `None` if none came in time.
+pub async fn first_event<T>(
+    ws: &mut Connection,
+    within: std::time::Duration,
+    mut pick: impl FnMut(confab_proto::frames::Event) -> Option<T>,
+) -> Option<T> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let frame = ws.next_event_timeout(left).await.ok()?;
+        if let Some(value) = pick(frame.event) {
+            return Some(value);
+        }
+    }
+}
+
 /// A text message.
 pub fn text(body: &str) -> confab_proto::rest::SendMessageRequest {
     confab_proto::rest::SendMessageRequest { body: body.into(), ..Default::default() }
