@@ -213,11 +213,11 @@ async fn read_loop(
         match message {
             Message::Text(text) => match commands::decode(text.as_str()) {
                 Ok((id, command)) => {
-                    // Boxed: the command's future is large and only lives while it runs; inline,
-                    // it would sit in every idle connection's task.
                     let sends = matches!(command, Command::SendMessage(_));
                     let allowed = app.traffic.command(connection.principal.user_id, ip, sends).await;
                     let executed = match allowed {
+                        // Boxed: the command's future is large and only lives while it runs;
+                        // inline, it would sit in every idle connection's task.
                         Ok(()) => Box::pin(commands::execute(app, connection.principal, command)).await,
                         Err(limited) => Err(limited),
                     };
