@@ -46,6 +46,8 @@ test("a mention is chosen with the arrows and Enter, not sent", async () => {
   await newUser("carl");
   await group("mentioner", "Mention club", ["cara", "carl"]);
   await openConversation(user, "Mention club");
+  // The group is made empty and then filled: suggestions come from the members the page knows.
+  await user.page.locator(".chat-header", { hasText: "3 members" }).waitFor();
   const box = user.page.getByLabel("Message", { exact: true });
   await box.pressSequentially("hi @ca");
   const options = user.page.getByRole("option");
