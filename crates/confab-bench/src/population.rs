@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use confab_client::Client;
 use confab_proto::UserId;
-use confab_proto::rest::{ConversationKind, CreateConversationRequest};
+use confab_proto::rest::CreateConversationRequest;
 use futures_util::{StreamExt, stream};
 
 use crate::dial::Dialer;
@@ -90,14 +90,8 @@ pub async fn create_conversations(
             members[1..].iter().map(|&m| user_ids[m].parse::<UserId>().context("a user id from ready")).collect();
         async move {
             let request = match shape {
-                Shape::Direct { .. } => {
-                    CreateConversationRequest { kind: ConversationKind::Direct, name: None, members: others? }
-                }
-                Shape::Fanout { .. } => CreateConversationRequest {
-                    kind: ConversationKind::Group,
-                    name: Some(format!("bench group {c}")),
-                    members: others?,
-                },
+                Shape::Direct { .. } => CreateConversationRequest::Direct { members: others? },
+                Shape::Fanout { .. } => CreateConversationRequest::group(format!("bench group {c}"), others?),
             };
             let conversation = creator.create_conversation(&request).await.context("creating a conversation")?;
             anyhow::Ok((c, conversation.id.to_string()))

@@ -118,6 +118,7 @@ pub struct ConversationRef {
 #[serde(deny_unknown_fields)]
 pub struct ReadUpTo {
     pub conversation_id: ConversationId,
+    #[serde(deserialize_with = "crate::number::whole")]
     pub seq: i64,
 }
 
@@ -127,7 +128,7 @@ pub struct ReadUpTo {
 pub struct SyncRequest {
     pub conversations: Vec<SyncPosition>,
     /// Most messages in one answer (1–1000, default 500).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::number::whole_opt")]
     #[schema(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
@@ -138,6 +139,7 @@ pub struct SyncPosition {
     pub id: ConversationId,
     /// The highest `version` the client has applied (0 for nothing); never negative.
     #[schema(minimum = 0)]
+    #[serde(deserialize_with = "crate::number::whole")]
     pub version: i64,
 }
 

@@ -94,7 +94,9 @@ fn id_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
     ObjectBuilder::new()
         .schema_type(Type::String)
         // A positive decimal string that fits an i64 (up to 9222999…: ids of the next centuries).
-        .pattern(Some("^([1-9][0-9]{0,17}|[1-8][0-9]{18}|9[01][0-9]{17}|92[01][0-9]{16}|922[0-2][0-9]{15})$"))
+        .pattern(Some(
+            "^([1-9][0-9]{0,17}|[1-8][0-9]{18}|9[01][0-9]{17}|92[01][0-9]{16}|922[0-2][0-9]{15})(?![\\s\\S])",
+        ))
         .description(Some("64-bit id as a decimal string"))
         .examples([serde_json::json!("7263012816027648")])
         .into()

@@ -5,6 +5,8 @@
 pub mod error;
 pub mod frames;
 pub mod ids;
+pub mod number;
+pub mod optional;
 pub mod rest;
 
 pub use error::{ApiError, ErrorBody, ErrorCode};

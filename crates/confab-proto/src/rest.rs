@@ -10,17 +10,18 @@ use crate::ids::{ConversationId, MessageId, SessionId, UserId};
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// 3–32 characters of `[a-z0-9_.-]`, unique case-insensitively (stored lowercased).
-    #[schema(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]{3,32}$")]
+    #[schema(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]{3,32}(?![\\s\\S])")]
     pub username: String,
     /// At least 10 characters.
     #[schema(min_length = 10, max_length = 1024)]
     pub password: String,
-    /// Optional; defaults to the username. 1–64 characters, not blank, no control characters.
+    /// Optional; defaults to the username. 1–64 characters, not blank, no control characters,
+    /// bidirectional controls or invisible characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(
         min_length = 1,
         max_length = 64,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+        pattern = "^(?![\\s\\S]*[\\u0000-\\u001f\\u007f-\\u009f\\u180e\\u200b\\u2028\\u2029\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\u3164\\ufeff\\uffa0])[\\s\\S]*\\S"
     )]
     pub display_name: Option<String>,
 }
@@ -78,17 +79,26 @@ pub struct User {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProfileRequest {
-    /// 1–64 characters, not blank, no control characters.
+    /// 1–64 characters, not blank, no control characters, bidirectional controls or invisible
+    /// characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(
         min_length = 1,
         max_length = 64,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+        pattern = "^(?![\\s\\S]*[\\u0000-\\u001f\\u007f-\\u009f\\u180e\\u200b\\u2028\\u2029\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\u3164\\ufeff\\uffa0])[\\s\\S]*\\S"
     )]
     pub display_name: Option<String>,
+    /// An http or https URL without spaces, at most 2,048 bytes; empty removes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(|[hH][tT][tT][pP][sS]?://[^\\s\\u0000-\\u001f\\u007f-\\u009f]*)(?![\\s\\S])")]
     pub avatar_url: Option<String>,
+    /// At most 1,000 characters; line breaks and tabs are text, other control characters,
+    /// bidirectional controls and invisible characters are refused. Empty removes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        max_length = 1000,
+        pattern = "^(?![\\s\\S]*[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u180e\\u200b\\u2028\\u2029\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\u3164\\ufeff\\uffa0])"
+    )]
     pub bio: Option<String>,
 }
 
@@ -131,8 +141,13 @@ pub struct Presence {
 #[serde(deny_unknown_fields)]
 pub struct SetPresenceRequest {
     pub status: ChosenStatus,
-    /// Up to 140 characters; empty or absent clears it.
+    /// Up to 140 characters on one line, without bidirectional controls or invisible
+    /// characters; empty or absent clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        max_length = 140,
+        pattern = "^(?![\\s\\S]*[\\u0000-\\u001f\\u007f-\\u009f\\u180e\\u200b\\u2028\\u2029\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\u3164\\ufeff\\uffa0])"
+    )]
     pub status_text: Option<String>,
 }
 
@@ -191,11 +206,7 @@ pub struct BlockList {
 #[into_params(parameter_in = Query)]
 pub struct UserSearchQuery {
     /// Prefix of a username or display name (1–64 characters; case-insensitive for ASCII).
-    #[param(
-        min_length = 1,
-        max_length = 64,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$"
-    )]
+    #[param(min_length = 1, max_length = 64, pattern = "^(?![\\s\\S]*[\\u0000-\\u001f\\u007f-\\u009f])[\\s\\S]*\\S")]
     pub q: String,
     /// 1–50, default 20.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -203,7 +214,7 @@ pub struct UserSearchQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[param(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
+    #[param(pattern = "^(?![\\s\\S]*[\\u0000-\\u001f\\u007f-\\u009f])")]
     pub cursor: Option<String>,
 }
 
@@ -261,15 +272,41 @@ pub enum Role {
     Member,
 }
 
-/// `POST /api/v1/conversations`
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct CreateConversationRequest {
-    pub kind: ConversationKind,
-    /// Groups only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The other members (the caller is always a member). A direct conversation takes exactly one.
-    pub members: Vec<UserId>,
+/// `POST /api/v1/conversations`: open the direct conversation with someone, or create a group.
+/// `kind` says which; each takes only its own fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CreateConversationRequest {
+    /// Returns the existing conversation with that user if there is one.
+    Direct {
+        /// The other user (exactly one; not the caller).
+        #[schema(min_items = 1, max_items = 1)]
+        members: Vec<UserId>,
+    },
+    Group {
+        /// 1–100 characters, not blank, no control characters, bidirectional controls or
+        /// invisible characters.
+        #[schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = "^(?![\\s\\S]*[\\u0000-\\u001f\\u007f-\\u009f\\u180e\\u200b\\u2028\\u2029\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\u3164\\ufeff\\uffa0])[\\s\\S]*\\S"
+        )]
+        name: String,
+        /// The other members (the caller is always a member, as owner); at most
+        /// `limits.max_group_members` in all.
+        #[serde(default)]
+        members: Vec<UserId>,
+    },
+}
+
+impl CreateConversationRequest {
+    pub fn direct(other: UserId) -> Self {
+        CreateConversationRequest::Direct { members: vec![other] }
+    }
+
+    pub fn group(name: impl Into<String>, members: Vec<UserId>) -> Self {
+        CreateConversationRequest::Group { name: name.into(), members }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -323,12 +360,33 @@ pub struct Conversation {
 /// removes it.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UpdateConversationRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Groups only: 1–100 characters, not blank, no control characters, bidirectional controls
+    /// or invisible characters.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::optional::not_null")]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 100,
+        pattern = "^(?![\\s\\S]*[\\u0000-\\u001f\\u007f-\\u009f\\u180e\\u200b\\u2028\\u2029\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\u3164\\ufeff\\uffa0])[\\s\\S]*\\S"
+    )]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// At most 500 characters; line breaks and tabs are text, other control characters,
+    /// bidirectional controls and invisible characters are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::optional::not_null")]
+    #[schema(
+        nullable = false,
+        max_length = 500,
+        pattern = "^(?![\\s\\S]*[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u180e\\u200b\\u2028\\u2029\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\u3164\\ufeff\\uffa0])"
+    )]
     pub topic: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::optional::not_null")]
+    /// An http or https URL without spaces; empty removes it.
+    #[schema(
+        nullable = false,
+        pattern = "^(|[hH][tT][tT][pP][sS]?://[^\\s\\u0000-\\u001f\\u007f-\\u009f]*)(?![\\s\\S])"
+    )]
     pub avatar_url: Option<String>,
 }
 
@@ -358,6 +416,7 @@ pub struct UpdateMemberRequest {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct ReadRequest {
     /// Read up to this `seq` (inclusive). Read state only moves forward.
+    #[serde(deserialize_with = "crate::number::whole")]
     pub seq: i64,
 }
 
@@ -371,7 +430,7 @@ pub struct ConversationListQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[param(pattern = "^-?[0-9]{1,18}\\.-?[0-9]{1,18}$")]
+    #[param(pattern = "^-?[0-9]{1,18}\\.-?[0-9]{1,18}(?![\\s\\S])")]
     pub cursor: Option<String>,
 }
 
@@ -387,10 +446,17 @@ pub struct ConversationList {
 /// `POST /api/v1/conversations/{id}/messages`, and the data of the `message.send` command.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 pub struct SendMessageRequest {
+    /// Not blank; at most `limits.max_message_chars` characters (4,000 by default); line breaks
+    /// and tabs are text, other control characters are refused.
+    #[schema(
+        min_length = 1,
+        pattern = "^(?![\\s\\S]*[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f])[\\s\\S]*\\S"
+    )]
     pub body: String,
     /// Client-generated id (1–64 printable ASCII characters). Retrying a send with the same
     /// `client_id` in the same conversation returns the first message instead of storing another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[!-~]{1,64}(?![\\s\\S])")]
     pub client_id: Option<String>,
     /// A message of the same conversation that this one answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -526,7 +592,7 @@ pub struct NotificationQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[param(pattern = "^-?[0-9]{1,18}$")]
+    #[param(pattern = "^-?[0-9]{1,18}(?![\\s\\S])")]
     pub cursor: Option<String>,
 }
 
@@ -655,6 +721,11 @@ pub enum SystemEvent {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditMessageRequest {
+    /// The same rules as a new message's body.
+    #[schema(
+        min_length = 1,
+        pattern = "^(?![\\s\\S]*[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f])[\\s\\S]*\\S"
+    )]
     pub body: String,
 }
 
@@ -706,11 +777,13 @@ pub struct HistoryQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// Only messages with `seq` below this one (paging back in time).
+    /// Only messages with `seq` below this one (paging back in time); positive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1)]
     pub before: Option<i64>,
-    /// Only messages with `seq` above this one (catching up after a gap or a reconnect).
+    /// Only messages with `seq` above this one (catching up after a gap or a reconnect); 0 or more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 0)]
     pub after: Option<i64>,
 }
 

@@ -3,9 +3,8 @@
 
 use confab_proto::frames::{SyncRequest, SyncResult};
 use confab_proto::rest::{
-    AddMembersRequest, AddMembersResponse, AuditLog, Conversation, ConversationKind, ConversationList,
-    ConversationListQuery, CreateConversationRequest, ReadRequest, Role, UpdateConversationRequest,
-    UpdateMemberRequest,
+    AddMembersRequest, AddMembersResponse, AuditLog, Conversation, ConversationList, ConversationListQuery,
+    CreateConversationRequest, ReadRequest, Role, UpdateConversationRequest, UpdateMemberRequest,
 };
 use confab_proto::{ConversationId, UserId};
 use reqwest::Method;
@@ -22,7 +21,7 @@ impl Client {
 
     /// The direct conversation with `other`, created on first use.
     pub async fn open_direct(&self, other: UserId) -> Result<Conversation, ClientError> {
-        let req = CreateConversationRequest { kind: ConversationKind::Direct, name: None, members: vec![other] };
+        let req = CreateConversationRequest::Direct { members: vec![other] };
         self.create_conversation(&req).await
     }
 

@@ -101,15 +101,15 @@ impl Conversations {
     /// creates a group. The bool is true when a conversation was created.
     pub async fn create(&self, principal: Principal, req: CreateConversationRequest) -> Result<(Conversation, bool)> {
         // Duplicates and the caller themself are collapsed: they are members anyway.
-        let mut others: Vec<UserId> = req.members.iter().copied().filter(|u| *u != principal.user_id).collect();
-        others.sort_unstable();
-        others.dedup();
-        match req.kind {
-            ConversationKind::Direct => {
-                if req.name.is_some() {
-                    return Err(Error::invalid(ErrorCode::InvalidMembers, "a direct conversation has no name"));
-                }
-                let [other] = others[..] else {
+        let others = |members: &[UserId]| {
+            let mut others: Vec<UserId> = members.iter().copied().filter(|u| *u != principal.user_id).collect();
+            others.sort_unstable();
+            others.dedup();
+            others
+        };
+        match req {
+            CreateConversationRequest::Direct { members } => {
+                let [other] = others(&members)[..] else {
                     return Err(Error::invalid(
                         ErrorCode::InvalidMembers,
                         "a direct conversation takes exactly one other user in \"members\"",
@@ -117,9 +117,9 @@ impl Conversations {
                 };
                 self.open_direct(principal.user_id, other).await
             }
-            ConversationKind::Group => {
-                let name = group::parse_name(req.name.as_deref())?;
-                self.create_group(principal.user_id, &name, others).await.map(|c| (c, true))
+            CreateConversationRequest::Group { name, members } => {
+                let name = group::parse_name(Some(&name))?;
+                self.create_group(principal.user_id, &name, others(&members)).await.map(|c| (c, true))
             }
         }
     }

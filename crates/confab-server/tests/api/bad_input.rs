@@ -6,9 +6,7 @@ use std::time::Duration;
 use confab_client::{ClientError, RawBody};
 use confab_proto::ErrorCode;
 use confab_proto::frames::{Event, SendMessage, close_code};
-use confab_proto::rest::{
-    ConversationKind, CreateConversationRequest, HistoryQuery, RegisterRequest, SendMessageRequest,
-};
+use confab_proto::rest::{CreateConversationRequest, HistoryQuery, RegisterRequest, SendMessageRequest};
 use reqwest::Method;
 
 use crate::gateway::expired_token;
@@ -35,14 +33,7 @@ async fn hostile_text_is_stored_and_returned_verbatim() {
     assert_eq!(alice.user.display_name, HOSTILE_NAME);
     let alice = app.anonymous().with_token(&alice.access_token);
     let bob = app.user("bob").await;
-    let group = alice
-        .create_conversation(&CreateConversationRequest {
-            kind: ConversationKind::Group,
-            name: Some(HOSTILE.into()),
-            members: vec![bob.id()],
-        })
-        .await
-        .unwrap();
+    let group = alice.create_conversation(&CreateConversationRequest::group(HOSTILE, vec![bob.id()])).await.unwrap();
     assert_eq!(group.name.as_deref(), Some(HOSTILE.trim()));
 
     let mut ws = bob.connect().await;
@@ -327,15 +318,7 @@ async fn control_characters_are_refused_the_same_on_every_backend() {
     assert_api_error(alice.client.search_users(&search).await, 400, ErrorCode::InvalidParameter);
     let profile = UpdateProfileRequest { bio: Some("bio\0".into()), ..Default::default() };
     assert_api_error(alice.client.update_profile(&profile).await, 400, ErrorCode::InvalidParameter);
-    let group = alice
-        .client
-        .create_conversation(&CreateConversationRequest {
-            kind: ConversationKind::Group,
-            name: Some("g".into()),
-            members: vec![bob.id()],
-        })
-        .await
-        .unwrap();
+    let group = alice.client.create_conversation(&CreateConversationRequest::group("g", vec![bob.id()])).await.unwrap();
     let topic = UpdateConversationRequest { topic: Some("topic\u{0}".into()), ..Default::default() };
     assert_api_error(alice.client.update_conversation(group.id, &topic).await, 400, ErrorCode::InvalidParameter);
 
@@ -345,4 +328,53 @@ async fn control_characters_are_refused_the_same_on_every_backend() {
     assert_eq!(alice.client.me().await.unwrap().bio, None);
     let lines = alice.client.send_message(dm.id, &text("a\tb\r\nc")).await.unwrap();
     assert_eq!(lines.body, "a\tb\r\nc");
+}
+
+/// The create body is one of two shapes, as the OpenAPI document says: a group needs a name
+/// (a `null` one is refused as malformed JSON, not as a bad name), a direct conversation has
+/// none; and integers may be written as whole floats, as JSON Schema counts them.
+#[tokio::test]
+async fn create_bodies_take_their_own_fields_and_integers_may_be_whole_floats() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let create =
+        |body: String| alice.client.raw(Method::POST, "/api/v1/conversations", Some(RawBody::json_bytes(body.into())));
+    let bob_id = bob.id();
+    for body in [
+        r#"{"kind": "group", "name": null, "members": []}"#.to_owned(),
+        r#"{"kind": "group", "members": []}"#.to_owned(),
+        format!(r#"{{"kind": "direct", "name": "x", "members": ["{bob_id}"]}}"#),
+        format!(r#"{{"kind": "direct", "members": ["{bob_id}"], "topic": "x"}}"#),
+        r#"{"kind": "channel", "name": "x"}"#.to_owned(),
+        r#"{"name": "x", "members": []}"#.to_owned(),
+    ] {
+        let r = create(body.clone()).await.unwrap();
+        assert_eq!((r.status, r.error_code()), (400, Some("invalid_json")), "{body}");
+    }
+    assert!(alice.client.conversations().await.unwrap().conversations.is_empty(), "nothing was created");
+
+    let group = create(r#"{"kind": "group", "name": "Club"}"#.to_owned()).await.unwrap();
+    assert_eq!(group.status, 201, "members may be left out of a group");
+    let dm = create(format!(r#"{{"kind": "direct", "members": ["{bob_id}"]}}"#)).await.unwrap();
+    assert_eq!(dm.status, 201);
+    let dm: confab_proto::rest::Conversation = serde_json::from_slice(&dm.body).unwrap();
+
+    alice.client.send_message(dm.id, &text("one")).await.unwrap();
+    let read_path = format!("/api/v1/conversations/{}/read", dm.id);
+    let read = |body: &str| bob.client.raw(Method::PUT, &read_path, Some(RawBody::json_bytes(body.into())));
+    assert_eq!(read(r#"{"seq": 0.5}"#).await.unwrap().status, 400, "a fraction is no seq");
+    assert_eq!(read(r#"{"seq": 1.0}"#).await.unwrap().status, 204, "1.0 is the integer 1");
+    let sync = bob.client.raw(
+        Method::POST,
+        "/api/v1/sync",
+        Some(RawBody::json_bytes(br#"{"conversations": [], "limit": 203.0}"#.to_vec())),
+    );
+    assert_eq!(sync.await.unwrap().status, 200);
+    let sync = bob.client.raw(
+        Method::POST,
+        "/api/v1/sync",
+        Some(RawBody::json_bytes(br#"{"conversations": [], "limit": 2.5}"#.to_vec())),
+    );
+    assert_eq!(sync.await.unwrap().status, 400);
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use confab_client::Connection;
 use confab_proto::frames::{Event, SendMessage, close_code};
-use confab_proto::rest::{ConversationKind, CreateConversationRequest, HistoryQuery, Message};
+use confab_proto::rest::{CreateConversationRequest, HistoryQuery, Message};
 use confab_proto::{ConversationId, ErrorCode};
 
 use crate::helpers::*;
@@ -21,11 +21,7 @@ async fn next_message(ws: &mut Connection) -> Message {
 }
 
 async fn group(owner: &TestUser, members: &[&TestUser]) -> ConversationId {
-    let req = CreateConversationRequest {
-        kind: ConversationKind::Group,
-        name: Some("Across nodes".into()),
-        members: members.iter().map(|m| m.id()).collect(),
-    };
+    let req = CreateConversationRequest::group("Across nodes", members.iter().map(|m| m.id()).collect());
     owner.client.create_conversation(&req).await.unwrap().id
 }
 

@@ -58,11 +58,7 @@ async fn duplicate_members_are_collapsed_and_bad_member_lists_refused() {
     // [bob, bob, alice] for a DM is still just bob.
     let dm = alice
         .client
-        .create_conversation(&CreateConversationRequest {
-            kind: ConversationKind::Direct,
-            name: None,
-            members: vec![bob.id(), bob.id(), alice.id()],
-        })
+        .create_conversation(&CreateConversationRequest::Direct { members: vec![bob.id(), bob.id(), alice.id()] })
         .await
         .unwrap();
     assert_eq!(dm.members.len(), 2);
@@ -74,21 +70,17 @@ async fn duplicate_members_are_collapsed_and_bad_member_lists_refused() {
         (vec![UserId(424242)], ErrorCode::UnknownUser),
     ];
     for (members, code) in cases {
-        let r = alice
-            .client
-            .create_conversation(&CreateConversationRequest { kind: ConversationKind::Direct, name: None, members })
-            .await;
+        let r = alice.client.create_conversation(&CreateConversationRequest::Direct { members }).await;
         assert_api_error(r, 400, code);
     }
     assert_eq!(alice.client.conversations().await.unwrap().conversations.len(), 1, "nothing else was created");
 
     let group = alice
         .client
-        .create_conversation(&CreateConversationRequest {
-            kind: ConversationKind::Group,
-            name: Some("Pong club".into()),
-            members: vec![bob.id(), carol.id(), bob.id(), carol.id()],
-        })
+        .create_conversation(&CreateConversationRequest::group(
+            "Pong club",
+            vec![bob.id(), carol.id(), bob.id(), carol.id()],
+        ))
         .await
         .unwrap();
     assert_eq!(group.members.len(), 3, "each member stored once");

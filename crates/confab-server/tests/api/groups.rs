@@ -6,8 +6,7 @@ use std::time::Duration;
 use confab_client::Connection;
 use confab_proto::frames::{Event, RemovalReason};
 use confab_proto::rest::{
-    ConversationKind, CreateConversationRequest, HistoryQuery, MessageKind, Role, SystemEvent,
-    UpdateConversationRequest,
+    CreateConversationRequest, HistoryQuery, MessageKind, Role, SystemEvent, UpdateConversationRequest,
 };
 use confab_proto::{ConversationId, ErrorCode, UserId};
 
@@ -16,11 +15,7 @@ use crate::helpers::*;
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn group(owner: &TestUser, name: &str, members: &[&TestUser]) -> ConversationId {
-    let req = CreateConversationRequest {
-        kind: ConversationKind::Group,
-        name: Some(name.into()),
-        members: members.iter().map(|m| m.id()).collect(),
-    };
+    let req = CreateConversationRequest::group(name, members.iter().map(|m| m.id()).collect());
     owner.client.create_conversation(&req).await.unwrap().id
 }
 

@@ -5,8 +5,7 @@ use std::time::{Duration, Instant};
 use confab_client::{ClientError, Connection};
 use confab_proto::frames::{Command, Event, MessageRef, SendInvitation};
 use confab_proto::rest::{
-    ConversationKind, CreateConversationRequest, InvitationState, Message, MessageKind, SendInvitationRequest,
-    SendMessageRequest,
+    CreateConversationRequest, InvitationState, Message, MessageKind, SendInvitationRequest, SendMessageRequest,
 };
 use confab_proto::{ErrorCode, MessageId};
 use serde_json::json;
@@ -160,11 +159,7 @@ async fn the_rules_of_who_may_do_what() {
         (app.user("alice").await, app.user("bob").await, app.user("carol").await, app.user("mallory").await);
     let group = alice
         .client
-        .create_conversation(&CreateConversationRequest {
-            kind: ConversationKind::Group,
-            name: Some("Club".into()),
-            members: vec![bob.id(), carol.id(), mallory.id()],
-        })
+        .create_conversation(&CreateConversationRequest::group("Club", vec![bob.id(), carol.id(), mallory.id()]))
         .await
         .unwrap()
         .id;

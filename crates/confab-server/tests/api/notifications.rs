@@ -35,11 +35,7 @@ async fn spawn_with_offline_hook() -> (TestApp, HostApp) {
 }
 
 async fn group(owner: &TestUser, members: &[&TestUser]) -> ConversationId {
-    let req = confab_proto::rest::CreateConversationRequest {
-        kind: confab_proto::rest::ConversationKind::Group,
-        name: Some("Club".into()),
-        members: members.iter().map(|m| m.id()).collect(),
-    };
+    let req = confab_proto::rest::CreateConversationRequest::group("Club", members.iter().map(|m| m.id()).collect());
     owner.client.create_conversation(&req).await.unwrap().id
 }
 

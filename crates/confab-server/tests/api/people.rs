@@ -6,8 +6,8 @@ use std::time::Duration;
 use confab_client::{ClientError, Connection};
 use confab_proto::frames::{Event, SendMessage, SyncPosition, SyncRequest};
 use confab_proto::rest::{
-    ChosenStatus, ContactState, ConversationKind, CreateConversationRequest, HistoryQuery, PresenceStatus,
-    SetPresenceRequest, UpdateProfileRequest, UserSearchQuery,
+    ChosenStatus, ContactState, CreateConversationRequest, HistoryQuery, PresenceStatus, SetPresenceRequest,
+    UpdateProfileRequest, UserSearchQuery,
 };
 use confab_proto::{ConversationId, ErrorCode, UserId};
 
@@ -31,11 +31,7 @@ async fn contact_event(ws: &mut Connection) -> (UserId, ContactState) {
 }
 
 async fn group(owner: &TestUser, members: &[&TestUser]) -> ConversationId {
-    let req = CreateConversationRequest {
-        kind: ConversationKind::Group,
-        name: Some("Club".into()),
-        members: members.iter().map(|m| m.id()).collect(),
-    };
+    let req = CreateConversationRequest::group("Club", members.iter().map(|m| m.id()).collect());
     owner.client.create_conversation(&req).await.unwrap().id
 }
 
@@ -143,11 +139,7 @@ async fn a_blocked_user_cannot_add_the_blocker_to_groups_or_send_contact_request
     assert!(alice.client.contacts().await.unwrap().incoming.is_empty(), "the pending request was dropped");
 
     assert_api_error(mallory.client.request_contact(alice.id()).await, 403, ErrorCode::Blocked);
-    let with_alice = CreateConversationRequest {
-        kind: ConversationKind::Group,
-        name: Some("Trap".into()),
-        members: vec![alice.id(), bob.id()],
-    };
+    let with_alice = CreateConversationRequest::group("Trap", vec![alice.id(), bob.id()]);
     assert_api_error(mallory.client.create_conversation(&with_alice).await, 403, ErrorCode::Blocked);
     let own = group(&mallory, &[&bob]).await;
     assert_api_error(mallory.client.add_members(own, vec![alice.id()]).await, 403, ErrorCode::Blocked);
@@ -622,11 +614,7 @@ async fn names_bios_and_statuses_that_reorder_or_hide_text_are_refused() {
     assert_api_error(mallory.client.set_presence(&status).await, 400, ErrorCode::InvalidParameter);
     assert_eq!(mallory.client.presence().await.unwrap().status_text, None);
 
-    let named = CreateConversationRequest {
-        kind: ConversationKind::Group,
-        name: Some("\u{202E}buLC".into()),
-        members: vec![alice.id()],
-    };
+    let named = CreateConversationRequest::group("\u{202E}buLC", vec![alice.id()]);
     assert_api_error(mallory.client.create_conversation(&named).await, 400, ErrorCode::InvalidParameter);
     assert!(mallory.client.conversations().await.unwrap().conversations.is_empty());
     let id = group(&mallory, &[&alice]).await;

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use confab_proto::frames::{SyncPosition, SyncRequest};
-use confab_proto::rest::{ConversationKind, CreateConversationRequest, HistoryQuery, Message, SendMessageRequest};
+use confab_proto::rest::{CreateConversationRequest, HistoryQuery, Message, SendMessageRequest};
 use confab_proto::{ConversationId, ErrorCode, MessageId};
 
 use crate::helpers::*;
@@ -73,11 +73,7 @@ async fn resume_returns_exactly_the_missed_changes() {
     let (alice, bob, carol) = (app.user("alice").await, app.user("bob").await, app.user("carol").await);
     let mut conversations = vec![alice.dm_with(&bob).await.id, carol.dm_with(&bob).await.id];
     for name in ["Club", "Team", "Doomed"] {
-        let req = CreateConversationRequest {
-            kind: ConversationKind::Group,
-            name: Some(name.into()),
-            members: vec![bob.id(), carol.id()],
-        };
+        let req = CreateConversationRequest::group(name, vec![bob.id(), carol.id()]);
         conversations.push(alice.client.create_conversation(&req).await.unwrap().id);
     }
     for (i, id) in conversations.iter().enumerate() {
@@ -139,16 +135,8 @@ async fn resume_returns_exactly_the_missed_changes() {
         .await
         .unwrap();
     alice.client.delete_conversation(doomed).await.unwrap();
-    let fresh = carol
-        .client
-        .create_conversation(&CreateConversationRequest {
-            kind: ConversationKind::Group,
-            name: Some("New".into()),
-            members: vec![bob.id()],
-        })
-        .await
-        .unwrap()
-        .id;
+    let fresh =
+        carol.client.create_conversation(&CreateConversationRequest::group("New", vec![bob.id()])).await.unwrap().id;
     carol
         .client
         .send_message(fresh, &SendMessageRequest { body: "welcome".into(), ..Default::default() })

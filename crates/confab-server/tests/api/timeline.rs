@@ -6,7 +6,7 @@ use std::time::Duration;
 use confab_client::{ClientError, Connection};
 use confab_proto::frames::Event;
 use confab_proto::rest::{
-    ConversationKind, ConversationListQuery, CreateConversationRequest, HistoryQuery, Message, Role, SendMessageRequest,
+    ConversationListQuery, CreateConversationRequest, HistoryQuery, Message, Role, SendMessageRequest,
 };
 use confab_proto::{ConversationId, ErrorCode};
 
@@ -101,11 +101,7 @@ async fn deleting_leaves_a_tombstone_and_group_admins_may_delete_anything() {
 
     let group = alice
         .client
-        .create_conversation(&CreateConversationRequest {
-            kind: ConversationKind::Group,
-            name: Some("G".into()),
-            members: vec![bob.id(), carol.id()],
-        })
+        .create_conversation(&CreateConversationRequest::group("G", vec![bob.id(), carol.id()]))
         .await
         .unwrap()
         .id;
