@@ -125,14 +125,14 @@ impl Auth {
 
     async fn start_session(&self, user: &UserRow, client: &ClientInfo) -> Result<AuthResponse> {
         let now = now_ms();
-        let session_id = self.ids.next();
+        let session_id: SessionId = self.ids.next();
         let refresh_token = random_token();
         let ip = client.ip.map(|ip| ip.to_string());
         let user_agent = client.user_agent.as_deref().map(|ua| truncate(ua, USER_AGENT_MAX));
         self.store
             .create_session(&NewSession {
                 id: session_id,
-                user_id: user.id,
+                user_id: UserId(user.id),
                 now,
                 expires_at: now + self.refresh_ttl_ms(),
                 user_agent,
@@ -140,7 +140,7 @@ impl Auth {
                 refresh_hash: &token_hash(&refresh_token),
             })
             .await?;
-        self.token_pair(user, SessionId(session_id), refresh_token, now)
+        self.token_pair(user, session_id, refresh_token, now)
     }
 
     fn token_pair(&self, user: &UserRow, session: SessionId, refresh_token: String, now: i64) -> Result<AuthResponse> {
@@ -174,12 +174,12 @@ impl Auth {
             .await?;
         match outcome {
             RefreshOutcome::Rotated(session) => {
-                let user = self.users.get(UserId(session.user_id)).await?;
-                self.token_pair(&user, SessionId(session.id), new_token, now)
+                let user = self.users.get(session.user_id).await?;
+                self.token_pair(&user, session.id, new_token, now)
             }
             RefreshOutcome::Reused { session_id, user_id } => {
-                tracing::warn!(session_id, user_id, "refresh token reused; session revoked");
-                self.hub.close_session(SessionId(session_id));
+                tracing::warn!(%session_id, %user_id, "refresh token reused; session revoked");
+                self.hub.close_session(session_id);
                 Err(Error::unauthenticated(
                     ErrorCode::RefreshTokenReused,
                     "this refresh token was already used; the session has been revoked, sign in again",
@@ -208,9 +208,9 @@ impl Auth {
         let internal = jwt::looks_like_jwt(token) && jwt::peek(token)?.iss.as_deref() == Some(INTERNAL_ISSUER);
         if internal {
             let (user_id, session_id) = self.tokens.verify(token)?;
-            let live = self.store.session(session_id.0).await?;
+            let live = self.store.session(session_id).await?;
             match live {
-                Some(s) if s.user_id == user_id.0 && s.is_active(now_ms()) => {
+                Some(s) if s.user_id == user_id && s.is_active(now_ms()) => {
                     Ok(Principal { user_id, session_id: Some(session_id) })
                 }
                 _ => Err(Error::unauthenticated(ErrorCode::SessionRevoked, "this session was signed out")),
@@ -227,14 +227,14 @@ impl Auth {
     }
 
     pub async fn sessions(&self, principal: Principal) -> Result<SessionList> {
-        let rows = self.store.active_sessions(principal.user_id.0, now_ms()).await?;
+        let rows = self.store.active_sessions(principal.user_id, now_ms()).await?;
         let sessions = rows
             .into_iter()
             .map(|s| Session {
-                id: SessionId(s.id),
+                id: s.id,
                 created_at: datetime(s.created_at),
                 last_used_at: datetime(s.last_used_at),
-                current: principal.session_id == Some(SessionId(s.id)),
+                current: principal.session_id == Some(s.id),
                 user_agent: s.user_agent,
                 ip: s.ip,
             })
@@ -244,7 +244,7 @@ impl Auth {
 
     /// Revokes one of the caller's own sessions; someone else's is "not found".
     pub async fn revoke_session(&self, principal: Principal, session: SessionId) -> Result<()> {
-        if !self.store.revoke_session(principal.user_id.0, session.0, now_ms()).await? {
+        if !self.store.revoke_session(principal.user_id, session, now_ms()).await? {
             return Err(Error::NotFound("session"));
         }
         self.hub.close_session(session);
@@ -270,7 +270,7 @@ impl Auth {
         let invalid = || Error::unauthenticated(ErrorCode::InvalidTicket, "unknown, expired or already used ticket");
         let principal = self.tickets.redeem_shared(ticket).await.ok_or_else(invalid)?;
         if let Some(session) = principal.session_id {
-            let live = self.store.session(session.0).await?;
+            let live = self.store.session(session).await?;
             if !live.is_some_and(|s| s.is_active(now_ms())) {
                 return Err(Error::unauthenticated(ErrorCode::SessionRevoked, "this session was signed out"));
             }
