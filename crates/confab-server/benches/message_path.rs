@@ -120,7 +120,7 @@ fn store_group_commit(bencher: Bencher, n: i64) {
 async fn seeded_store(dir: &std::path::Path, conversations: i64) -> Store {
     let store = Store::open(None, dir).await.expect("store");
     let user = NewUser {
-        id: 1,
+        id: UserId(1),
         username: "bench",
         display_name: "bench",
         avatar_url: None,

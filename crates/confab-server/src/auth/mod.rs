@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use confab_proto::rest::{AuthResponse, LoginRequest, RefreshRequest, RegisterRequest, Session, SessionList, WsTicket};
-use confab_proto::{ErrorCode, SessionId, UserId};
+use confab_proto::{ErrorCode, SessionId};
 
 use crate::clock::{datetime, now_ms};
 use crate::config::AuthConfig;
@@ -132,7 +132,7 @@ impl Auth {
         self.store
             .create_session(&NewSession {
                 id: session_id,
-                user_id: UserId(user.id),
+                user_id: user.id,
                 now,
                 expires_at: now + self.refresh_ttl_ms(),
                 user_agent,
@@ -145,7 +145,7 @@ impl Auth {
 
     fn token_pair(&self, user: &UserRow, session: SessionId, refresh_token: String, now: i64) -> Result<AuthResponse> {
         Ok(AuthResponse {
-            access_token: self.tokens.issue(UserId(user.id), session, now / 1000)?,
+            access_token: self.tokens.issue(user.id, session, now / 1000)?,
             refresh_token,
             token_type: "Bearer".to_owned(),
             expires_in: self.tokens.ttl_secs,
@@ -218,7 +218,7 @@ impl Auth {
         } else if let Some(external) = &self.external {
             let identity = external.verify(token).await?;
             let user = self.users.provision_external(&identity).await?;
-            Ok(Principal { user_id: UserId(user.id), session_id: None })
+            Ok(Principal { user_id: user.id, session_id: None })
         } else if jwt::looks_like_jwt(token) {
             Err(Error::unauthenticated(ErrorCode::InvalidIssuer, "token issuer is not accepted"))
         } else {

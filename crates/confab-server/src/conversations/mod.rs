@@ -358,7 +358,7 @@ impl Conversations {
                     .iter()
                     .take(member_cap.unwrap_or(usize::MAX))
                     .filter_map(|m| {
-                        users.get(&m.user_id).map(|u| Member {
+                        users.get(&UserId(m.user_id)).map(|u| Member {
                             user: self.users.to_wire(u),
                             role: parse_role(&m.role),
                             read_seq: m.read_seq,
@@ -421,8 +421,8 @@ impl Conversations {
         Ok(())
     }
 
-    async fn user_map(&self, members: &[MemberRow]) -> Result<HashMap<i64, UserRow>> {
-        let mut ids: Vec<i64> = members.iter().map(|m| m.user_id).collect();
+    async fn user_map(&self, members: &[MemberRow]) -> Result<HashMap<UserId, UserRow>> {
+        let mut ids: Vec<UserId> = members.iter().map(|m| UserId(m.user_id)).collect();
         ids.sort_unstable();
         ids.dedup();
         let rows = self.store.users_by_ids(&ids).await?;

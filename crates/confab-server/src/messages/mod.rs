@@ -302,10 +302,8 @@ impl Messages {
         if names.is_empty() {
             return Ok(None);
         }
-        let raw: Vec<i64> = membership.members().iter().map(|u| u.0).collect();
-        let members = self.store.users_by_ids(&raw).await?;
-        let mentioned: Vec<UserId> =
-            members.iter().filter(|u| names.contains(&u.username)).map(|u| UserId(u.id)).collect();
+        let members = self.store.users_by_ids(membership.members()).await?;
+        let mentioned: Vec<UserId> = members.iter().filter(|u| names.contains(&u.username)).map(|u| u.id).collect();
         Ok((!mentioned.is_empty()).then(|| serde_json::to_string(&mentioned).unwrap_or_default()))
     }
 

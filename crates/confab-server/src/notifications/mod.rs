@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use confab_proto::frames::{Event, NotificationsRead};
 use confab_proto::rest::{
-    ConversationKind, ConversationUnread, Message, MessageKind, Notification, NotificationKind, NotificationLevel,
-    NotificationList, NotificationQuery, UnreadSummary,
+    ChosenStatus, ConversationKind, ConversationUnread, Message, MessageKind, Notification, NotificationKind,
+    NotificationLevel, NotificationList, NotificationQuery, UnreadSummary,
 };
 use confab_proto::{ConversationId, ErrorCode, MessageId, UserId};
 
@@ -152,8 +152,8 @@ impl Notifications {
         {
             return Ok(());
         }
-        let user = self.store.user_by_id(notice.user.0).await?.ok_or(Error::NotFound("user"))?;
-        let silent = user.status == "dnd";
+        let user = self.store.user_by_id(notice.user).await?.ok_or(Error::NotFound("user"))?;
+        let silent = user.status == ChosenStatus::Dnd;
         let row = NotificationRow {
             id: self.ids.next(),
             user_id: notice.user.0,

@@ -449,7 +449,7 @@ mod tests {
         let store = Store::open(None, dir.path()).await.expect("store");
         for (id, username) in [(1, "ann"), (2, "ben")] {
             let user = NewUser {
-                id,
+                id: confab_proto::UserId(id),
                 username,
                 display_name: username,
                 avatar_url: None,
