@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use confab_proto::rest::{Activity, ActivityList, ConversationKind, Message, NotificationKind, SendInvitationRequest};
+use confab_proto::rest::{
+    Activity, ActivityList, ConversationKind, Message, MessageKind, NotificationKind, SendInvitationRequest,
+};
 use confab_proto::{ConversationId, ErrorCode, MessageId, UserId};
 use serde_json::json;
 
@@ -97,9 +99,9 @@ impl Invitations {
         let now = now_ms();
         let new = NewMessage {
             id: d.ids.next(),
-            conversation_id: conversation.0,
-            sender_id: me.0,
-            kind: "invitation",
+            conversation_id: conversation,
+            sender_id: me,
+            kind: MessageKind::Invitation,
             body: "",
             client_id: None,
             reply_to: None,

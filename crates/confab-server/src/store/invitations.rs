@@ -1,6 +1,9 @@
 //! Invitation state, kept beside the invitation's message; every transition bumps the message's
 //! version so that live updates and `sync` carry it.
 
+use confab_proto::ConversationId;
+
+use super::column::Db;
 use super::messages::{MessageRow, NewMessage, append, next_version};
 use super::users::placeholders;
 use super::{Store, StoreError, composed};
@@ -49,9 +52,9 @@ impl Store {
             "INSERT INTO invitations (message_id, conversation_id, inviter_id, invitee_id, activity, label, state, expires_at, \
              updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8)",
         )
-        .bind(message.id)
-        .bind(message.conversation_id)
-        .bind(message.sender_id)
+        .bind(Db(message.id))
+        .bind(Db(message.conversation_id))
+        .bind(Db(message.sender_id))
         .bind(invitee)
         .bind(activity.0)
         .bind(activity.1)
@@ -106,7 +109,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         let Some((conversation_id,)) = changed else { return Ok(None) };
-        let version = next_version(&mut tx, conversation_id).await?;
+        let version = next_version(&mut tx, ConversationId(conversation_id)).await?;
         let sql =
             format!("UPDATE messages SET version = $2 WHERE id = $1 RETURNING {}", super::messages::MESSAGE_COLUMNS);
         let row: MessageRow = sqlx::query_as(composed(sql)).bind(message_id).bind(version).fetch_one(&mut *tx).await?;
