@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use confab_proto::rest::{Invitation, InvitationState, Message, MessageKind, Reaction, ReplyQuote, SystemEvent};
+use confab_proto::rest::{Invitation, Message, MessageKind, Reaction, ReplyQuote, SystemEvent};
 use confab_proto::{MessageId, UserId};
 
 use crate::clock::datetime;
@@ -45,9 +45,8 @@ pub async fn render_for(store: &Store, rows: Vec<MessageRow>, hidden: &HashSet<U
     let originals: HashMap<MessageId, MessageRow> =
         store.messages_by_ids(&quoted).await?.into_iter().map(|m| (m.id, m)).collect();
     let invited: Vec<MessageId> = rows.iter().filter(|r| r.kind == MessageKind::Invitation).map(|r| r.id).collect();
-    let invited: Vec<i64> = invited.iter().map(|id| id.0).collect();
     let mut invitations: HashMap<MessageId, Invitation> =
-        store.invitations_of(&invited).await?.iter().map(|i| (MessageId(i.message_id), invitation(i))).collect();
+        store.invitations_of(&invited).await?.iter().map(|i| (i.message_id, invitation(i))).collect();
 
     Ok(rows
         .into_iter()
@@ -151,16 +150,9 @@ pub fn invitation(row: &InvitationRow) -> Invitation {
     Invitation {
         activity: row.activity.clone(),
         label: row.label.clone(),
-        invitee: row.invitee_id.map(UserId),
-        state: match row.state.as_str() {
-            "accepted" => InvitationState::Accepted,
-            "declined" => InvitationState::Declined,
-            "cancelled" => InvitationState::Cancelled,
-            "expired" => InvitationState::Expired,
-            "failed" => InvitationState::Failed,
-            _ => InvitationState::Pending,
-        },
-        responded_by: row.responded_by.map(UserId),
+        invitee: row.invitee_id,
+        state: row.state,
+        responded_by: row.responded_by,
         reason: row.reason.clone(),
         result: row.result.as_deref().and_then(|r| serde_json::from_str(r).ok()),
         expires_at: datetime(row.expires_at),
