@@ -18,6 +18,13 @@ macro_rules! id_type {
             }
         }
 
+        /// For generators and storage, which hold ids as plain integers.
+        impl From<i64> for $name {
+            fn from(raw: i64) -> Self {
+                $name(raw)
+            }
+        }
+
         impl FromStr for $name {
             type Err = std::num::ParseIntError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {

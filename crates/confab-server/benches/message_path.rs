@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use confab_proto::frames::{Event, ServerFrame};
-use confab_proto::rest::{Message, MessageKind};
+use confab_proto::rest::{ConversationKind, Message, MessageKind, Role};
 use confab_proto::{ConversationId, MessageId, SessionId, UserId};
 use confab_server::auth::Principal;
 use confab_server::hub::{self, Hub};
@@ -96,10 +96,10 @@ fn store_group_commit(bencher: Bencher, n: i64) {
                 let id = next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tokio::spawn(async move {
                     let m = NewMessage {
-                        id,
-                        conversation_id: conversation,
-                        sender_id: 1,
-                        kind: "text",
+                        id: MessageId(id),
+                        conversation_id: ConversationId(conversation),
+                        sender_id: UserId(1),
+                        kind: MessageKind::Text,
                         body: "a message of about fifty bytes, as chat messages go",
                         client_id: None,
                         reply_to: None,
@@ -120,7 +120,7 @@ fn store_group_commit(bencher: Bencher, n: i64) {
 async fn seeded_store(dir: &std::path::Path, conversations: i64) -> Store {
     let store = Store::open(None, dir).await.expect("store");
     let user = NewUser {
-        id: 1,
+        id: UserId(1),
         username: "bench",
         display_name: "bench",
         avatar_url: None,
@@ -131,13 +131,13 @@ async fn seeded_store(dir: &std::path::Path, conversations: i64) -> Store {
     store.insert_user(&user).await.expect("user");
     for id in 1..=conversations {
         let c = NewConversation {
-            id,
-            kind: "group",
+            id: ConversationId(id),
+            kind: ConversationKind::Group,
             name: Some("bench"),
             direct_key: None,
-            created_by: 1,
+            created_by: UserId(1),
             now: 0,
-            members: vec![(1, "owner")],
+            members: vec![(UserId(1), Role::Owner)],
         };
         store.insert_conversation(&c, &[]).await.expect("conversation");
     }

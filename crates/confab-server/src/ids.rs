@@ -24,7 +24,12 @@ impl IdGenerator {
         IdGenerator { node: i64::from(node) & ((1 << NODE_BITS) - 1), last: Mutex::new((0, 0)) }
     }
 
-    pub fn next(&self) -> i64 {
+    /// The next id, as whichever id type the caller needs (or a plain `i64`).
+    pub fn next<T: From<i64>>(&self) -> T {
+        T::from(self.next_raw())
+    }
+
+    fn next_raw(&self) -> i64 {
         let mut last = self.last.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         // Never go back, even if the wall clock does: ids must stay unique and increasing.
         let mut ms = (now_ms() - EPOCH_MS).max(last.0);
@@ -49,7 +54,7 @@ mod tests {
         let ids = IdGenerator::new(3);
         let mut previous = 0;
         for _ in 0..20_000 {
-            let id = ids.next();
+            let id: i64 = ids.next();
             assert!(id > previous);
             assert_eq!((id >> SEQ_BITS) & 0x3ff, 3);
             previous = id;
@@ -60,6 +65,9 @@ mod tests {
     fn nodes_with_different_ids_never_generate_the_same_id() {
         let (a, b) = (IdGenerator::new(1), IdGenerator::new(2));
         let from_a: std::collections::HashSet<i64> = (0..5000).map(|_| a.next()).collect();
-        assert!((0..5000).map(|_| b.next()).all(|id| !from_a.contains(&id)), "same millisecond, other node bits");
+        assert!(
+            (0..5000).map(|_| b.next::<i64>()).all(|id| !from_a.contains(&id)),
+            "same millisecond, other node bits"
+        );
     }
 }

@@ -7,8 +7,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use confab_proto::rest::{Invitation, InvitationState, Message, MessageKind, Reaction, ReplyQuote, SystemEvent};
-use confab_proto::{ConversationId, MessageId, UserId};
+use confab_proto::rest::{Invitation, Message, MessageKind, Reaction, ReplyQuote, SystemEvent};
+use confab_proto::{MessageId, UserId};
 
 use crate::clock::datetime;
 use crate::error::Result;
@@ -27,25 +27,25 @@ pub async fn render_for(store: &Store, rows: Vec<MessageRow>, hidden: &HashSet<U
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut reactions: HashMap<i64, Vec<Reaction>> = HashMap::new();
+    let ids: Vec<MessageId> = rows.iter().map(|r| r.id).collect();
+    let mut reactions: HashMap<MessageId, Vec<Reaction>> = HashMap::new();
     for r in store.reactions_of(&ids).await? {
         let list = reactions.entry(r.message_id).or_default();
         match list.iter_mut().find(|x| x.emoji == r.emoji) {
             Some(reaction) => {
                 reaction.count += 1;
-                reaction.users.push(UserId(r.user_id));
+                reaction.users.push(r.user_id);
             }
-            None => list.push(Reaction { emoji: r.emoji, count: 1, users: vec![UserId(r.user_id)] }),
+            None => list.push(Reaction { emoji: r.emoji, count: 1, users: vec![r.user_id] }),
         }
     }
-    let mut quoted: Vec<i64> = rows.iter().filter_map(|r| r.reply_to).collect();
+    let mut quoted: Vec<MessageId> = rows.iter().filter_map(|r| r.reply_to).collect();
     quoted.sort_unstable();
     quoted.dedup();
-    let originals: HashMap<i64, MessageRow> =
+    let originals: HashMap<MessageId, MessageRow> =
         store.messages_by_ids(&quoted).await?.into_iter().map(|m| (m.id, m)).collect();
-    let invited: Vec<i64> = rows.iter().filter(|r| r.kind == "invitation").map(|r| r.id).collect();
-    let mut invitations: HashMap<i64, Invitation> =
+    let invited: Vec<MessageId> = rows.iter().filter(|r| r.kind == MessageKind::Invitation).map(|r| r.id).collect();
+    let mut invitations: HashMap<MessageId, Invitation> =
         store.invitations_of(&invited).await?.iter().map(|i| (i.message_id, invitation(i))).collect();
 
     Ok(rows
@@ -100,22 +100,17 @@ pub fn hideable_authors(message: &Message) -> Vec<UserId> {
     authors
 }
 
-fn quote(id: i64, original: Option<&MessageRow>) -> ReplyQuote {
+fn quote(id: MessageId, original: Option<&MessageRow>) -> ReplyQuote {
     match original {
         Some(o) if o.deleted_at.is_none() => ReplyQuote {
-            message_id: MessageId(id),
-            sender_id: UserId(o.sender_id),
+            message_id: id,
+            sender_id: o.sender_id,
             excerpt: o.body.chars().take(QUOTE_CHARS).collect(),
             deleted: false,
         },
         // Deleted (a tombstone), or gone with its conversation: shown as deleted either way.
-        Some(o) => ReplyQuote {
-            message_id: MessageId(id),
-            sender_id: UserId(o.sender_id),
-            excerpt: String::new(),
-            deleted: true,
-        },
-        None => ReplyQuote { message_id: MessageId(id), sender_id: UserId(0), excerpt: String::new(), deleted: true },
+        Some(o) => ReplyQuote { message_id: id, sender_id: o.sender_id, excerpt: String::new(), deleted: true },
+        None => ReplyQuote { message_id: id, sender_id: UserId(0), excerpt: String::new(), deleted: true },
     }
 }
 
@@ -128,18 +123,14 @@ fn to_wire(
     let mentions: Vec<UserId> = row.mentions.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
     let system: Option<SystemEvent> = row.system.as_deref().and_then(|s| serde_json::from_str(s).ok());
     Message {
-        id: MessageId(row.id),
-        conversation_id: ConversationId(row.conversation_id),
+        id: row.id,
+        conversation_id: row.conversation_id,
         seq: row.seq,
-        sender_id: UserId(row.sender_id),
-        kind: match row.kind.as_str() {
-            "system" => MessageKind::System,
-            "invitation" => MessageKind::Invitation,
-            _ => MessageKind::Text,
-        },
+        sender_id: row.sender_id,
+        kind: row.kind,
         body: row.body,
         client_id: row.client_id,
-        reply_to: row.reply_to.map(MessageId),
+        reply_to: row.reply_to,
         reply,
         mentions,
         reactions,
@@ -159,16 +150,9 @@ pub fn invitation(row: &InvitationRow) -> Invitation {
     Invitation {
         activity: row.activity.clone(),
         label: row.label.clone(),
-        invitee: row.invitee_id.map(UserId),
-        state: match row.state.as_str() {
-            "accepted" => InvitationState::Accepted,
-            "declined" => InvitationState::Declined,
-            "cancelled" => InvitationState::Cancelled,
-            "expired" => InvitationState::Expired,
-            "failed" => InvitationState::Failed,
-            _ => InvitationState::Pending,
-        },
-        responded_by: row.responded_by.map(UserId),
+        invitee: row.invitee_id,
+        state: row.state,
+        responded_by: row.responded_by,
         reason: row.reason.clone(),
         result: row.result.as_deref().and_then(|r| serde_json::from_str(r).ok()),
         expires_at: datetime(row.expires_at),

@@ -57,11 +57,10 @@ impl Sync {
         let current_set: HashSet<ConversationId> = current.iter().copied().collect();
         let removed: Vec<ConversationId> = known.keys().copied().filter(|id| !current_set.contains(id)).collect();
 
-        let raw: Vec<i64> = current.iter().map(|id| id.0).collect();
-        let rows = self.store.conversations_by_ids(&raw).await?;
+        let rows = self.store.conversations_by_ids(&current).await?;
         let mut changed = Vec::new();
         for row in &rows {
-            let id = ConversationId(row.id);
+            let id = row.id;
             match known.get(&id) {
                 Some(&seen) if seen > row.version => {
                     return Err(invalid(format!(
@@ -85,7 +84,7 @@ impl Sync {
                 has_more = true;
                 break;
             }
-            let (rows, more) = self.store.changed_since(id.0, seen, budget).await?;
+            let (rows, more) = self.store.changed_since(id, seen, budget).await?;
             budget -= rows.len() as i64;
             has_more |= more;
             let reached = rows.last().map_or(latest, |r| if more { r.version } else { r.version.max(latest) });

@@ -12,8 +12,8 @@
 
 use std::sync::Arc;
 
-use confab_proto::rest::SystemEvent;
-use confab_proto::{ConversationId, UserId};
+use confab_proto::rest::{MessageKind, SystemEvent};
+use confab_proto::{ConversationId, MessageId, UserId};
 use tokio::sync::{Mutex, MutexGuard, oneshot};
 
 use crate::clock::now_ms;
@@ -49,7 +49,7 @@ pub struct Place<'a> {
 /// A group change prepared for the store: the system entry's JSON and ids, owned so that the
 /// borrowed [`GroupEvent`] can point into it.
 pub struct PreparedEvent {
-    message_id: i64,
+    message_id: MessageId,
     audit_id: i64,
     conversation: ConversationId,
     actor: UserId,
@@ -129,7 +129,7 @@ impl Drop for Place<'_> {
 }
 
 impl PreparedEvent {
-    pub fn message_id(&self) -> i64 {
+    pub fn message_id(&self) -> MessageId {
         self.message_id
     }
 
@@ -137,9 +137,9 @@ impl PreparedEvent {
         GroupEvent {
             message: NewMessage {
                 id: self.message_id,
-                conversation_id: self.conversation.0,
-                sender_id: self.actor.0,
-                kind: "system",
+                conversation_id: self.conversation,
+                sender_id: self.actor,
+                kind: MessageKind::System,
                 body: "",
                 client_id: None,
                 reply_to: None,
@@ -154,8 +154,8 @@ impl PreparedEvent {
     pub fn audit(&self) -> NewAudit<'_> {
         NewAudit {
             id: self.audit_id,
-            conversation_id: self.conversation.0,
-            actor_id: self.actor.0,
+            conversation_id: self.conversation,
+            actor_id: self.actor,
             action: &self.action,
             detail: Some(&self.json),
             created_at: self.now,

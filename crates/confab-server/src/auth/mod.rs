@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use confab_proto::rest::{AuthResponse, LoginRequest, RefreshRequest, RegisterRequest, Session, SessionList, WsTicket};
-use confab_proto::{ErrorCode, SessionId, UserId};
+use confab_proto::{ErrorCode, SessionId};
 
 use crate::clock::{datetime, now_ms};
 use crate::config::AuthConfig;
@@ -125,7 +125,7 @@ impl Auth {
 
     async fn start_session(&self, user: &UserRow, client: &ClientInfo) -> Result<AuthResponse> {
         let now = now_ms();
-        let session_id = self.ids.next();
+        let session_id: SessionId = self.ids.next();
         let refresh_token = random_token();
         let ip = client.ip.map(|ip| ip.to_string());
         let user_agent = client.user_agent.as_deref().map(|ua| truncate(ua, USER_AGENT_MAX));
@@ -140,12 +140,12 @@ impl Auth {
                 refresh_hash: &token_hash(&refresh_token),
             })
             .await?;
-        self.token_pair(user, SessionId(session_id), refresh_token, now)
+        self.token_pair(user, session_id, refresh_token, now)
     }
 
     fn token_pair(&self, user: &UserRow, session: SessionId, refresh_token: String, now: i64) -> Result<AuthResponse> {
         Ok(AuthResponse {
-            access_token: self.tokens.issue(UserId(user.id), session, now / 1000)?,
+            access_token: self.tokens.issue(user.id, session, now / 1000)?,
             refresh_token,
             token_type: "Bearer".to_owned(),
             expires_in: self.tokens.ttl_secs,
@@ -174,12 +174,12 @@ impl Auth {
             .await?;
         match outcome {
             RefreshOutcome::Rotated(session) => {
-                let user = self.users.get(UserId(session.user_id)).await?;
-                self.token_pair(&user, SessionId(session.id), new_token, now)
+                let user = self.users.get(session.user_id).await?;
+                self.token_pair(&user, session.id, new_token, now)
             }
             RefreshOutcome::Reused { session_id, user_id } => {
-                tracing::warn!(session_id, user_id, "refresh token reused; session revoked");
-                self.hub.close_session(SessionId(session_id));
+                tracing::warn!(%session_id, %user_id, "refresh token reused; session revoked");
+                self.hub.close_session(session_id);
                 Err(Error::unauthenticated(
                     ErrorCode::RefreshTokenReused,
                     "this refresh token was already used; the session has been revoked, sign in again",
@@ -208,9 +208,9 @@ impl Auth {
         let internal = jwt::looks_like_jwt(token) && jwt::peek(token)?.iss.as_deref() == Some(INTERNAL_ISSUER);
         if internal {
             let (user_id, session_id) = self.tokens.verify(token)?;
-            let live = self.store.session(session_id.0).await?;
+            let live = self.store.session(session_id).await?;
             match live {
-                Some(s) if s.user_id == user_id.0 && s.is_active(now_ms()) => {
+                Some(s) if s.user_id == user_id && s.is_active(now_ms()) => {
                     Ok(Principal { user_id, session_id: Some(session_id) })
                 }
                 _ => Err(Error::unauthenticated(ErrorCode::SessionRevoked, "this session was signed out")),
@@ -218,7 +218,7 @@ impl Auth {
         } else if let Some(external) = &self.external {
             let identity = external.verify(token).await?;
             let user = self.users.provision_external(&identity).await?;
-            Ok(Principal { user_id: UserId(user.id), session_id: None })
+            Ok(Principal { user_id: user.id, session_id: None })
         } else if jwt::looks_like_jwt(token) {
             Err(Error::unauthenticated(ErrorCode::InvalidIssuer, "token issuer is not accepted"))
         } else {
@@ -227,14 +227,14 @@ impl Auth {
     }
 
     pub async fn sessions(&self, principal: Principal) -> Result<SessionList> {
-        let rows = self.store.active_sessions(principal.user_id.0, now_ms()).await?;
+        let rows = self.store.active_sessions(principal.user_id, now_ms()).await?;
         let sessions = rows
             .into_iter()
             .map(|s| Session {
-                id: SessionId(s.id),
+                id: s.id,
                 created_at: datetime(s.created_at),
                 last_used_at: datetime(s.last_used_at),
-                current: principal.session_id == Some(SessionId(s.id)),
+                current: principal.session_id == Some(s.id),
                 user_agent: s.user_agent,
                 ip: s.ip,
             })
@@ -244,7 +244,7 @@ impl Auth {
 
     /// Revokes one of the caller's own sessions; someone else's is "not found".
     pub async fn revoke_session(&self, principal: Principal, session: SessionId) -> Result<()> {
-        if !self.store.revoke_session(principal.user_id.0, session.0, now_ms()).await? {
+        if !self.store.revoke_session(principal.user_id, session, now_ms()).await? {
             return Err(Error::NotFound("session"));
         }
         self.hub.close_session(session);
@@ -270,7 +270,7 @@ impl Auth {
         let invalid = || Error::unauthenticated(ErrorCode::InvalidTicket, "unknown, expired or already used ticket");
         let principal = self.tickets.redeem_shared(ticket).await.ok_or_else(invalid)?;
         if let Some(session) = principal.session_id {
-            let live = self.store.session(session.0).await?;
+            let live = self.store.session(session).await?;
             if !live.is_some_and(|s| s.is_active(now_ms())) {
                 return Err(Error::unauthenticated(ErrorCode::SessionRevoked, "this session was signed out"));
             }

@@ -5,7 +5,7 @@
 
 use confab_proto::frames::{ConversationRemoved, Event, RemovalReason};
 use confab_proto::rest::{AddMembersResponse, Conversation, Role, SystemEvent, UpdateConversationRequest};
-use confab_proto::{ConversationId, ErrorCode, UserId};
+use confab_proto::{ConversationId, ErrorCode, MessageId, UserId};
 
 use super::Conversations;
 use super::permissions::GroupAction;
@@ -38,7 +38,7 @@ impl Conversations {
         }
 
         let _in_order = self.timeline.lock(id).await;
-        let current = self.store.conversation(id.0).await?.ok_or(Error::NotFound("conversation"))?;
+        let current = self.store.conversation(id).await?.ok_or(Error::NotFound("conversation"))?;
         let mut events = Vec::new();
         let mut patch = GroupPatch::default();
         if let Some(to) = name.as_deref().filter(|n| current.name.as_deref() != Some(*n)) {
@@ -56,7 +56,7 @@ impl Conversations {
         }
         if !events.is_empty() {
             let group_events: Vec<_> = events.iter().map(PreparedEvent::as_group_event).collect();
-            self.store.update_group(id.0, &patch, &group_events).await?;
+            self.store.update_group(id, &patch, &group_events).await?;
             self.announce(id, &events, &[]).await?;
         }
         drop(_in_order);
@@ -100,8 +100,7 @@ impl Conversations {
                 ));
             }
             let event = self.timeline.prepare(id, me, &SystemEvent::MembersAdded { users: added.clone() });
-            let raw: Vec<i64> = added.iter().map(|u| u.0).collect();
-            if self.store.add_members(id.0, &raw, now_ms(), &[event.as_group_event()]).await? {
+            if self.store.add_members(id, &added, now_ms(), &[event.as_group_event()]).await? {
                 self.membership_changed(id);
                 self.publish_snapshot(&added, id, Event::ConversationCreated).await?;
                 self.announce(id, &[event], &added).await?;
@@ -136,7 +135,7 @@ impl Conversations {
         let _in_order = self.timeline.lock(id).await;
         let system = if leaving { SystemEvent::MemberLeft } else { SystemEvent::MemberRemoved { user: target } };
         let event = self.timeline.prepare(id, me, &system);
-        if !self.store.remove_member(id.0, target.0, &[event.as_group_event()]).await? {
+        if !self.store.remove_member(id, target, &[event.as_group_event()]).await? {
             return Err(Error::NotFound("member"));
         }
         self.membership_changed(id);
@@ -170,12 +169,11 @@ impl Conversations {
         let _in_order = self.timeline.lock(id).await;
         let (event, applied) = if role == Role::Owner {
             let event = self.timeline.prepare(id, me, &SystemEvent::OwnershipTransferred { from: me, to: target });
-            let applied = self.store.transfer_ownership(id.0, me.0, target.0, &[event.as_group_event()]).await?;
+            let applied = self.store.transfer_ownership(id, me, target, &[event.as_group_event()]).await?;
             (event, applied)
         } else {
             let event = self.timeline.prepare(id, me, &SystemEvent::RoleChanged { user: target, role });
-            let role_text = if role == Role::Admin { "admin" } else { "member" };
-            let applied = self.store.set_role(id.0, target.0, role_text, &[event.as_group_event()]).await?;
+            let applied = self.store.set_role(id, target, role, &[event.as_group_event()]).await?;
             (event, applied)
         };
         if !applied {
@@ -195,13 +193,13 @@ impl Conversations {
         let _in_order = self.timeline.lock(id).await;
         let record = NewAudit {
             id: self.ids.next(),
-            conversation_id: id.0,
-            actor_id: me.0,
+            conversation_id: id,
+            actor_id: me,
             action: "group_deleted",
             detail: None,
             created_at: now_ms(),
         };
-        if !self.store.delete_conversation(id.0, &record).await? {
+        if !self.store.delete_conversation(id, &record).await? {
             return Err(Error::NotFound("conversation"));
         }
         self.membership_changed(id);
@@ -214,7 +212,7 @@ impl Conversations {
     /// except `skip_update` (who got `conversation.created` instead).
     async fn announce(&self, id: ConversationId, events: &[PreparedEvent], skip_update: &[UserId]) -> Result<()> {
         let membership = self.load_membership(id).await?;
-        let ids: Vec<i64> = events.iter().map(PreparedEvent::message_id).collect();
+        let ids: Vec<MessageId> = events.iter().map(PreparedEvent::message_id).collect();
         let mut rows: Vec<MessageRow> = self.store.messages_by_ids(&ids).await?;
         rows.sort_by_key(|r| r.seq);
         for message in render(&self.store, rows).await? {

@@ -72,14 +72,14 @@ impl Conversations {
     /// nothing and is not an error.
     pub async fn mark_read(&self, principal: Principal, id: ConversationId, seq: i64) -> Result<()> {
         let membership = self.membership(principal.user_id, id).await?;
-        let row = self.store.conversation(id.0).await?.ok_or(Error::NotFound("conversation"))?;
+        let row = self.store.conversation(id).await?.ok_or(Error::NotFound("conversation"))?;
         if seq < 1 || seq > row.last_seq {
             return Err(Error::invalid(
                 ErrorCode::InvalidParameter,
                 format!("seq must be between 1 and the conversation's last_seq ({})", row.last_seq),
             ));
         }
-        if let Some(seq) = self.store.set_read(id.0, principal.user_id.0, seq).await? {
+        if let Some(seq) = self.store.set_read(id, principal.user_id, seq).await? {
             let event = ReadUpdated { conversation_id: id, user_id: principal.user_id, seq };
             let audience = self.blocks.live_audience(principal.user_id, membership.members()).await?;
             self.hub.publish(&audience, Event::ReadUpdated(event));

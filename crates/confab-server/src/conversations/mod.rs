@@ -33,7 +33,7 @@ use crate::ids::IdGenerator;
 use crate::people::{BlockSets, Blocks};
 use crate::presence::Presence;
 use crate::render::render;
-use crate::store::{ConversationRow, MemberRow, NewConversation, Store, UserRow};
+use crate::store::{ConversationRow, MemberRow, Named, NewConversation, Store, UserRow};
 use crate::timeline::Timeline;
 use crate::users::Users;
 
@@ -133,16 +133,16 @@ impl Conversations {
         }
         let new = NewConversation {
             id: self.ids.next(),
-            kind: "direct",
+            kind: ConversationKind::Direct,
             name: None,
             direct_key: Some(&key),
-            created_by: me.0,
+            created_by: me,
             now: now_ms(),
-            members: vec![(me.0, "member"), (other.0, "member")],
+            members: vec![(me, Role::Member), (other, Role::Member)],
         };
         match self.store.insert_conversation(&new, &[]).await {
             Ok(()) => {
-                let id = ConversationId(new.id);
+                let id = new.id;
                 self.publish_snapshot(&[me, other], id, Event::ConversationCreated).await?;
                 Ok((self.get(Principal { user_id: me, session_id: None }, id).await?, true))
             }
@@ -164,16 +164,16 @@ impl Conversations {
         }
         self.users.require_all(&others).await?;
         self.check_blocks(owner, &others).await?;
-        let mut members = vec![(owner.0, "owner")];
-        members.extend(others.iter().map(|u| (u.0, "member")));
-        let id = ConversationId(self.ids.next());
+        let mut members = vec![(owner, Role::Owner)];
+        members.extend(others.iter().map(|u| (*u, Role::Member)));
+        let id: ConversationId = self.ids.next();
         let created = self.timeline.prepare(id, owner, &SystemEvent::GroupCreated { name: name.to_owned() });
         let new = NewConversation {
-            id: id.0,
-            kind: "group",
+            id,
+            kind: ConversationKind::Group,
             name: Some(name),
             direct_key: None,
-            created_by: owner.0,
+            created_by: owner,
             now: now_ms(),
             members,
         };
@@ -186,7 +186,7 @@ impl Conversations {
     /// A conversation of the caller, with their unread count; to anyone else it does not exist.
     pub async fn get(&self, principal: Principal, id: ConversationId) -> Result<Conversation> {
         self.membership(principal.user_id, id).await?;
-        let row = self.store.conversation(id.0).await?.ok_or(Error::NotFound("conversation"))?;
+        let row = self.store.conversation(id).await?.ok_or(Error::NotFound("conversation"))?;
         self.view(row, principal.user_id).await
     }
 
@@ -197,7 +197,7 @@ impl Conversations {
             return Err(Error::invalid(ErrorCode::InvalidParameter, format!("limit must be between 1 and {MAX_PAGE}")));
         }
         let before = query.cursor.as_deref().map(parse_cursor).transpose()?;
-        let mut rows = self.store.conversations_of(principal.user_id.0, before, i64::from(limit) + 1).await?;
+        let mut rows = self.store.conversations_of(principal.user_id, before, i64::from(limit) + 1).await?;
         let next_cursor = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
             rows.last().map(|r| format!("{}.{}", r.last_activity_at, r.id))
@@ -222,14 +222,11 @@ impl Conversations {
     /// changed while they were read (see `crate::cache`).
     async fn load_membership(&self, id: ConversationId) -> Result<Arc<Membership>> {
         let ticket = self.cache.ticket(&id);
-        let Some(row) = self.store.conversation(id.0).await? else {
+        let Some(row) = self.store.conversation(id).await? else {
             return Err(Error::NotFound("conversation"));
         };
-        let members = self.store.members_of(&[id.0]).await?;
-        let m = Arc::new(Membership::new(
-            parse_kind(&row.kind),
-            members.iter().map(|m| (UserId(m.user_id), parse_role(&m.role))).collect(),
-        ));
+        let members = self.store.members_of(&[id]).await?;
+        let m = Arc::new(Membership::new(row.kind, members.iter().map(|m| (m.user_id, m.role)).collect()));
         self.cache.insert(id, m.clone(), ticket);
         Ok(m)
     }
@@ -257,7 +254,7 @@ impl Conversations {
         }
         let role = membership.role_of(user).unwrap_or(Role::Member);
         if !permissions::allowed(role, action) {
-            return Err(Error::Forbidden(format!("a group {} may not do this", role_name(role))));
+            return Err(Error::Forbidden(format!("a group {} may not do this", role.name())));
         }
         Ok(membership)
     }
@@ -265,13 +262,13 @@ impl Conversations {
     /// The audit log of a group (owner and admins).
     pub async fn audit(&self, principal: Principal, id: ConversationId) -> Result<AuditLog> {
         self.authorize(principal.user_id, id, GroupAction::ReadAudit).await?;
-        let rows = self.store.audit_log(id.0, 500).await?;
+        let rows = self.store.audit_log(id, 500).await?;
         let entries = rows
             .into_iter()
             .map(|r| AuditEntry {
                 id: r.id.to_string(),
-                conversation_id: ConversationId(r.conversation_id),
-                actor_id: UserId(r.actor_id),
+                conversation_id: r.conversation_id,
+                actor_id: r.actor_id,
                 action: r.action,
                 detail: r.detail.as_deref().and_then(|d| serde_json::from_str(d).ok()),
                 created_at: datetime(r.created_at),
@@ -288,19 +285,18 @@ impl Conversations {
         level: confab_proto::rest::NotificationLevel,
     ) -> Result<Conversation> {
         self.membership(principal.user_id, id).await?;
-        self.store.set_notify_level(id.0, principal.user_id.0, crate::notifications::level_name(level)).await?;
+        self.store.set_notify_level(id, principal.user_id, level).await?;
         self.get(principal, id).await
     }
 
     /// Every conversation of `user`, for `sync`.
     pub async fn ids_of(&self, user: UserId) -> Result<Vec<ConversationId>> {
-        Ok(self.store.conversation_ids_of(user.0).await?.into_iter().map(ConversationId).collect())
+        Ok(self.store.conversation_ids_of(user).await?)
     }
 
     /// Conversations as `viewer` sees them (with unread counts), all members listed.
     pub async fn views(&self, ids: &[ConversationId], viewer: UserId) -> Result<Vec<Conversation>> {
-        let raw: Vec<i64> = ids.iter().map(|id| id.0).collect();
-        let rows = self.store.conversations_by_ids(&raw).await?;
+        let rows = self.store.conversations_by_ids(ids).await?;
         self.assemble(rows, Some(viewer), None).await
     }
 
@@ -311,7 +307,7 @@ impl Conversations {
 
     /// The conversation as every member sees it (no per-viewer fields), for events.
     async fn snapshot(&self, id: ConversationId) -> Result<Conversation> {
-        let row = self.store.conversation(id.0).await?.ok_or(Error::NotFound("conversation"))?;
+        let row = self.store.conversation(id).await?.ok_or(Error::NotFound("conversation"))?;
         let mut all = self.assemble(vec![row], None, None).await?;
         all.pop().ok_or(Error::NotFound("conversation"))
     }
@@ -322,10 +318,10 @@ impl Conversations {
         viewer: Option<UserId>,
         member_cap: Option<usize>,
     ) -> Result<Vec<Conversation>> {
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let ids: Vec<ConversationId> = rows.iter().map(|r| r.id).collect();
         let members = self.store.members_of(&ids).await?;
         let users = self.user_map(&members).await?;
-        let mut by_conversation: HashMap<i64, Vec<MemberRow>> = HashMap::new();
+        let mut by_conversation: HashMap<ConversationId, Vec<MemberRow>> = HashMap::new();
         for m in members {
             by_conversation.entry(m.conversation_id).or_default().push(m);
         }
@@ -334,9 +330,9 @@ impl Conversations {
             None => None,
         };
         let last = render(&self.store, self.store.last_messages(&ids).await?).await?;
-        let mut last: HashMap<i64, _> = last.into_iter().map(|m| (m.conversation_id.0, m)).collect();
-        let unread: HashMap<i64, i64> = match viewer {
-            Some(viewer) => self.store.unread_counts(viewer.0, &ids).await?.into_iter().collect(),
+        let mut last: HashMap<ConversationId, _> = last.into_iter().map(|m| (m.conversation_id, m)).collect();
+        let unread: HashMap<ConversationId, i64> = match viewer {
+            Some(viewer) => self.store.unread_counts(viewer, &ids).await?.into_iter().collect(),
             None => HashMap::new(),
         };
         let presence = match viewer {
@@ -351,24 +347,23 @@ impl Conversations {
             .map(|row| {
                 let members = by_conversation.remove(&row.id).unwrap_or_default();
                 let member_count = members.len();
-                let notification_level = viewer
-                    .and_then(|v| members.iter().find(|m| m.user_id == v.0))
-                    .map(|m| crate::notifications::parse_level(&m.notify_level));
+                let notification_level =
+                    viewer.and_then(|v| members.iter().find(|m| m.user_id == v)).map(|m| m.notify_level);
                 let members = members
                     .iter()
                     .take(member_cap.unwrap_or(usize::MAX))
                     .filter_map(|m| {
                         users.get(&m.user_id).map(|u| Member {
                             user: self.users.to_wire(u),
-                            role: parse_role(&m.role),
+                            role: m.role,
                             read_seq: m.read_seq,
-                            presence: presence.get(&UserId(m.user_id)).cloned(),
+                            presence: presence.get(&m.user_id).cloned(),
                         })
                     })
                     .collect();
                 let conversation = Conversation {
-                    id: ConversationId(row.id),
-                    kind: parse_kind(&row.kind),
+                    id: row.id,
+                    kind: row.kind,
                     name: row.name,
                     topic: row.topic,
                     avatar_url: row.avatar_url,
@@ -421,8 +416,8 @@ impl Conversations {
         Ok(())
     }
 
-    async fn user_map(&self, members: &[MemberRow]) -> Result<HashMap<i64, UserRow>> {
-        let mut ids: Vec<i64> = members.iter().map(|m| m.user_id).collect();
+    async fn user_map(&self, members: &[MemberRow]) -> Result<HashMap<UserId, UserRow>> {
+        let mut ids: Vec<UserId> = members.iter().map(|m| m.user_id).collect();
         ids.sort_unstable();
         ids.dedup();
         let rows = self.store.users_by_ids(&ids).await?;
@@ -436,30 +431,10 @@ fn direct_key(a: UserId, b: UserId) -> String {
 }
 
 /// Cursors are `<last_activity_at>.<id>` of the last conversation of the previous page.
-fn parse_cursor(cursor: &str) -> Result<(i64, i64)> {
+fn parse_cursor(cursor: &str) -> Result<(i64, ConversationId)> {
     let invalid = || Error::invalid(ErrorCode::InvalidParameter, "cursor is not one this server issued");
     let (activity, id) = cursor.split_once('.').ok_or_else(invalid)?;
     Ok((activity.parse().map_err(|_| invalid())?, id.parse().map_err(|_| invalid())?))
-}
-
-fn parse_kind(kind: &str) -> ConversationKind {
-    if kind == "direct" { ConversationKind::Direct } else { ConversationKind::Group }
-}
-
-pub(crate) fn parse_role(role: &str) -> Role {
-    match role {
-        "owner" => Role::Owner,
-        "admin" => Role::Admin,
-        _ => Role::Member,
-    }
-}
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Owner => "owner",
-        Role::Admin => "admin",
-        Role::Member => "member",
-    }
 }
 
 #[cfg(test)]
@@ -473,7 +448,7 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        assert_eq!(parse_cursor("1700.42").unwrap(), (1700, 42));
+        assert_eq!(parse_cursor("1700.42").unwrap(), (1700, ConversationId(42)));
         for bad in ["", "x", "1.", ".1", "1.2.3", "a.b"] {
             assert!(parse_cursor(bad).is_err(), "{bad}");
         }

@@ -9,7 +9,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use confab_proto::rest::{Activity, ActivityList, ConversationKind, Message, NotificationKind, SendInvitationRequest};
+use confab_proto::rest::{
+    Activity, ActivityList, ConversationKind, InvitationState, Message, MessageKind, NotificationKind,
+    SendInvitationRequest,
+};
 use confab_proto::{ConversationId, ErrorCode, MessageId, UserId};
 use serde_json::json;
 
@@ -24,7 +27,7 @@ use crate::ids::IdGenerator;
 use crate::messages::Messages;
 use crate::notifications::{Notice, Notifications};
 use crate::people::Blocks;
-use crate::store::{InvitationRow, NewMessage, Store, Transition};
+use crate::store::{InvitationRow, Named, NewMessage, Store, Transition};
 use crate::tasks::Tasks;
 use crate::timeline::Timeline;
 use crate::users::Users;
@@ -97,9 +100,9 @@ impl Invitations {
         let now = now_ms();
         let new = NewMessage {
             id: d.ids.next(),
-            conversation_id: conversation.0,
-            sender_id: me.0,
-            kind: "invitation",
+            conversation_id: conversation,
+            sender_id: me,
+            kind: MessageKind::Invitation,
             body: "",
             client_id: None,
             reply_to: None,
@@ -109,10 +112,7 @@ impl Invitations {
         };
         let _in_order = d.timeline.lock(conversation).await;
         let expires_at = now + (ttl as i64) * 1000;
-        let row = d
-            .store
-            .insert_invitation(&new, req.invitee.map(|u| u.0), (&activity.id, &activity.label), expires_at)
-            .await?;
+        let row = d.store.insert_invitation(&new, req.invitee, (&activity.id, &activity.label), expires_at).await?;
         let message = d.messages.announce_created(&membership, row).await?;
         drop(_in_order);
         d.messages.notify_in_background(&membership, message.clone());
@@ -129,10 +129,10 @@ impl Invitations {
     ) -> Result<Message> {
         let me = principal.user_id;
         let invitation = self.load(me, conversation, id).await?;
-        if invitation.inviter_id == me.0 {
+        if invitation.inviter_id == me {
             return Err(Error::Forbidden("you cannot accept your own invitation".into()));
         }
-        if invitation.invitee_id.is_some_and(|u| u != me.0) {
+        if invitation.invitee_id.is_some_and(|u| u != me) {
             return Err(Error::Forbidden("this invitation is for someone else".into()));
         }
         let message = self
@@ -140,9 +140,9 @@ impl Invitations {
                 conversation,
                 &invitation,
                 Transition {
-                    from: &["pending"],
-                    to: "accepted",
-                    responded_by: Some(me.0),
+                    from: &[InvitationState::Pending],
+                    to: InvitationState::Accepted,
+                    responded_by: Some(me),
                     reason: None,
                     result: None,
                     now: now_ms(),
@@ -161,13 +161,13 @@ impl Invitations {
     pub async fn decline(&self, principal: Principal, conversation: ConversationId, id: MessageId) -> Result<Message> {
         let me = principal.user_id;
         let invitation = self.load(me, conversation, id).await?;
-        if invitation.inviter_id == me.0 || invitation.invitee_id.is_some_and(|u| u != me.0) {
+        if invitation.inviter_id == me || invitation.invitee_id.is_some_and(|u| u != me) {
             return Err(Error::Forbidden("only an invitee may decline".into()));
         }
         let t = Transition {
-            from: &["pending"],
-            to: "declined",
-            responded_by: Some(me.0),
+            from: &[InvitationState::Pending],
+            to: InvitationState::Declined,
+            responded_by: Some(me),
             reason: None,
             result: None,
             now: now_ms(),
@@ -181,12 +181,12 @@ impl Invitations {
     pub async fn cancel(&self, principal: Principal, conversation: ConversationId, id: MessageId) -> Result<Message> {
         let me = principal.user_id;
         let invitation = self.load(me, conversation, id).await?;
-        if invitation.inviter_id != me.0 {
+        if invitation.inviter_id != me {
             return Err(Error::Forbidden("only the inviter may cancel an invitation".into()));
         }
         let t = Transition {
-            from: &["pending"],
-            to: "cancelled",
+            from: &[InvitationState::Pending],
+            to: InvitationState::Cancelled,
             responded_by: None,
             reason: None,
             result: None,
@@ -198,11 +198,11 @@ impl Invitations {
 
     /// Expires one pending invitation whose time is up (the sweeper calls this).
     pub async fn expire(&self, id: MessageId) -> Result<()> {
-        let Some(invitation) = self.deps.store.invitation(id.0).await? else { return Ok(()) };
-        let conversation = ConversationId(invitation.conversation_id);
+        let Some(invitation) = self.deps.store.invitation(id).await? else { return Ok(()) };
+        let conversation = invitation.conversation_id;
         let t = Transition {
-            from: &["pending"],
-            to: "expired",
+            from: &[InvitationState::Pending],
+            to: InvitationState::Expired,
             responded_by: None,
             reason: None,
             result: None,
@@ -211,8 +211,7 @@ impl Invitations {
         };
         match self.transition(conversation, &invitation, t).await {
             Ok(_) => {
-                let inviter = UserId(invitation.inviter_id);
-                self.notify_about(&invitation, inviter, None, "expired").await;
+                self.notify_about(&invitation, invitation.inviter_id, None, "expired").await;
                 Ok(())
             }
             Err(Error::Conflict(..)) => Ok(()), // answered in the meantime
@@ -226,8 +225,8 @@ impl Invitations {
 
     async fn load(&self, me: UserId, conversation: ConversationId, id: MessageId) -> Result<InvitationRow> {
         self.deps.conversations.membership(me, conversation).await?;
-        match self.deps.store.invitation(id.0).await? {
-            Some(invitation) if invitation.conversation_id == conversation.0 => Ok(invitation),
+        match self.deps.store.invitation(id).await? {
+            Some(invitation) if invitation.conversation_id == conversation => Ok(invitation),
             _ => Err(Error::NotFound("invitation")),
         }
     }
@@ -241,11 +240,15 @@ impl Invitations {
         let d = &self.deps;
         let _in_order = d.timeline.lock(conversation).await;
         let Some(row) = d.store.transition_invitation(invitation.message_id, &t).await? else {
-            let current = d.store.invitation(invitation.message_id).await?.map(|i| i.state).unwrap_or_default();
-            let state = if current == "pending" { "expired".to_owned() } else { current };
+            let state = match d.store.invitation(invitation.message_id).await?.map(|i| i.state) {
+                // Still pending, yet the transition found it closed: its time is up.
+                Some(InvitationState::Pending) => InvitationState::Expired.name(),
+                Some(state) => state.name(),
+                None => "",
+            };
             return Err(Error::Conflict(ErrorCode::InvitationClosed, format!("this invitation is {state}")));
         };
-        let membership = d.conversations.membership(UserId(invitation.inviter_id), conversation).await;
+        let membership = d.conversations.membership(invitation.inviter_id, conversation).await;
         match membership {
             Ok(membership) => d.messages.announce_updated(&membership, row).await,
             // The inviter left: render for the caller without broadcasting to a stale list.
@@ -269,7 +272,7 @@ impl Invitations {
         };
         let outcome = d
             .webhooks
-            .deliver(&activity.webhook_url, &activity.secret, "invitation.accepted", invitation.message_id, &body)
+            .deliver(&activity.webhook_url, &activity.secret, "invitation.accepted", invitation.message_id.0, &body)
             .await;
         let now = now_ms();
         let result = match outcome {
@@ -277,8 +280,8 @@ impl Invitations {
                 let answer = if answer.is_object() { answer } else { json!({}) };
                 let text = answer.to_string();
                 let t = Transition {
-                    from: &["accepted"],
-                    to: "accepted",
+                    from: &[InvitationState::Accepted],
+                    to: InvitationState::Accepted,
                     responded_by: None,
                     reason: None,
                     result: Some(&text),
@@ -294,8 +297,8 @@ impl Invitations {
                 };
                 tracing::warn!(error = %error, "invitation webhook failed");
                 let t = Transition {
-                    from: &["accepted"],
-                    to: "failed",
+                    from: &[InvitationState::Accepted],
+                    to: InvitationState::Failed,
                     responded_by: None,
                     reason: Some(&reason),
                     result: None,
@@ -307,7 +310,7 @@ impl Invitations {
         };
         match result {
             Ok(outcome) => {
-                self.notify_about(&invitation, UserId(invitation.inviter_id), Some(accepted_by), outcome).await;
+                self.notify_about(&invitation, invitation.inviter_id, Some(accepted_by), outcome).await;
                 self.notify_about(&invitation, accepted_by, None, outcome).await;
             }
             Err(e) => tracing::warn!(error = %e, "cannot record the invitation outcome"),
@@ -321,7 +324,7 @@ impl Invitations {
         accepted_by: UserId,
     ) -> Result<serde_json::Value> {
         let d = &self.deps;
-        let inviter = d.users.get(UserId(invitation.inviter_id)).await?;
+        let inviter = d.users.get(invitation.inviter_id).await?;
         let invitee = d.users.get(accepted_by).await?;
         let conversation =
             d.conversations.get(Principal { user_id: accepted_by, session_id: None }, conversation).await?;
@@ -331,7 +334,7 @@ impl Invitations {
         Ok(json!({
             "type": "invitation.accepted",
             "invitation": {
-                "id": MessageId(invitation.message_id),
+                "id": invitation.message_id,
                 "activity": invitation.activity,
             },
             "inviter": { "user": d.users.to_wire(&inviter), "external_id": external(&inviter) },
@@ -341,7 +344,7 @@ impl Invitations {
     }
 
     async fn notify_inviter(&self, invitation: &InvitationRow, actor: UserId, what: &str) {
-        self.notify_about(invitation, UserId(invitation.inviter_id), Some(actor), what).await;
+        self.notify_about(invitation, invitation.inviter_id, Some(actor), what).await;
     }
 
     async fn notify_about(&self, invitation: &InvitationRow, user: UserId, actor: Option<UserId>, what: &str) {
@@ -349,8 +352,8 @@ impl Invitations {
         let notice = Notice {
             user,
             kind: NotificationKind::InvitationUpdate,
-            conversation: Some(ConversationId(invitation.conversation_id)),
-            message: Some(MessageId(invitation.message_id)),
+            conversation: Some(invitation.conversation_id),
+            message: Some(invitation.message_id),
             actor,
             excerpt: &excerpt,
         };

@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use confab_proto::MessageId;
-
 use super::Invitations;
 use crate::clock::now_ms;
 use crate::tasks::Tasks;
@@ -26,8 +24,8 @@ pub fn spawn_sweeper(invitations: Arc<Invitations>, tasks: &Tasks) {
                 }
             };
             for id in due {
-                if let Err(e) = invitations.expire(MessageId(id)).await {
-                    tracing::warn!(error = %e, invitation = id, "cannot expire invitation");
+                if let Err(e) = invitations.expire(id).await {
+                    tracing::warn!(error = %e, invitation = %id, "cannot expire invitation");
                 }
             }
         }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use confab_proto::frames::Event;
 use confab_proto::rest::{
-    ConversationKind, HistoryQuery, Message, MessageEdit, MessageEditList, MessagePage, PinList, Role,
+    ConversationKind, HistoryQuery, Message, MessageEdit, MessageEditList, MessageKind, MessagePage, PinList, Role,
     SendMessageRequest, SystemEvent,
 };
 use confab_proto::{ConversationId, ErrorCode, MessageId, UserId};
@@ -92,7 +92,7 @@ impl Messages {
             body::check_client_id(client_id)?;
         }
         let replied = match req.reply_to {
-            Some(reply_to) => Some(self.store.message_in(conversation.0, reply_to.0).await?.ok_or_else(|| {
+            Some(reply_to) => Some(self.store.message_in(conversation, reply_to).await?.ok_or_else(|| {
                 Error::invalid(ErrorCode::InvalidReply, "reply_to is not a message of this conversation")
             })?),
             None => None,
@@ -101,12 +101,12 @@ impl Messages {
 
         let new = NewMessage {
             id: self.ids.next(),
-            conversation_id: conversation.0,
-            sender_id: principal.user_id.0,
-            kind: "text",
+            conversation_id: conversation,
+            sender_id: principal.user_id,
+            kind: MessageKind::Text,
             body: &req.body,
             client_id: req.client_id.as_deref(),
-            reply_to: req.reply_to.map(|id| id.0),
+            reply_to: req.reply_to,
             mentions: mentions.as_deref(),
             system: None,
             created_at: now_ms(),
@@ -144,11 +144,11 @@ impl Messages {
     ) -> Result<Message> {
         let membership = self.conversations.membership(principal.user_id, conversation).await?;
         self.check_direct(&membership, principal.user_id).await?;
-        let original = self.store.message_in(conversation.0, id.0).await?.ok_or(Error::NotFound("message"))?;
-        if original.sender_id != principal.user_id.0 {
+        let original = self.store.message_in(conversation, id).await?.ok_or(Error::NotFound("message"))?;
+        if original.sender_id != principal.user_id {
             return Err(Error::Forbidden("only its author may edit a message".into()));
         }
-        if original.kind != "text" || original.deleted_at.is_some() {
+        if original.kind != MessageKind::Text || original.deleted_at.is_some() {
             return Err(Error::Forbidden("this message cannot be edited".into()));
         }
         body::check_body(body, self.max_chars)?;
@@ -156,7 +156,7 @@ impl Messages {
         let _in_order = self.timeline.lock(conversation).await;
         let row = self
             .store
-            .edit_message(conversation.0, id.0, principal.user_id.0, body, mentions.as_deref(), now_ms())
+            .edit_message(conversation, id, principal.user_id, body, mentions.as_deref(), now_ms())
             .await?
             .ok_or(Error::NotFound("message"))?;
         let message = self.publish_update(&membership, row).await?;
@@ -167,17 +167,17 @@ impl Messages {
     /// owners and admins may delete anyone's in a group.
     pub async fn delete(&self, principal: Principal, conversation: ConversationId, id: MessageId) -> Result<Message> {
         let membership = self.conversations.membership(principal.user_id, conversation).await?;
-        let original = self.store.message_in(conversation.0, id.0).await?.ok_or(Error::NotFound("message"))?;
-        if original.sender_id != principal.user_id.0 && !moderates(&membership, principal.user_id) {
+        let original = self.store.message_in(conversation, id).await?.ok_or(Error::NotFound("message"))?;
+        if original.sender_id != principal.user_id && !moderates(&membership, principal.user_id) {
             return Err(Error::Forbidden("only its author or a group admin may delete a message".into()));
         }
-        if original.kind != "text" || original.deleted_at.is_some() {
+        if original.kind != MessageKind::Text || original.deleted_at.is_some() {
             return Err(Error::NotFound("message"));
         }
         let _in_order = self.timeline.lock(conversation).await;
         let row = self
             .store
-            .delete_message(conversation.0, id.0, principal.user_id.0, now_ms())
+            .delete_message(conversation, id, principal.user_id, now_ms())
             .await?
             .ok_or(Error::NotFound("message"))?;
         let message = self.publish_update(&membership, row).await?;
@@ -196,7 +196,7 @@ impl Messages {
         let membership = self.conversations.membership(principal.user_id, conversation).await?;
         self.check_direct(&membership, principal.user_id).await?;
         body::check_emoji(emoji)?;
-        if present && self.store.distinct_reactions(id.0).await? >= MAX_DISTINCT_REACTIONS {
+        if present && self.store.distinct_reactions(id).await? >= MAX_DISTINCT_REACTIONS {
             return Err(Error::invalid(
                 ErrorCode::InvalidEmoji,
                 format!("a message carries at most {MAX_DISTINCT_REACTIONS} different reactions"),
@@ -205,7 +205,7 @@ impl Messages {
         let _in_order = self.timeline.lock(conversation).await;
         let outcome = self
             .store
-            .set_reaction(conversation.0, id.0, principal.user_id.0, emoji, present, now_ms())
+            .set_reaction(conversation, id, principal.user_id, emoji, present, now_ms())
             .await?
             .ok_or(Error::NotFound("message"))?;
         let message = match outcome {
@@ -239,9 +239,9 @@ impl Messages {
         let event = self.timeline.prepare(conversation, me, &system);
         let group_event = event.as_group_event();
         let Some((row, entry)) =
-            self.store.set_pinned(conversation.0, id.0, me.0, pinned, &group_event.message, &group_event.audit).await?
+            self.store.set_pinned(conversation, id, me, pinned, &group_event.message, &group_event.audit).await?
         else {
-            let current = self.store.message_in(conversation.0, id.0).await?.ok_or(Error::NotFound("message"))?;
+            let current = self.store.message_in(conversation, id).await?.ok_or(Error::NotFound("message"))?;
             let current = render::render_one(&self.store, current).await?; // already in that state
             return self.for_caller(me, current).await;
         };
@@ -253,7 +253,7 @@ impl Messages {
 
     pub async fn pins(&self, principal: Principal, conversation: ConversationId) -> Result<PinList> {
         self.conversations.membership(principal.user_id, conversation).await?;
-        let rows = self.store.pinned_messages(conversation.0).await?;
+        let rows = self.store.pinned_messages(conversation).await?;
         let hidden = &self.blocks.of(principal.user_id).await?.blocked;
         Ok(PinList { messages: render_for(&self.store, rows, hidden).await? })
     }
@@ -266,8 +266,8 @@ impl Messages {
         id: MessageId,
     ) -> Result<MessageEditList> {
         self.conversations.membership(principal.user_id, conversation).await?;
-        self.store.message_in(conversation.0, id.0).await?.ok_or(Error::NotFound("message"))?;
-        let edits = self.store.edits_of(id.0).await?;
+        self.store.message_in(conversation, id).await?.ok_or(Error::NotFound("message"))?;
+        let edits = self.store.edits_of(id).await?;
         let edits = edits
             .into_iter()
             .map(|e| MessageEdit { previous_body: e.previous_body, edited_at: datetime(e.edited_at) })
@@ -291,7 +291,7 @@ impl Messages {
             return Err(Error::invalid(ErrorCode::InvalidParameter, "before must be positive and after not negative"));
         }
         let range = HistoryRange { before: q.before, after: q.after, limit: i64::from(limit) };
-        let (rows, has_more) = self.store.history(conversation.0, range).await?;
+        let (rows, has_more) = self.store.history(conversation, range).await?;
         let hidden = &self.blocks.of(principal.user_id).await?.blocked;
         Ok(MessagePage { messages: render_for(&self.store, rows, hidden).await?, has_more })
     }
@@ -302,10 +302,8 @@ impl Messages {
         if names.is_empty() {
             return Ok(None);
         }
-        let raw: Vec<i64> = membership.members().iter().map(|u| u.0).collect();
-        let members = self.store.users_by_ids(&raw).await?;
-        let mentioned: Vec<UserId> =
-            members.iter().filter(|u| names.contains(&u.username)).map(|u| UserId(u.id)).collect();
+        let members = self.store.users_by_ids(membership.members()).await?;
+        let mentioned: Vec<UserId> = members.iter().filter(|u| names.contains(&u.username)).map(|u| u.id).collect();
         Ok((!mentioned.is_empty()).then(|| serde_json::to_string(&mentioned).unwrap_or_default()))
     }
 

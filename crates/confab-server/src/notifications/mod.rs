@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use confab_proto::frames::{Event, NotificationsRead};
 use confab_proto::rest::{
-    ConversationKind, ConversationUnread, Message, MessageKind, Notification, NotificationKind, NotificationLevel,
-    NotificationList, NotificationQuery, UnreadSummary,
+    ChosenStatus, ConversationKind, ConversationUnread, Message, MessageKind, Notification, NotificationKind,
+    NotificationLevel, NotificationList, NotificationQuery, UnreadSummary,
 };
 use confab_proto::{ConversationId, ErrorCode, MessageId, UserId};
 
@@ -86,27 +86,24 @@ impl Notifications {
             return Ok(());
         }
         let sender = message.sender_id;
-        let levels = self.store.notify_levels(message.conversation_id.0).await?;
-        let recipients: Vec<i64> = levels.iter().map(|(u, _)| *u).filter(|u| *u != sender.0).collect();
-        let restricting: HashSet<i64> = self.store.restricting(sender.0, &recipients).await?.into_iter().collect();
+        let levels = self.store.notify_levels(message.conversation_id).await?;
+        let recipients: Vec<UserId> = levels.iter().map(|(u, _)| *u).filter(|u| *u != sender).collect();
+        let restricting: HashSet<UserId> = self.store.restricting(sender, &recipients).await?.into_iter().collect();
         let blocked_by = self.blocks.of(sender).await?.blocked_by.clone();
         let replied_to = match message.reply.as_ref() {
             Some(quote) if !quote.deleted => Some(quote.sender_id),
             _ => None,
         };
         let away = if kind == ConversationKind::Direct {
-            let others: Vec<UserId> = recipients.iter().copied().map(UserId).collect();
-            let online = self.presence.online(&others).await;
-            others.into_iter().filter(|u| !online.contains(u)).collect()
+            let online = self.presence.online(&recipients).await;
+            recipients.iter().copied().filter(|u| !online.contains(u)).collect()
         } else {
             HashSet::new()
         };
-        for (user, level) in levels {
-            let user_id = UserId(user);
-            if user == sender.0 || restricting.contains(&user) || blocked_by.contains(&user_id) {
+        for (user_id, level) in levels {
+            if user_id == sender || restricting.contains(&user_id) || blocked_by.contains(&user_id) {
                 continue;
             }
-            let level = parse_level(&level);
             let notice = if message.kind == MessageKind::Invitation {
                 let invited = message.invitation.as_ref().is_some_and(|i| i.invitee.is_none_or(|u| u == user_id));
                 invited.then_some(NotificationKind::Invitation)
@@ -148,19 +145,19 @@ impl Notifications {
     /// sessions, and hands it to offline delivery when they have none.
     pub async fn notify(&self, notice: Notice<'_>) -> Result<()> {
         if let Some(actor) = notice.actor
-            && !self.store.restricting(actor.0, &[notice.user.0]).await?.is_empty()
+            && !self.store.restricting(actor, &[notice.user]).await?.is_empty()
         {
             return Ok(());
         }
-        let user = self.store.user_by_id(notice.user.0).await?.ok_or(Error::NotFound("user"))?;
-        let silent = user.status == "dnd";
+        let user = self.store.user_by_id(notice.user).await?.ok_or(Error::NotFound("user"))?;
+        let silent = user.status == ChosenStatus::Dnd;
         let row = NotificationRow {
             id: self.ids.next(),
-            user_id: notice.user.0,
-            kind: kind_name(notice.kind).to_owned(),
-            conversation_id: notice.conversation.map(|c| c.0),
-            message_id: notice.message.map(|m| m.0),
-            actor_id: notice.actor.map(|a| a.0),
+            user_id: notice.user,
+            kind: notice.kind,
+            conversation_id: notice.conversation,
+            message_id: notice.message,
+            actor_id: notice.actor,
             excerpt: notice.excerpt.chars().take(EXCERPT_CHARS).collect(),
             silent: i64::from(silent),
             read_at: None,
@@ -170,7 +167,7 @@ impl Notifications {
             .insert_notification(&NewNotification {
                 id: row.id,
                 user_id: row.user_id,
-                kind: &row.kind,
+                kind: row.kind,
                 conversation_id: row.conversation_id,
                 message_id: row.message_id,
                 actor_id: row.actor_id,
@@ -199,7 +196,7 @@ impl Notifications {
             Some(c) => Some(c.parse::<i64>().map_err(|_| Error::invalid(ErrorCode::InvalidParameter, "bad cursor"))?),
             None => None,
         };
-        let me = principal.user_id.0;
+        let me = principal.user_id;
         let mut rows = self.store.notifications_of(me, before, i64::from(limit) + 1).await?;
         let next_cursor = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
@@ -228,11 +225,11 @@ impl Notifications {
             ),
             None => None,
         };
-        let marked = self.store.mark_notifications_read(me.0, parsed.as_deref(), now_ms()).await?;
+        let marked = self.store.mark_notifications_read(me, parsed.as_deref(), now_ms()).await?;
         let event = NotificationsRead {
             ids: if ids.is_some() { marked.iter().map(|id| id.to_string()).collect() } else { Vec::new() },
             all: ids.is_none(),
-            unread_count: self.store.unread_notifications(me.0).await?,
+            unread_count: self.store.unread_notifications(me).await?,
         };
         self.hub.publish(&[me], Event::NotificationsRead(event.clone()));
         Ok(event)
@@ -240,7 +237,7 @@ impl Notifications {
 
     /// Unread messages per conversation and in total, and unread notifications.
     pub async fn unread(&self, principal: Principal) -> Result<UnreadSummary> {
-        let me = principal.user_id.0;
+        let me = principal.user_id;
         let conversations = self.store.conversation_ids_of(me).await?;
         let counts = self.store.unread_counts(me, &conversations).await?;
         Ok(UnreadSummary {
@@ -248,60 +245,20 @@ impl Notifications {
             conversations: counts
                 .into_iter()
                 .filter(|(_, n)| *n > 0)
-                .map(|(id, count)| ConversationUnread { conversation_id: ConversationId(id), count })
+                .map(|(conversation_id, count)| ConversationUnread { conversation_id, count })
                 .collect(),
             notifications: self.store.unread_notifications(me).await?,
         })
     }
 }
 
-pub fn parse_level(level: &str) -> NotificationLevel {
-    match level {
-        "mentions" => NotificationLevel::Mentions,
-        "none" => NotificationLevel::None,
-        _ => NotificationLevel::All,
-    }
-}
-
-pub fn level_name(level: NotificationLevel) -> &'static str {
-    match level {
-        NotificationLevel::All => "all",
-        NotificationLevel::Mentions => "mentions",
-        NotificationLevel::None => "none",
-    }
-}
-
-fn kind_name(kind: NotificationKind) -> &'static str {
-    match kind {
-        NotificationKind::Mention => "mention",
-        NotificationKind::Reply => "reply",
-        NotificationKind::Invitation => "invitation",
-        NotificationKind::InvitationUpdate => "invitation_update",
-        NotificationKind::ContactRequest => "contact_request",
-        NotificationKind::ContactAccepted => "contact_accepted",
-        NotificationKind::DirectMessage => "direct_message",
-    }
-}
-
-fn parse_kind(kind: &str) -> NotificationKind {
-    match kind {
-        "mention" => NotificationKind::Mention,
-        "reply" => NotificationKind::Reply,
-        "invitation" => NotificationKind::Invitation,
-        "invitation_update" => NotificationKind::InvitationUpdate,
-        "contact_request" => NotificationKind::ContactRequest,
-        "contact_accepted" => NotificationKind::ContactAccepted,
-        _ => NotificationKind::DirectMessage,
-    }
-}
-
 fn to_wire(row: NotificationRow) -> Notification {
     Notification {
         id: row.id.to_string(),
-        kind: parse_kind(&row.kind),
-        conversation_id: row.conversation_id.map(ConversationId),
-        message_id: row.message_id.map(MessageId),
-        actor_id: row.actor_id.map(UserId),
+        kind: row.kind,
+        conversation_id: row.conversation_id,
+        message_id: row.message_id,
+        actor_id: row.actor_id,
         excerpt: row.excerpt,
         read: row.read_at.is_some(),
         silent: row.silent != 0,

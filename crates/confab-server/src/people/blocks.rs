@@ -53,10 +53,10 @@ impl Blocks {
     pub async fn of(&self, user: UserId) -> Result<Arc<BlockSets>> {
         self.cache
             .get_or_load(user, || async {
-                let (blocked, blocked_by) = self.store.blocks_of(user.0).await?;
+                let (blocked, blocked_by) = self.store.blocks_of(user).await?;
                 Ok::<_, Error>(Arc::new(BlockSets {
-                    blocked: blocked.into_iter().map(UserId).collect(),
-                    blocked_by: blocked_by.into_iter().map(UserId).collect(),
+                    blocked: blocked.into_iter().collect(),
+                    blocked_by: blocked_by.into_iter().collect(),
                 }))
             })
             .await
@@ -88,13 +88,13 @@ impl Blocks {
             return Err(Error::Forbidden("you cannot block yourself".into()));
         }
         self.users.get(other).await?;
-        self.store.block(me.0, other.0, now_ms()).await?;
+        self.store.block(me, other, now_ms()).await?;
         self.forget(me, other);
         Ok(())
     }
 
     pub async fn unblock(&self, principal: Principal, other: UserId) -> Result<()> {
-        if !self.store.unblock(principal.user_id.0, other.0).await? {
+        if !self.store.unblock(principal.user_id, other).await? {
             return Err(Error::NotFound("block"));
         }
         self.forget(principal.user_id, other);
@@ -108,12 +108,12 @@ impl Blocks {
             return Err(Error::Forbidden("you cannot restrict yourself".into()));
         }
         self.users.get(other).await?;
-        Ok(self.store.set_restricted(principal.user_id.0, other.0, restricted, now_ms()).await?)
+        Ok(self.store.set_restricted(principal.user_id, other, restricted, now_ms()).await?)
     }
 
     /// The caller's own lists; nobody else can read them.
     pub async fn list(&self, principal: Principal) -> Result<BlockList> {
-        let (blocked, restricted) = self.store.block_list(principal.user_id.0).await?;
+        let (blocked, restricted) = self.store.block_list(principal.user_id).await?;
         Ok(BlockList {
             blocked: blocked.iter().map(|u| self.users.to_wire(u)).collect(),
             restricted: restricted.iter().map(|u| self.users.to_wire(u)).collect(),

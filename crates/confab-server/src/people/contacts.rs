@@ -47,13 +47,13 @@ impl Contacts {
         }
         let other_row = self.users.get(other).await?;
         self.blocks.check(me, other).await?;
-        if self.store.relation(me.0, other.0).await? == Relation::Contacts {
+        if self.store.relation(me, other).await? == Relation::Contacts {
             return self.view(me, &other_row, ContactState::Contact).await;
         }
-        if self.store.relation(other.0, me.0).await? == Relation::Requested {
+        if self.store.relation(other, me).await? == Relation::Requested {
             return self.accept(principal, other).await;
         }
-        if self.store.insert_contact_request(me.0, other.0, now_ms()).await? {
+        if self.store.insert_contact_request(me, other, now_ms()).await? {
             let me_row = self.users.get(me).await?;
             self.announce(&me_row, &other_row, ContactState::Outgoing, ContactState::Incoming).await?;
             self.tell(other, NotificationKind::ContactRequest, me, &me_row.display_name).await?;
@@ -66,7 +66,7 @@ impl Contacts {
         let me = principal.user_id;
         let other_row = self.users.get(other).await?;
         self.blocks.check(me, other).await?;
-        if !self.store.accept_contact_request(other.0, me.0, now_ms()).await? {
+        if !self.store.accept_contact_request(other, me, now_ms()).await? {
             return Err(Error::NotFound("contact request"));
         }
         let me_row = self.users.get(me).await?;
@@ -83,7 +83,7 @@ impl Contacts {
     /// Declines `other`'s pending request; `not_found` when there is none from them.
     pub async fn decline(&self, principal: Principal, other: UserId) -> Result<()> {
         let me = principal.user_id;
-        if self.store.relation(other.0, me.0).await? != Relation::Requested {
+        if self.store.relation(other, me).await? != Relation::Requested {
             return Err(Error::NotFound("contact request"));
         }
         self.remove(principal, other).await
@@ -92,7 +92,7 @@ impl Contacts {
     /// Declines, cancels or removes — whatever links the caller and `other`.
     pub async fn remove(&self, principal: Principal, other: UserId) -> Result<()> {
         let me = principal.user_id;
-        if !self.store.unlink(me.0, other.0).await? {
+        if !self.store.unlink(me, other).await? {
             return Err(Error::NotFound("contact or contact request"));
         }
         let (me_row, other_row) = (self.users.get(me).await?, self.users.get(other).await?);
@@ -103,8 +103,8 @@ impl Contacts {
     /// `other` stops seeing the caller's presence.
     pub async fn block(&self, principal: Principal, other: UserId) -> Result<()> {
         let me = principal.user_id;
-        let linked = other != me && self.store.relation(me.0, other.0).await? != Relation::Nothing
-            || self.store.relation(other.0, me.0).await? != Relation::Nothing;
+        let linked = other != me && self.store.relation(me, other).await? != Relation::Nothing
+            || self.store.relation(other, me).await? != Relation::Nothing;
         self.blocks.block(principal, other).await?;
         if linked {
             let (me_row, other_row) = (self.users.get(me).await?, self.users.get(other).await?);
@@ -122,13 +122,13 @@ impl Contacts {
 
     pub async fn list(&self, principal: Principal) -> Result<ContactList> {
         let me = principal.user_id;
-        let contacts = self.store.contacts_of(me.0).await?;
+        let contacts = self.store.contacts_of(me).await?;
         let rows: Vec<UserRow> = contacts.iter().map(|c| c.user.clone()).collect();
         let presence = self.presence.view(me, &rows).await?;
         let contacts = contacts
             .into_iter()
             .map(|c| Contact {
-                presence: presence.get(&UserId(c.user.id)).cloned(),
+                presence: presence.get(&c.user.id).cloned(),
                 user: self.users.to_wire(&c.user),
                 state: ContactState::Contact,
                 since: datetime(c.since),
@@ -141,25 +141,23 @@ impl Contacts {
         };
         Ok(ContactList {
             contacts,
-            incoming: pending(self.store.incoming_requests(me.0).await?, ContactState::Incoming),
-            outgoing: pending(self.store.outgoing_requests(me.0).await?, ContactState::Outgoing),
+            incoming: pending(self.store.incoming_requests(me).await?, ContactState::Incoming),
+            outgoing: pending(self.store.outgoing_requests(me).await?, ContactState::Outgoing),
         })
     }
 
     /// Tells each side its view of the relation, on all its sessions.
     async fn announce(&self, a: &UserRow, b: &UserRow, a_sees: ContactState, b_sees: ContactState) -> Result<()> {
-        let a_view = self.view(UserId(a.id), b, a_sees).await?;
-        let b_view = self.view(UserId(b.id), a, b_sees).await?;
-        self.hub.publish(&[UserId(a.id)], Event::ContactUpdated(a_view));
-        self.hub.publish(&[UserId(b.id)], Event::ContactUpdated(b_view));
+        let a_view = self.view(a.id, b, a_sees).await?;
+        let b_view = self.view(b.id, a, b_sees).await?;
+        self.hub.publish(&[a.id], Event::ContactUpdated(a_view));
+        self.hub.publish(&[b.id], Event::ContactUpdated(b_view));
         Ok(())
     }
 
     async fn view(&self, viewer: UserId, other: &UserRow, state: ContactState) -> Result<Contact> {
         let presence = match state {
-            ContactState::Contact => {
-                self.presence.view(viewer, std::slice::from_ref(other)).await?.remove(&UserId(other.id))
-            }
+            ContactState::Contact => self.presence.view(viewer, std::slice::from_ref(other)).await?.remove(&other.id),
             _ => None,
         };
         Ok(Contact { user: self.users.to_wire(other), state, presence, since: datetime(now_ms()) })

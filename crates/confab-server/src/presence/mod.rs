@@ -135,7 +135,7 @@ impl Presence {
 
     async fn went_offline(&self, user: UserId) {
         let result = async {
-            self.store.set_last_seen(user.0, now_ms()).await?;
+            self.store.set_last_seen(user, now_ms()).await?;
             self.announce(user).await
         };
         if let Err(e) = result.await {
@@ -181,38 +181,38 @@ impl Presence {
         if let Some(text) = text {
             crate::users::shown_text::check("status_text", text)?;
         }
-        self.store.set_status(principal.user_id.0, chosen_name(req.status), text).await?;
+        self.store.set_status(principal.user_id, req.status, text).await?;
         self.announce(principal.user_id).await?;
         self.own(principal).await
     }
 
     pub async fn own(&self, principal: Principal) -> Result<OwnPresence> {
-        let row = self.store.user_by_id(principal.user_id.0).await?.ok_or(Error::NotFound("user"))?;
+        let row = self.store.user_by_id(principal.user_id).await?.ok_or(Error::NotFound("user"))?;
         let online = self.online_set(&[principal.user_id]).await;
         let seen_as = self.effective(&row, &online).status;
-        Ok(OwnPresence { status: parse_chosen(&row.status), status_text: row.status_text, seen_as })
+        Ok(OwnPresence { status: row.status, status_text: row.status_text, seen_as })
     }
 
     /// The presence of `users` as `viewer` may see it: users who blocked the viewer are left out.
     /// The caller is responsible for the viewer sharing a conversation or a contact with them.
     pub async fn view(&self, viewer: UserId, users: &[UserRow]) -> Result<HashMap<UserId, PresenceView>> {
         let blocks = self.blocks.of(viewer).await?;
-        let visible: Vec<&UserRow> = users.iter().filter(|u| !blocks.blocked_by.contains(&UserId(u.id))).collect();
-        let ids: Vec<UserId> = visible.iter().map(|u| UserId(u.id)).collect();
+        let visible: Vec<&UserRow> = users.iter().filter(|u| !blocks.blocked_by.contains(&u.id)).collect();
+        let ids: Vec<UserId> = visible.iter().map(|u| u.id).collect();
         let online = self.online_set(&ids).await;
-        Ok(visible.into_iter().map(|u| (UserId(u.id), self.effective(u, &online))).collect())
+        Ok(visible.into_iter().map(|u| (u.id, self.effective(u, &online))).collect())
     }
 
     /// How others see `row` now.
     fn effective(&self, row: &UserRow, online: &HashSet<UserId>) -> PresenceView {
-        let user_id = UserId(row.id);
-        let status = match (online.contains(&user_id), parse_chosen(&row.status)) {
+        let user_id = row.id;
+        let status = match (online.contains(&user_id), row.status) {
             (false, _) | (true, ChosenStatus::Invisible) => PresenceStatus::Offline,
             (true, ChosenStatus::Online) => PresenceStatus::Online,
             (true, ChosenStatus::Away) => PresenceStatus::Away,
             (true, ChosenStatus::Dnd) => PresenceStatus::Dnd,
         };
-        let invisible = parse_chosen(&row.status) == ChosenStatus::Invisible;
+        let invisible = row.status == ChosenStatus::Invisible;
         PresenceView {
             user_id,
             status,
@@ -229,11 +229,10 @@ impl Presence {
     /// conversations and of groups up to `push_group_limit` members, and their own sessions —
     /// not to users they blocked.
     pub async fn announce(&self, user: UserId) -> Result<()> {
-        let row = self.store.user_by_id(user.0).await?.ok_or(Error::NotFound("user"))?;
+        let row = self.store.user_by_id(user).await?.ok_or(Error::NotFound("user"))?;
         let blocks = self.blocks.of(user).await?;
-        let mut audience: HashSet<UserId> = self.store.contact_ids(user.0).await?.into_iter().map(UserId).collect();
-        let co_members = self.store.co_member_ids(user.0, self.push_group_limit).await?;
-        audience.extend(co_members.into_iter().map(UserId));
+        let mut audience: HashSet<UserId> = self.store.contact_ids(user).await?.into_iter().collect();
+        audience.extend(self.store.co_member_ids(user, self.push_group_limit).await?);
         audience.retain(|u| !blocks.blocked.contains(u));
         audience.insert(user);
         let audience: Vec<UserId> = audience.into_iter().collect();
@@ -247,23 +246,5 @@ impl Presence {
         let hidden =
             PresenceView { user_id: user, status: PresenceStatus::Offline, status_text: None, last_seen_at: None };
         self.hub.publish(&[viewer], Event::PresenceUpdated(hidden));
-    }
-}
-
-fn parse_chosen(status: &str) -> ChosenStatus {
-    match status {
-        "away" => ChosenStatus::Away,
-        "dnd" => ChosenStatus::Dnd,
-        "invisible" => ChosenStatus::Invisible,
-        _ => ChosenStatus::Online,
-    }
-}
-
-fn chosen_name(status: ChosenStatus) -> &'static str {
-    match status {
-        ChosenStatus::Online => "online",
-        ChosenStatus::Away => "away",
-        ChosenStatus::Dnd => "dnd",
-        ChosenStatus::Invisible => "invisible",
     }
 }

@@ -1,34 +1,44 @@
 //! Conversations and their members.
 
+use confab_proto::rest::{ConversationKind, NotificationLevel, Role};
+use confab_proto::{ConversationId, UserId};
 use sqlx::{Any, Transaction};
 
+use super::column::Db;
 use super::messages::{MessageRow, NewAudit, NewMessage, append, write_audit};
 use super::users::placeholders;
 use super::{Store, StoreError, composed};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ConversationRow {
-    pub id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "Db<ConversationId>")]
+    pub id: ConversationId,
+    #[sqlx(try_from = "Db<ConversationKind>")]
+    pub kind: ConversationKind,
     pub name: Option<String>,
     pub topic: Option<String>,
     pub avatar_url: Option<String>,
     pub direct_key: Option<String>,
     pub last_seq: i64,
     pub version: i64,
-    pub created_by: i64,
+    #[sqlx(try_from = "Db<UserId>")]
+    pub created_by: UserId,
     pub created_at: i64,
     pub last_activity_at: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MemberRow {
-    pub conversation_id: i64,
-    pub user_id: i64,
-    pub role: String,
+    #[sqlx(try_from = "Db<ConversationId>")]
+    pub conversation_id: ConversationId,
+    #[sqlx(try_from = "Db<UserId>")]
+    pub user_id: UserId,
+    #[sqlx(try_from = "Db<Role>")]
+    pub role: Role,
     pub joined_at: i64,
     pub read_seq: i64,
-    pub notify_level: String,
+    #[sqlx(try_from = "Db<NotificationLevel>")]
+    pub notify_level: NotificationLevel,
 }
 
 /// A group change as it is kept: an entry in the timeline and a row in the audit log, written in
@@ -50,8 +60,10 @@ pub struct GroupPatch<'a> {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditRow {
     pub id: i64,
-    pub conversation_id: i64,
-    pub actor_id: i64,
+    #[sqlx(try_from = "Db<ConversationId>")]
+    pub conversation_id: ConversationId,
+    #[sqlx(try_from = "Db<UserId>")]
+    pub actor_id: UserId,
     pub action: String,
     pub detail: Option<String>,
     pub created_at: i64,
@@ -59,15 +71,14 @@ pub struct AuditRow {
 
 #[derive(Debug, Clone)]
 pub struct NewConversation<'a> {
-    pub id: i64,
-    pub kind: &'a str,
+    pub id: ConversationId,
+    pub kind: ConversationKind,
     pub name: Option<&'a str>,
     /// Set for direct conversations; unique, so that a pair has one DM however many ask at once.
     pub direct_key: Option<&'a str>,
-    pub created_by: i64,
+    pub created_by: UserId,
     pub now: i64,
-    /// `(user_id, role)`
-    pub members: Vec<(i64, &'a str)>,
+    pub members: Vec<(UserId, Role)>,
 }
 
 const CONVERSATION_COLUMNS: &str = "c.id, c.kind, c.name, c.topic, c.avatar_url, c.direct_key, c.last_seq, c.version, \
@@ -84,15 +95,16 @@ async fn record(tx: &mut Transaction<'static, Any>, events: &[GroupEvent<'_>]) -
 
 async fn role_of(
     tx: &mut Transaction<'static, Any>,
-    conversation_id: i64,
-    user: i64,
-) -> Result<Option<String>, StoreError> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT role FROM members WHERE conversation_id = $1 AND user_id = $2")
-        .bind(conversation_id)
-        .bind(user)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(row.map(|(role,)| role))
+    conversation_id: ConversationId,
+    user: UserId,
+) -> Result<Option<Role>, StoreError> {
+    let row: Option<(Db<Role>,)> =
+        sqlx::query_as("SELECT role FROM members WHERE conversation_id = $1 AND user_id = $2")
+            .bind(Db(conversation_id))
+            .bind(Db(user))
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.map(|(Db(role),)| role))
 }
 
 impl Store {
@@ -108,19 +120,19 @@ impl Store {
             "INSERT INTO conversations (id, kind, name, direct_key, last_seq, created_by, created_at, last_activity_at) \
              VALUES ($1, $2, $3, $4, 0, $5, $6, $6)",
         )
-        .bind(c.id)
-        .bind(c.kind)
+        .bind(Db(c.id))
+        .bind(Db(c.kind))
         .bind(c.name)
         .bind(c.direct_key)
-        .bind(c.created_by)
+        .bind(Db(c.created_by))
         .bind(c.now)
         .execute(&mut *tx)
         .await?;
         for (user_id, role) in &c.members {
             sqlx::query("INSERT INTO members (conversation_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)")
-                .bind(c.id)
-                .bind(*user_id)
-                .bind(*role)
+                .bind(Db(c.id))
+                .bind(Db(*user_id))
+                .bind(Db(*role))
                 .bind(c.now)
                 .execute(&mut *tx)
                 .await?;
@@ -134,20 +146,21 @@ impl Store {
     /// one: a concurrent request got there first and the caller should look again.
     pub async fn add_members(
         &self,
-        conversation_id: i64,
-        users: &[i64],
+        conversation_id: ConversationId,
+        users: &[UserId],
         now: i64,
         events: &[GroupEvent<'_>],
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         for user in users {
             let inserted = sqlx::query(
-                "INSERT INTO members (conversation_id, user_id, role, joined_at) VALUES ($1, $2, 'member', $3) \
+                "INSERT INTO members (conversation_id, user_id, role, joined_at) VALUES ($1, $2, $4, $3) \
                  ON CONFLICT (conversation_id, user_id) DO NOTHING",
             )
-            .bind(conversation_id)
-            .bind(*user)
+            .bind(Db(conversation_id))
+            .bind(Db(*user))
             .bind(now)
+            .bind(Db(Role::Member))
             .execute(&mut *tx)
             .await?;
             if inserted.rows_affected() == 0 {
@@ -162,17 +175,17 @@ impl Store {
     /// Removes a member (who left or was removed). False when they were not a member.
     pub async fn remove_member(
         &self,
-        conversation_id: i64,
-        user: i64,
+        conversation_id: ConversationId,
+        user: UserId,
         events: &[GroupEvent<'_>],
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        let removed =
-            sqlx::query("DELETE FROM members WHERE conversation_id = $1 AND user_id = $2 AND role <> 'owner'")
-                .bind(conversation_id)
-                .bind(user)
-                .execute(&mut *tx)
-                .await?;
+        let removed = sqlx::query("DELETE FROM members WHERE conversation_id = $1 AND user_id = $2 AND role <> $3")
+            .bind(Db(conversation_id))
+            .bind(Db(user))
+            .bind(Db(Role::Owner))
+            .execute(&mut *tx)
+            .await?;
         if removed.rows_affected() == 0 {
             return Ok(false);
         }
@@ -181,21 +194,23 @@ impl Store {
         Ok(true)
     }
 
-    /// Sets a non-owner member's role to `admin` or `member`. False when `user` is not such a member.
+    /// Sets a non-owner member's role to `admin` or `member` (ownership moves with
+    /// [`Store::transfer_ownership`]). False when `user` is not such a member, or has that role.
     pub async fn set_role(
         &self,
-        conversation_id: i64,
-        user: i64,
-        role: &str,
+        conversation_id: ConversationId,
+        user: UserId,
+        role: Role,
         events: &[GroupEvent<'_>],
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let changed = sqlx::query(
-            "UPDATE members SET role = $3 WHERE conversation_id = $1 AND user_id = $2 AND role <> 'owner' AND role <> $3",
+            "UPDATE members SET role = $3 WHERE conversation_id = $1 AND user_id = $2 AND role <> $4 AND role <> $3",
         )
-        .bind(conversation_id)
-        .bind(user)
-        .bind(role)
+        .bind(Db(conversation_id))
+        .bind(Db(user))
+        .bind(Db(role))
+        .bind(Db(Role::Owner))
         .execute(&mut *tx)
         .await?;
         if changed.rows_affected() == 0 {
@@ -209,22 +224,22 @@ impl Store {
     /// Makes `to` the owner and `from` (the owner) an admin. False when the roles are not as expected.
     pub async fn transfer_ownership(
         &self,
-        conversation_id: i64,
-        from: i64,
-        to: i64,
+        conversation_id: ConversationId,
+        from: UserId,
+        to: UserId,
         events: &[GroupEvent<'_>],
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let from_role = role_of(&mut tx, conversation_id, from).await?;
         let to_role = role_of(&mut tx, conversation_id, to).await?;
-        if from_role.as_deref() != Some("owner") || to_role.is_none() || from == to {
+        if from_role != Some(Role::Owner) || to_role.is_none() || from == to {
             return Ok(false);
         }
-        for (user, role) in [(from, "admin"), (to, "owner")] {
+        for (user, role) in [(from, Role::Admin), (to, Role::Owner)] {
             sqlx::query("UPDATE members SET role = $3 WHERE conversation_id = $1 AND user_id = $2")
-                .bind(conversation_id)
-                .bind(user)
-                .bind(role)
+                .bind(Db(conversation_id))
+                .bind(Db(user))
+                .bind(Db(role))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -236,28 +251,28 @@ impl Store {
     /// Applies a `PATCH` to a group's name, topic and avatar.
     pub async fn update_group(
         &self,
-        conversation_id: i64,
+        conversation_id: ConversationId,
         patch: &GroupPatch<'_>,
         events: &[GroupEvent<'_>],
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         if let Some(name) = patch.name {
             sqlx::query("UPDATE conversations SET name = $2 WHERE id = $1")
-                .bind(conversation_id)
+                .bind(Db(conversation_id))
                 .bind(name)
                 .execute(&mut *tx)
                 .await?;
         }
         if let Some(topic) = patch.topic {
             sqlx::query("UPDATE conversations SET topic = $2 WHERE id = $1")
-                .bind(conversation_id)
+                .bind(Db(conversation_id))
                 .bind(topic)
                 .execute(&mut *tx)
                 .await?;
         }
         if let Some(avatar) = patch.avatar_url {
             sqlx::query("UPDATE conversations SET avatar_url = $2 WHERE id = $1")
-                .bind(conversation_id)
+                .bind(Db(conversation_id))
                 .bind(avatar)
                 .execute(&mut *tx)
                 .await?;
@@ -268,7 +283,11 @@ impl Store {
     }
 
     /// Deletes a conversation with its timeline and members; the audit row stays.
-    pub async fn delete_conversation(&self, conversation_id: i64, audit: &NewAudit<'_>) -> Result<bool, StoreError> {
+    pub async fn delete_conversation(
+        &self,
+        conversation_id: ConversationId,
+        audit: &NewAudit<'_>,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         // Children first: SQLite enforces the cascades only with foreign_keys on, PostgreSQL always.
         for sql in [
@@ -277,10 +296,10 @@ impl Store {
             "DELETE FROM messages WHERE conversation_id = $1",
             "DELETE FROM members WHERE conversation_id = $1",
         ] {
-            sqlx::query(sql).bind(conversation_id).execute(&mut *tx).await?;
+            sqlx::query(sql).bind(Db(conversation_id)).execute(&mut *tx).await?;
         }
         let deleted =
-            sqlx::query("DELETE FROM conversations WHERE id = $1").bind(conversation_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM conversations WHERE id = $1").bind(Db(conversation_id)).execute(&mut *tx).await?;
         if deleted.rows_affected() == 0 {
             return Ok(false);
         }
@@ -290,12 +309,17 @@ impl Store {
     }
 
     /// Moves `user`'s read position forward to `seq`. `None` when it was already there or beyond.
-    pub async fn set_read(&self, conversation_id: i64, user: i64, seq: i64) -> Result<Option<i64>, StoreError> {
+    pub async fn set_read(
+        &self,
+        conversation_id: ConversationId,
+        user: UserId,
+        seq: i64,
+    ) -> Result<Option<i64>, StoreError> {
         let moved = sqlx::query(
             "UPDATE members SET read_seq = $3 WHERE conversation_id = $1 AND user_id = $2 AND read_seq < $3",
         )
-        .bind(conversation_id)
-        .bind(user)
+        .bind(Db(conversation_id))
+        .bind(Db(user))
         .bind(seq)
         .execute(&self.writes)
         .await?;
@@ -303,16 +327,16 @@ impl Store {
     }
 
     /// Every conversation `user` belongs to.
-    pub async fn conversation_ids_of(&self, user: i64) -> Result<Vec<i64>, StoreError> {
-        let rows: Vec<(i64,)> =
+    pub async fn conversation_ids_of(&self, user: UserId) -> Result<Vec<ConversationId>, StoreError> {
+        let rows: Vec<(Db<ConversationId>,)> =
             sqlx::query_as("SELECT conversation_id FROM members WHERE user_id = $1 ORDER BY conversation_id")
-                .bind(user)
+                .bind(Db(user))
                 .fetch_all(&self.pool)
                 .await?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
+        Ok(rows.into_iter().map(|(Db(id),)| id).collect())
     }
 
-    pub async fn conversations_by_ids(&self, ids: &[i64]) -> Result<Vec<ConversationRow>, StoreError> {
+    pub async fn conversations_by_ids(&self, ids: &[ConversationId]) -> Result<Vec<ConversationRow>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -322,26 +346,26 @@ impl Store {
         );
         let mut query = sqlx::query_as(composed(sql));
         for id in ids {
-            query = query.bind(*id);
+            query = query.bind(Db(*id));
         }
         Ok(query.fetch_all(&self.pool).await?)
     }
 
     /// A group's audit log, newest first.
-    pub async fn audit_log(&self, conversation_id: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+    pub async fn audit_log(&self, conversation_id: ConversationId, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, conversation_id, actor_id, action, detail, created_at FROM audit_log \
              WHERE conversation_id = $1 ORDER BY id DESC LIMIT $2",
         )
-        .bind(conversation_id)
+        .bind(Db(conversation_id))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)
     }
 
-    pub async fn conversation(&self, id: i64) -> Result<Option<ConversationRow>, StoreError> {
+    pub async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRow>, StoreError> {
         let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = $1");
-        Ok(sqlx::query_as(composed(sql)).bind(id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(composed(sql)).bind(Db(id)).fetch_optional(&self.pool).await?)
     }
 
     pub async fn direct_conversation(&self, direct_key: &str) -> Result<Option<ConversationRow>, StoreError> {
@@ -353,27 +377,27 @@ impl Store {
     /// `(last_activity_at, id)`.
     pub async fn conversations_of(
         &self,
-        user_id: i64,
-        before: Option<(i64, i64)>,
+        user_id: UserId,
+        before: Option<(i64, ConversationId)>,
         limit: i64,
     ) -> Result<Vec<ConversationRow>, StoreError> {
-        let (activity, id) = before.unwrap_or((i64::MAX, i64::MAX));
+        let (activity, id) = before.unwrap_or((i64::MAX, ConversationId(i64::MAX)));
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN members m ON m.conversation_id = c.id \
              WHERE m.user_id = $1 AND (c.last_activity_at < $2 OR (c.last_activity_at = $2 AND c.id < $3)) \
              ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $4"
         );
         Ok(sqlx::query_as(composed(sql))
-            .bind(user_id)
+            .bind(Db(user_id))
             .bind(activity)
-            .bind(id)
+            .bind(Db(id))
             .bind(limit)
             .fetch_all(&self.pool)
             .await?)
     }
 
     /// Members of the given conversations, ordered by conversation and join time.
-    pub async fn members_of(&self, conversation_ids: &[i64]) -> Result<Vec<MemberRow>, StoreError> {
+    pub async fn members_of(&self, conversation_ids: &[ConversationId]) -> Result<Vec<MemberRow>, StoreError> {
         if conversation_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -384,7 +408,7 @@ impl Store {
         );
         let mut query = sqlx::query_as(composed(sql));
         for id in conversation_ids {
-            query = query.bind(*id);
+            query = query.bind(Db(*id));
         }
         Ok(query.fetch_all(&self.pool).await?)
     }

@@ -1,22 +1,30 @@
 //! The timeline: messages and group events with the per-conversation gap-free `seq`, the
 //! `version` every change bumps, edits, tombstones, reactions and pins.
 
+use confab_proto::rest::MessageKind;
+use confab_proto::{ConversationId, MessageId, UserId};
 use sqlx::{Any, Transaction};
 use tokio::sync::oneshot;
 
+use super::column::Db;
 use super::users::placeholders;
 use super::{Store, StoreError, composed};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MessageRow {
-    pub id: i64,
-    pub conversation_id: i64,
+    #[sqlx(try_from = "Db<MessageId>")]
+    pub id: MessageId,
+    #[sqlx(try_from = "Db<ConversationId>")]
+    pub conversation_id: ConversationId,
     pub seq: i64,
-    pub sender_id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "Db<UserId>")]
+    pub sender_id: UserId,
+    #[sqlx(try_from = "Db<MessageKind>")]
+    pub kind: MessageKind,
     pub body: String,
     pub client_id: Option<String>,
-    pub reply_to: Option<i64>,
+    #[sqlx(try_from = "Db<Option<MessageId>>")]
+    pub reply_to: Option<MessageId>,
     /// JSON array of user ids.
     pub mentions: Option<String>,
     /// JSON of the group event, for `kind = 'system'`.
@@ -30,14 +38,13 @@ pub struct MessageRow {
 
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
-    pub id: i64,
-    pub conversation_id: i64,
-    pub sender_id: i64,
-    /// `text` or `system`.
-    pub kind: &'a str,
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub sender_id: UserId,
+    pub kind: MessageKind,
     pub body: &'a str,
     pub client_id: Option<&'a str>,
-    pub reply_to: Option<i64>,
+    pub reply_to: Option<MessageId>,
     pub mentions: Option<&'a str>,
     pub system: Option<&'a str>,
     pub created_at: i64,
@@ -70,8 +77,10 @@ pub struct HistoryRange {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReactionRow {
-    pub message_id: i64,
-    pub user_id: i64,
+    #[sqlx(try_from = "Db<MessageId>")]
+    pub message_id: MessageId,
+    #[sqlx(try_from = "Db<UserId>")]
+    pub user_id: UserId,
     pub emoji: String,
 }
 
@@ -85,8 +94,8 @@ pub struct EditRow {
 #[derive(Debug, Clone)]
 pub struct NewAudit<'a> {
     pub id: i64,
-    pub conversation_id: i64,
-    pub actor_id: i64,
+    pub conversation_id: ConversationId,
+    pub actor_id: UserId,
     pub action: &'a str,
     pub detail: Option<&'a str>,
     pub created_at: i64,
@@ -102,7 +111,7 @@ pub(super) async fn append(tx: &mut Transaction<'static, Any>, m: &NewMessage<'_
         "UPDATE conversations SET last_seq = last_seq + 1, version = version + 1, last_activity_at = $2 \
          WHERE id = $1 RETURNING last_seq, version",
     )
-    .bind(m.conversation_id)
+    .bind(Db(m.conversation_id))
     .bind(m.created_at)
     .fetch_one(&mut **tx)
     .await?;
@@ -110,14 +119,14 @@ pub(super) async fn append(tx: &mut Transaction<'static, Any>, m: &NewMessage<'_
         "INSERT INTO messages (id, conversation_id, seq, sender_id, kind, body, client_id, reply_to, mentions, \
          system, version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
-    .bind(m.id)
-    .bind(m.conversation_id)
+    .bind(Db(m.id))
+    .bind(Db(m.conversation_id))
     .bind(seq)
-    .bind(m.sender_id)
-    .bind(m.kind)
+    .bind(Db(m.sender_id))
+    .bind(Db(m.kind))
     .bind(m.body)
     .bind(m.client_id)
-    .bind(m.reply_to)
+    .bind(Db(m.reply_to))
     .bind(m.mentions)
     .bind(m.system)
     .bind(version)
@@ -135,7 +144,7 @@ impl MessageRow {
             conversation_id: m.conversation_id,
             seq,
             sender_id: m.sender_id,
-            kind: m.kind.to_owned(),
+            kind: m.kind,
             body: m.body.to_owned(),
             client_id: m.client_id.map(str::to_owned),
             reply_to: m.reply_to,
@@ -151,10 +160,13 @@ impl MessageRow {
 }
 
 /// The conversation's next version, for a change to an existing entry.
-pub(super) async fn next_version(tx: &mut Transaction<'static, Any>, conversation_id: i64) -> Result<i64, StoreError> {
+pub(super) async fn next_version(
+    tx: &mut Transaction<'static, Any>,
+    conversation_id: ConversationId,
+) -> Result<i64, StoreError> {
     let (version,): (i64,) =
         sqlx::query_as("UPDATE conversations SET version = version + 1 WHERE id = $1 RETURNING version")
-            .bind(conversation_id)
+            .bind(Db(conversation_id))
             .fetch_one(&mut **tx)
             .await?;
     Ok(version)
@@ -165,8 +177,8 @@ pub(super) async fn write_audit(tx: &mut Transaction<'static, Any>, a: &NewAudit
         "INSERT INTO audit_log (id, conversation_id, actor_id, action, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(a.id)
-    .bind(a.conversation_id)
-    .bind(a.actor_id)
+    .bind(Db(a.conversation_id))
+    .bind(Db(a.actor_id))
     .bind(a.action)
     .bind(a.detail)
     .bind(a.created_at)
@@ -177,11 +189,11 @@ pub(super) async fn write_audit(tx: &mut Transaction<'static, Any>, a: &NewAudit
 
 async fn row_in(
     tx: &mut Transaction<'static, Any>,
-    conversation_id: i64,
-    id: i64,
+    conversation_id: ConversationId,
+    id: MessageId,
 ) -> Result<Option<MessageRow>, StoreError> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND id = $2");
-    Ok(sqlx::query_as(composed(sql)).bind(conversation_id).bind(id).fetch_optional(&mut **tx).await?)
+    Ok(sqlx::query_as(composed(sql)).bind(Db(conversation_id)).bind(Db(id)).fetch_optional(&mut **tx).await?)
 }
 
 /// A message waiting for its commit (or, on a store without a writer, already committed).
@@ -244,30 +256,30 @@ impl Store {
     /// `None` when there is no such message of theirs.
     pub async fn edit_message(
         &self,
-        conversation_id: i64,
-        id: i64,
-        editor: i64,
+        conversation_id: ConversationId,
+        id: MessageId,
+        editor: UserId,
         body: &str,
         mentions: Option<&str>,
         now: i64,
     ) -> Result<Option<MessageRow>, StoreError> {
         let mut tx = self.begin_write().await?;
         let Some(old) = row_in(&mut tx, conversation_id, id).await? else { return Ok(None) };
-        if old.sender_id != editor || old.kind != "text" || old.deleted_at.is_some() {
+        if old.sender_id != editor || old.kind != MessageKind::Text || old.deleted_at.is_some() {
             return Ok(None);
         }
         let version = next_version(&mut tx, conversation_id).await?;
         sqlx::query(
             "INSERT INTO message_edits (message_id, previous_body, edited_by, edited_at) VALUES ($1, $2, $3, $4)",
         )
-        .bind(id)
+        .bind(Db(id))
         .bind(&old.body)
-        .bind(editor)
+        .bind(Db(editor))
         .bind(now)
         .execute(&mut *tx)
         .await?;
         sqlx::query("UPDATE messages SET body = $2, mentions = $3, edited_at = $4, version = $5 WHERE id = $1")
-            .bind(id)
+            .bind(Db(id))
             .bind(body)
             .bind(mentions)
             .bind(now)
@@ -283,14 +295,14 @@ impl Store {
     /// `None` when there is no such live message.
     pub async fn delete_message(
         &self,
-        conversation_id: i64,
-        id: i64,
-        by: i64,
+        conversation_id: ConversationId,
+        id: MessageId,
+        by: UserId,
         now: i64,
     ) -> Result<Option<MessageRow>, StoreError> {
         let mut tx = self.begin_write().await?;
         let Some(old) = row_in(&mut tx, conversation_id, id).await? else { return Ok(None) };
-        if old.kind != "text" || old.deleted_at.is_some() {
+        if old.kind != MessageKind::Text || old.deleted_at.is_some() {
             return Ok(None);
         }
         let version = next_version(&mut tx, conversation_id).await?;
@@ -298,14 +310,14 @@ impl Store {
             "UPDATE messages SET body = '', mentions = NULL, deleted_at = $2, deleted_by = $3, pinned_at = NULL, \
              pinned_by = NULL, version = $4 WHERE id = $1",
         )
-        .bind(id)
+        .bind(Db(id))
         .bind(now)
-        .bind(by)
+        .bind(Db(by))
         .bind(version)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM reactions WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM message_edits WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM reactions WHERE message_id = $1").bind(Db(id)).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM message_edits WHERE message_id = $1").bind(Db(id)).execute(&mut *tx).await?;
         tx.commit().await?;
         let tombstone =
             MessageRow { body: String::new(), mentions: None, deleted_at: Some(now), pinned_at: None, version, ..old };
@@ -315,9 +327,9 @@ impl Store {
     /// Adds or removes `user`'s `emoji` on a live message. `None` when there is no such message.
     pub async fn set_reaction(
         &self,
-        conversation_id: i64,
-        id: i64,
-        user: i64,
+        conversation_id: ConversationId,
+        id: MessageId,
+        user: UserId,
         emoji: &str,
         present: bool,
         now: i64,
@@ -332,16 +344,16 @@ impl Store {
                 "INSERT INTO reactions (message_id, user_id, emoji, created_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (message_id, user_id, emoji) DO NOTHING",
             )
-            .bind(id)
-            .bind(user)
+            .bind(Db(id))
+            .bind(Db(user))
             .bind(emoji)
             .bind(now)
             .execute(&mut *tx)
             .await?
         } else {
             sqlx::query("DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3")
-                .bind(id)
-                .bind(user)
+                .bind(Db(id))
+                .bind(Db(user))
                 .bind(emoji)
                 .execute(&mut *tx)
                 .await?
@@ -350,15 +362,19 @@ impl Store {
             return Ok(Some(ChangeOutcome::Unchanged(row)));
         }
         let version = next_version(&mut tx, conversation_id).await?;
-        sqlx::query("UPDATE messages SET version = $2 WHERE id = $1").bind(id).bind(version).execute(&mut *tx).await?;
+        sqlx::query("UPDATE messages SET version = $2 WHERE id = $1")
+            .bind(Db(id))
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(Some(ChangeOutcome::Changed(MessageRow { version, ..row })))
     }
 
     /// Distinct emojis on a message, to cap their number.
-    pub async fn distinct_reactions(&self, message_id: i64) -> Result<i64, StoreError> {
+    pub async fn distinct_reactions(&self, message_id: MessageId) -> Result<i64, StoreError> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(DISTINCT emoji) FROM reactions WHERE message_id = $1")
-            .bind(message_id)
+            .bind(Db(message_id))
             .fetch_one(&self.pool)
             .await?;
         Ok(n)
@@ -368,24 +384,24 @@ impl Store {
     /// `None` when the message is missing, deleted, or already in that state.
     pub async fn set_pinned(
         &self,
-        conversation_id: i64,
-        id: i64,
-        by: i64,
+        conversation_id: ConversationId,
+        id: MessageId,
+        by: UserId,
         pinned: bool,
         system: &NewMessage<'_>,
         audit: &NewAudit<'_>,
     ) -> Result<Option<(MessageRow, MessageRow)>, StoreError> {
         let mut tx = self.begin_write().await?;
         let Some(row) = row_in(&mut tx, conversation_id, id).await? else { return Ok(None) };
-        if row.kind != "text" || row.deleted_at.is_some() || row.pinned_at.is_some() == pinned {
+        if row.kind != MessageKind::Text || row.deleted_at.is_some() || row.pinned_at.is_some() == pinned {
             return Ok(None);
         }
         let version = next_version(&mut tx, conversation_id).await?;
         let pinned_at = pinned.then_some(system.created_at);
         sqlx::query("UPDATE messages SET pinned_at = $2, pinned_by = $3, version = $4 WHERE id = $1")
-            .bind(id)
+            .bind(Db(id))
             .bind(pinned_at)
-            .bind(pinned.then_some(by))
+            .bind(Db(pinned.then_some(by)))
             .bind(version)
             .execute(&mut *tx)
             .await?;
@@ -395,50 +411,54 @@ impl Store {
         Ok(Some((MessageRow { pinned_at, version, ..row }, entry)))
     }
 
-    pub async fn pinned_messages(&self, conversation_id: i64) -> Result<Vec<MessageRow>, StoreError> {
+    pub async fn pinned_messages(&self, conversation_id: ConversationId) -> Result<Vec<MessageRow>, StoreError> {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND pinned_at IS NOT NULL \
              ORDER BY pinned_at DESC, id DESC LIMIT 100"
         );
-        Ok(sqlx::query_as(composed(sql)).bind(conversation_id).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(composed(sql)).bind(Db(conversation_id)).fetch_all(&self.pool).await?)
     }
 
     pub async fn message_by_client_id(
         &self,
-        conversation_id: i64,
-        sender_id: i64,
+        conversation_id: ConversationId,
+        sender_id: UserId,
         client_id: &str,
     ) -> Result<Option<MessageRow>, StoreError> {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3"
         );
         Ok(sqlx::query_as(composed(sql))
-            .bind(conversation_id)
-            .bind(sender_id)
+            .bind(Db(conversation_id))
+            .bind(Db(sender_id))
             .bind(client_id)
             .fetch_optional(&self.pool)
             .await?)
     }
 
-    pub async fn message_in(&self, conversation_id: i64, id: i64) -> Result<Option<MessageRow>, StoreError> {
+    pub async fn message_in(
+        &self,
+        conversation_id: ConversationId,
+        id: MessageId,
+    ) -> Result<Option<MessageRow>, StoreError> {
         let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND id = $2");
-        Ok(sqlx::query_as(composed(sql)).bind(conversation_id).bind(id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(composed(sql)).bind(Db(conversation_id)).bind(Db(id)).fetch_optional(&self.pool).await?)
     }
 
-    pub async fn messages_by_ids(&self, ids: &[i64]) -> Result<Vec<MessageRow>, StoreError> {
+    pub async fn messages_by_ids(&self, ids: &[MessageId]) -> Result<Vec<MessageRow>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id IN ({})", placeholders(1, ids.len()));
         let mut query = sqlx::query_as(composed(sql));
         for id in ids {
-            query = query.bind(*id);
+            query = query.bind(Db(*id));
         }
         Ok(query.fetch_all(&self.pool).await?)
     }
 
     /// The newest entry of each conversation.
-    pub async fn last_messages(&self, conversation_ids: &[i64]) -> Result<Vec<MessageRow>, StoreError> {
+    pub async fn last_messages(&self, conversation_ids: &[ConversationId]) -> Result<Vec<MessageRow>, StoreError> {
         if conversation_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -449,12 +469,12 @@ impl Store {
         );
         let mut query = sqlx::query_as(composed(sql));
         for id in conversation_ids {
-            query = query.bind(*id);
+            query = query.bind(Db(*id));
         }
         Ok(query.fetch_all(&self.pool).await?)
     }
 
-    pub async fn reactions_of(&self, message_ids: &[i64]) -> Result<Vec<ReactionRow>, StoreError> {
+    pub async fn reactions_of(&self, message_ids: &[MessageId]) -> Result<Vec<ReactionRow>, StoreError> {
         if message_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -464,16 +484,16 @@ impl Store {
         );
         let mut query = sqlx::query_as(composed(sql));
         for id in message_ids {
-            query = query.bind(*id);
+            query = query.bind(Db(*id));
         }
         Ok(query.fetch_all(&self.pool).await?)
     }
 
-    pub async fn edits_of(&self, message_id: i64) -> Result<Vec<EditRow>, StoreError> {
+    pub async fn edits_of(&self, message_id: MessageId) -> Result<Vec<EditRow>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT previous_body, edited_at FROM message_edits WHERE message_id = $1 ORDER BY edited_at, previous_body",
         )
-        .bind(message_id)
+        .bind(Db(message_id))
         .fetch_all(&self.pool)
         .await?)
     }
@@ -481,7 +501,7 @@ impl Store {
     /// A page of history, and whether more lies beyond it in the direction read.
     pub async fn history(
         &self,
-        conversation_id: i64,
+        conversation_id: ConversationId,
         range: HistoryRange,
     ) -> Result<(Vec<MessageRow>, bool), StoreError> {
         let lower = range.after.unwrap_or(0);
@@ -492,7 +512,7 @@ impl Store {
              ORDER BY seq {order} LIMIT $4"
         );
         let mut rows: Vec<MessageRow> = sqlx::query_as(composed(sql))
-            .bind(conversation_id)
+            .bind(Db(conversation_id))
             .bind(lower)
             .bind(upper)
             .bind(range.limit + 1)
@@ -509,7 +529,7 @@ impl Store {
     /// Entries created or changed after `version`, in version order, and whether more remain.
     pub async fn changed_since(
         &self,
-        conversation_id: i64,
+        conversation_id: ConversationId,
         version: i64,
         limit: i64,
     ) -> Result<(Vec<MessageRow>, bool), StoreError> {
@@ -518,7 +538,7 @@ impl Store {
              ORDER BY version LIMIT $3"
         );
         let mut rows: Vec<MessageRow> = sqlx::query_as(composed(sql))
-            .bind(conversation_id)
+            .bind(Db(conversation_id))
             .bind(version)
             .bind(limit + 1)
             .fetch_all(&self.pool)
@@ -530,7 +550,11 @@ impl Store {
 
     /// Unread messages of `user` per conversation: from others, after their read position,
     /// neither deleted nor group events.
-    pub async fn unread_counts(&self, user: i64, conversation_ids: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
+    pub async fn unread_counts(
+        &self,
+        user: UserId,
+        conversation_ids: &[ConversationId],
+    ) -> Result<Vec<(ConversationId, i64)>, StoreError> {
         if conversation_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -538,13 +562,14 @@ impl Store {
             "SELECT m.conversation_id, COUNT(*) FROM messages m \
              JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = $1 \
              WHERE m.conversation_id IN ({}) AND m.seq > mb.read_seq AND m.sender_id <> $1 \
-             AND m.kind = 'text' AND m.deleted_at IS NULL GROUP BY m.conversation_id",
-            placeholders(2, conversation_ids.len())
+             AND m.kind = $2 AND m.deleted_at IS NULL GROUP BY m.conversation_id",
+            placeholders(3, conversation_ids.len())
         );
-        let mut query = sqlx::query_as(composed(sql)).bind(user);
+        let mut query =
+            sqlx::query_as::<_, (Db<ConversationId>, i64)>(composed(sql)).bind(Db(user)).bind(Db(MessageKind::Text));
         for id in conversation_ids {
-            query = query.bind(*id);
+            query = query.bind(Db(*id));
         }
-        Ok(query.fetch_all(&self.pool).await?)
+        Ok(query.fetch_all(&self.pool).await?.into_iter().map(|(Db(id), n)| (id, n)).collect())
     }
 }

@@ -4,6 +4,7 @@
 //! driver. Backend differences live here and nowhere else: the migrations folder, the connection
 //! pragmas, and the pool size. Callers see typed rows and [`StoreError`], never sqlx.
 
+mod column;
 mod conversations;
 mod invitations;
 mod messages;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection, Executor};
 
+pub use column::Named;
 pub use conversations::{AuditRow, ConversationRow, GroupEvent, GroupPatch, MemberRow, NewConversation};
 pub use invitations::{InvitationRow, Transition};
 pub use messages::{
@@ -117,6 +119,45 @@ pub enum Backend {
 }
 
 /// A handle to the database; cheap to clone.
+///
+/// Every method takes and returns the wire crate's typed ids and enums (`store/column.rs` turns
+/// them into the integers and strings the database holds), so swapped arguments do not compile —
+/// a user id where a conversation id belongs:
+///
+/// ```compile_fail,E0308
+/// # use confab_proto::{ConversationId, UserId};
+/// # async fn mark(store: &confab_server::store::Store, conversation: ConversationId, user: UserId) {
+/// store.set_read(user, conversation, 1).await; // (conversation, user, seq) swapped
+/// # }
+/// ```
+///
+/// nor a string where a message kind belongs:
+///
+/// ```compile_fail,E0308
+/// # use confab_proto::{ConversationId, MessageId, UserId};
+/// # use confab_server::store::NewMessage;
+/// let message = NewMessage {
+///     kind: "text",
+/// #   id: MessageId(1), conversation_id: ConversationId(2), sender_id: UserId(3), body: "hi",
+/// #   client_id: None, reply_to: None, mentions: None, system: None, created_at: 0,
+/// };
+/// ```
+///
+/// while the same calls with the right types do:
+///
+/// ```no_run
+/// # use confab_proto::rest::MessageKind;
+/// # use confab_proto::{ConversationId, MessageId, UserId};
+/// # use confab_server::store::NewMessage;
+/// # async fn mark(store: &confab_server::store::Store, conversation: ConversationId, user: UserId) {
+/// store.set_read(conversation, user, 1).await.ok();
+/// let message = NewMessage {
+///     kind: MessageKind::Text,
+/// #   id: MessageId(1), conversation_id: conversation, sender_id: user, body: "hi",
+/// #   client_id: None, reply_to: None, mentions: None, system: None, created_at: 0,
+/// };
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Store {
     /// Reads (and, on PostgreSQL, everything).

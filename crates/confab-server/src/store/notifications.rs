@@ -1,16 +1,25 @@
 //! The notification feed and per-conversation notification levels.
 
+use confab_proto::rest::{NotificationKind, NotificationLevel};
+use confab_proto::{ConversationId, MessageId, UserId};
+
+use super::column::Db;
 use super::users::placeholders;
 use super::{Store, StoreError, composed};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NotificationRow {
     pub id: i64,
-    pub user_id: i64,
-    pub kind: String,
-    pub conversation_id: Option<i64>,
-    pub message_id: Option<i64>,
-    pub actor_id: Option<i64>,
+    #[sqlx(try_from = "Db<UserId>")]
+    pub user_id: UserId,
+    #[sqlx(try_from = "Db<NotificationKind>")]
+    pub kind: NotificationKind,
+    #[sqlx(try_from = "Db<Option<ConversationId>>")]
+    pub conversation_id: Option<ConversationId>,
+    #[sqlx(try_from = "Db<Option<MessageId>>")]
+    pub message_id: Option<MessageId>,
+    #[sqlx(try_from = "Db<Option<UserId>>")]
+    pub actor_id: Option<UserId>,
     pub excerpt: String,
     /// 0 or 1 (booleans are integers on SQLite and BOOLEAN on PostgreSQL; read as an integer).
     pub silent: i64,
@@ -21,11 +30,11 @@ pub struct NotificationRow {
 #[derive(Debug, Clone)]
 pub struct NewNotification<'a> {
     pub id: i64,
-    pub user_id: i64,
-    pub kind: &'a str,
-    pub conversation_id: Option<i64>,
-    pub message_id: Option<i64>,
-    pub actor_id: Option<i64>,
+    pub user_id: UserId,
+    pub kind: NotificationKind,
+    pub conversation_id: Option<ConversationId>,
+    pub message_id: Option<MessageId>,
+    pub actor_id: Option<UserId>,
     pub excerpt: &'a str,
     pub silent: bool,
     pub created_at: i64,
@@ -41,11 +50,11 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(n.id)
-        .bind(n.user_id)
-        .bind(n.kind)
-        .bind(n.conversation_id)
-        .bind(n.message_id)
-        .bind(n.actor_id)
+        .bind(Db(n.user_id))
+        .bind(Db(n.kind))
+        .bind(Db(n.conversation_id))
+        .bind(Db(n.message_id))
+        .bind(Db(n.actor_id))
         .bind(n.excerpt)
         .bind(n.silent)
         .bind(n.created_at)
@@ -57,23 +66,23 @@ impl Store {
     /// The user's notifications with ids below `before`, newest first.
     pub async fn notifications_of(
         &self,
-        user: i64,
+        user: UserId,
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<NotificationRow>, StoreError> {
         let sql =
             format!("SELECT {COLUMNS} FROM notifications WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3");
         Ok(sqlx::query_as(composed(sql))
-            .bind(user)
+            .bind(Db(user))
             .bind(before.unwrap_or(i64::MAX))
             .bind(limit)
             .fetch_all(&self.pool)
             .await?)
     }
 
-    pub async fn unread_notifications(&self, user: i64) -> Result<i64, StoreError> {
+    pub async fn unread_notifications(&self, user: UserId) -> Result<i64, StoreError> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL")
-            .bind(user)
+            .bind(Db(user))
             .fetch_one(&self.pool)
             .await?;
         Ok(n)
@@ -82,7 +91,7 @@ impl Store {
     /// Marks the given notifications of `user` (all of them with `None`) read; returns the ids marked.
     pub async fn mark_notifications_read(
         &self,
-        user: i64,
+        user: UserId,
         ids: Option<&[i64]>,
         now: i64,
     ) -> Result<Vec<i64>, StoreError> {
@@ -94,33 +103,43 @@ impl Store {
             sql.push_str(&format!(" AND id IN ({})", placeholders(3, ids.len())));
         }
         sql.push_str(" RETURNING id");
-        let mut query = sqlx::query_as::<_, (i64,)>(composed(sql)).bind(user).bind(now);
+        let mut query = sqlx::query_as::<_, (i64,)>(composed(sql)).bind(Db(user)).bind(now);
         for id in ids.unwrap_or_default() {
             query = query.bind(*id);
         }
         Ok(query.fetch_all(&self.pool).await?.into_iter().map(|(id,)| id).collect())
     }
 
-    pub async fn set_notify_level(&self, conversation_id: i64, user: i64, level: &str) -> Result<(), StoreError> {
+    pub async fn set_notify_level(
+        &self,
+        conversation_id: ConversationId,
+        user: UserId,
+        level: NotificationLevel,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE members SET notify_level = $3 WHERE conversation_id = $1 AND user_id = $2")
-            .bind(conversation_id)
-            .bind(user)
-            .bind(level)
+            .bind(Db(conversation_id))
+            .bind(Db(user))
+            .bind(Db(level))
             .execute(&self.writes)
             .await?;
         Ok(())
     }
 
     /// `(user, level)` of every member.
-    pub async fn notify_levels(&self, conversation_id: i64) -> Result<Vec<(i64, String)>, StoreError> {
-        Ok(sqlx::query_as("SELECT user_id, notify_level FROM members WHERE conversation_id = $1")
-            .bind(conversation_id)
-            .fetch_all(&self.pool)
-            .await?)
+    pub async fn notify_levels(
+        &self,
+        conversation_id: ConversationId,
+    ) -> Result<Vec<(UserId, NotificationLevel)>, StoreError> {
+        let rows: Vec<(Db<UserId>, Db<NotificationLevel>)> =
+            sqlx::query_as("SELECT user_id, notify_level FROM members WHERE conversation_id = $1")
+                .bind(Db(conversation_id))
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(Db(user), Db(level))| (user, level)).collect())
     }
 
     /// The users among `users` who restricted `actor`.
-    pub async fn restricting(&self, actor: i64, users: &[i64]) -> Result<Vec<i64>, StoreError> {
+    pub async fn restricting(&self, actor: UserId, users: &[UserId]) -> Result<Vec<UserId>, StoreError> {
         if users.is_empty() {
             return Ok(Vec::new());
         }
@@ -128,10 +147,10 @@ impl Store {
             "SELECT user_id FROM restrictions WHERE restricted_id = $1 AND user_id IN ({})",
             placeholders(2, users.len())
         );
-        let mut query = sqlx::query_as::<_, (i64,)>(composed(sql)).bind(actor);
+        let mut query = sqlx::query_as::<_, (Db<UserId>,)>(composed(sql)).bind(Db(actor));
         for id in users {
-            query = query.bind(*id);
+            query = query.bind(Db(*id));
         }
-        Ok(query.fetch_all(&self.pool).await?.into_iter().map(|(id,)| id).collect())
+        Ok(query.fetch_all(&self.pool).await?.into_iter().map(|(Db(id),)| id).collect())
     }
 }

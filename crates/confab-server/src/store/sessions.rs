@@ -1,13 +1,16 @@
 //! Sessions (signed-in devices) and their rotating refresh tokens.
 
-use sqlx::Row;
+use confab_proto::{SessionId, UserId};
 
+use super::column::Db;
 use super::{Store, StoreError, composed};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
-    pub id: i64,
-    pub user_id: i64,
+    #[sqlx(try_from = "Db<SessionId>")]
+    pub id: SessionId,
+    #[sqlx(try_from = "Db<UserId>")]
+    pub user_id: UserId,
     pub created_at: i64,
     pub last_used_at: i64,
     pub expires_at: i64,
@@ -24,8 +27,8 @@ impl SessionRow {
 
 #[derive(Debug, Clone)]
 pub struct NewSession<'a> {
-    pub id: i64,
-    pub user_id: i64,
+    pub id: SessionId,
+    pub user_id: UserId,
     pub now: i64,
     pub expires_at: i64,
     pub user_agent: Option<&'a str>,
@@ -39,7 +42,7 @@ pub enum RefreshOutcome {
     /// The token was current: it is now used, and the new one is stored.
     Rotated(SessionRow),
     /// The token had been used before: the session is now revoked.
-    Reused { session_id: i64, user_id: i64 },
+    Reused { session_id: SessionId, user_id: UserId },
     /// No such token, or its session is revoked or expired.
     Invalid,
 }
@@ -53,8 +56,8 @@ impl Store {
             "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
              VALUES ($1, $2, $3, $3, $4, $5, $6)",
         )
-        .bind(s.id)
-        .bind(s.user_id)
+        .bind(Db(s.id))
+        .bind(Db(s.user_id))
         .bind(s.now)
         .bind(s.expires_at)
         .bind(s.user_agent)
@@ -63,7 +66,7 @@ impl Store {
         .await?;
         sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
             .bind(s.refresh_hash)
-            .bind(s.id)
+            .bind(Db(s.id))
             .bind(s.now)
             .execute(&mut *tx)
             .await?;
@@ -71,32 +74,32 @@ impl Store {
         Ok(())
     }
 
-    pub async fn session(&self, id: i64) -> Result<Option<SessionRow>, StoreError> {
+    pub async fn session(&self, id: SessionId) -> Result<Option<SessionRow>, StoreError> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1");
-        Ok(sqlx::query_as(composed(sql)).bind(id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(composed(sql)).bind(Db(id)).fetch_optional(&self.pool).await?)
     }
 
     /// The user's sessions that are neither revoked nor expired, newest first.
-    pub async fn active_sessions(&self, user_id: i64, now: i64) -> Result<Vec<SessionRow>, StoreError> {
+    pub async fn active_sessions(&self, user_id: UserId, now: i64) -> Result<Vec<SessionRow>, StoreError> {
         let sql = format!(
             "SELECT {SESSION_COLUMNS} FROM sessions \
              WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id DESC"
         );
-        Ok(sqlx::query_as(composed(sql)).bind(user_id).bind(now).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(composed(sql)).bind(Db(user_id)).bind(now).fetch_all(&self.pool).await?)
     }
 
     /// Revokes one of the user's sessions and forgets its refresh tokens. False when the user has
     /// no such active session.
-    pub async fn revoke_session(&self, user_id: i64, session_id: i64, now: i64) -> Result<bool, StoreError> {
+    pub async fn revoke_session(&self, user_id: UserId, session_id: SessionId, now: i64) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let done =
             sqlx::query("UPDATE sessions SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
-                .bind(session_id)
-                .bind(user_id)
+                .bind(Db(session_id))
+                .bind(Db(user_id))
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-        sqlx::query("DELETE FROM refresh_tokens WHERE session_id = $1").bind(session_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE session_id = $1").bind(Db(session_id)).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
@@ -112,7 +115,7 @@ impl Store {
         new_expires_at: i64,
     ) -> Result<RefreshOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
-        let claimed = sqlx::query(
+        let claimed: Option<(Db<SessionId>,)> = sqlx::query_as(
             "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL RETURNING session_id",
         )
         .bind(old_hash)
@@ -120,43 +123,43 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
 
-        let Some(claimed) = claimed else {
-            let earlier = sqlx::query(
+        let Some((Db(session_id),)) = claimed else {
+            let earlier: Option<(Db<SessionId>, Db<UserId>)> = sqlx::query_as(
                 "SELECT s.id, s.user_id FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id \
                  WHERE t.token_hash = $1",
             )
             .bind(old_hash)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some(earlier) = earlier else {
+            let Some((Db(session_id), Db(user_id))) = earlier else {
                 return Ok(RefreshOutcome::Invalid);
             };
-            let session_id: i64 = earlier.try_get("id")?;
-            let user_id: i64 = earlier.try_get("user_id")?;
             sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-                .bind(session_id)
+                .bind(Db(session_id))
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("DELETE FROM refresh_tokens WHERE session_id = $1").bind(session_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM refresh_tokens WHERE session_id = $1")
+                .bind(Db(session_id))
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             return Ok(RefreshOutcome::Reused { session_id, user_id });
         };
 
-        let session_id: i64 = claimed.try_get("session_id")?;
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1");
-        let session: SessionRow = sqlx::query_as(composed(sql)).bind(session_id).fetch_one(&mut *tx).await?;
+        let session: SessionRow = sqlx::query_as(composed(sql)).bind(Db(session_id)).fetch_one(&mut *tx).await?;
         if !session.is_active(now) {
             return Ok(RefreshOutcome::Invalid); // dropping `tx` rolls back
         }
         sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
             .bind(new_hash)
-            .bind(session_id)
+            .bind(Db(session_id))
             .bind(now)
             .execute(&mut *tx)
             .await?;
         sqlx::query("UPDATE sessions SET last_used_at = $2, expires_at = $3 WHERE id = $1")
-            .bind(session_id)
+            .bind(Db(session_id))
             .bind(now)
             .bind(new_expires_at)
             .execute(&mut *tx)

@@ -1,18 +1,24 @@
 //! Users: built-in accounts and users provisioned from the host app's tokens.
 
+use confab_proto::UserId;
+use confab_proto::rest::ChosenStatus;
+
+use super::column::Db;
 use super::{Store, StoreError, composed};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
-    pub id: i64,
+    #[sqlx(try_from = "Db<UserId>")]
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     pub avatar_url: Option<String>,
     pub password_hash: Option<String>,
     pub external_id: Option<String>,
     pub bio: Option<String>,
-    /// Chosen presence status: online, away, dnd, invisible.
-    pub status: String,
+    /// Chosen presence status.
+    #[sqlx(try_from = "Db<ChosenStatus>")]
+    pub status: ChosenStatus,
     pub status_text: Option<String>,
     pub last_seen_at: Option<i64>,
     pub created_at: i64,
@@ -20,7 +26,7 @@ pub struct UserRow {
 
 #[derive(Debug, Clone)]
 pub struct NewUser<'a> {
-    pub id: i64,
+    pub id: UserId,
     pub username: &'a str,
     pub display_name: &'a str,
     pub avatar_url: Option<&'a str>,
@@ -38,7 +44,7 @@ impl Store {
             "INSERT INTO users (id, username, display_name, avatar_url, password_hash, external_id, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(user.id)
+        .bind(Db(user.id))
         .bind(user.username)
         .bind(user.display_name)
         .bind(user.avatar_url)
@@ -50,9 +56,9 @@ impl Store {
         Ok(())
     }
 
-    pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRow>, StoreError> {
+    pub async fn user_by_id(&self, id: UserId) -> Result<Option<UserRow>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        Ok(sqlx::query_as(composed(sql)).bind(id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(composed(sql)).bind(Db(id)).fetch_optional(&self.pool).await?)
     }
 
     /// `username` must already be lowercased.
@@ -67,14 +73,14 @@ impl Store {
     }
 
     /// The users among `ids` that exist, in no particular order.
-    pub async fn users_by_ids(&self, ids: &[i64]) -> Result<Vec<UserRow>, StoreError> {
+    pub async fn users_by_ids(&self, ids: &[UserId]) -> Result<Vec<UserRow>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id IN ({})", placeholders(1, ids.len()));
         let mut query = sqlx::query_as(composed(sql));
         for id in ids {
-            query = query.bind(*id);
+            query = query.bind(Db(*id));
         }
         Ok(query.fetch_all(&self.pool).await?)
     }

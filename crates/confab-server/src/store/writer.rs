@@ -16,9 +16,12 @@
 
 use std::collections::HashMap;
 
+use confab_proto::rest::MessageKind;
+use confab_proto::{ConversationId, MessageId, UserId};
 use sqlx::{Any, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
+use super::column::Db;
 use super::messages::MESSAGE_COLUMNS;
 use super::{Backend, MessageRow, NewMessage, SendOutcome, Store, StoreError, composed};
 
@@ -57,13 +60,13 @@ struct Job {
 
 /// A [`NewMessage`] owned, so that it can wait in the queue.
 struct Pending {
-    id: i64,
-    conversation_id: i64,
-    sender_id: i64,
-    kind: String,
+    id: MessageId,
+    conversation_id: ConversationId,
+    sender_id: UserId,
+    kind: MessageKind,
     body: String,
     client_id: Option<String>,
-    reply_to: Option<i64>,
+    reply_to: Option<MessageId>,
     mentions: Option<String>,
     system: Option<String>,
     created_at: i64,
@@ -200,7 +203,7 @@ async fn append_in_chunks(
 
     let mut slots = Vec::with_capacity(messages.len());
     let mut fresh: Vec<&NewMessage<'_>> = Vec::with_capacity(messages.len());
-    let mut in_batch: HashMap<(i64, i64, &str), usize> = HashMap::new();
+    let mut in_batch: HashMap<(ConversationId, UserId, &str), usize> = HashMap::new();
     for m in messages {
         if let Some(client_id) = m.client_id {
             let key = (m.conversation_id, m.sender_id, client_id);
@@ -250,7 +253,7 @@ async fn earlier_sends(
     backend: Backend,
     chunk: usize,
     messages: &[NewMessage<'_>],
-) -> Result<HashMap<(i64, i64, String), MessageRow>, StoreError> {
+) -> Result<HashMap<(ConversationId, UserId, String), MessageRow>, StoreError> {
     let keyed: Vec<&NewMessage<'_>> = messages.iter().filter(|m| m.client_id.is_some()).collect();
     if keyed.is_empty() {
         return Ok(HashMap::new());
@@ -266,7 +269,7 @@ async fn earlier_sends(
         );
         let mut query = sqlx::query_as::<_, MessageRow>(composed(sql));
         for m in keys {
-            query = query.bind(m.conversation_id).bind(m.sender_id).bind(m.client_id);
+            query = query.bind(Db(m.conversation_id)).bind(Db(m.sender_id)).bind(m.client_id);
         }
         for row in query.fetch_all(&mut **tx).await? {
             if let Some(client_id) = row.client_id.clone() {
@@ -290,8 +293,8 @@ async fn number(
         return Ok(Vec::new());
     }
     // Per conversation: how many messages, and the time of the last.
-    let mut counts: Vec<(i64, i64, i64)> = Vec::new();
-    let mut position: HashMap<i64, usize> = HashMap::new();
+    let mut counts: Vec<(ConversationId, i64, i64)> = Vec::new();
+    let mut position: HashMap<ConversationId, usize> = HashMap::new();
     for m in fresh {
         match position.get(&m.conversation_id) {
             Some(&at) => {
@@ -307,9 +310,9 @@ async fn number(
     // Conversations' rows are locked in id order, chunk after chunk, as every node does, so
     // that two nodes' batches do not lock the same rows in opposite orders.
     counts.sort_unstable_by_key(|&(conversation, _, _)| conversation);
-    let n_of: HashMap<i64, i64> = counts.iter().map(|&(conversation, n, _)| (conversation, n)).collect();
+    let n_of: HashMap<ConversationId, i64> = counts.iter().map(|&(conversation, n, _)| (conversation, n)).collect();
     // The next (seq, version) to hand out, per conversation.
-    let mut next: HashMap<i64, (i64, i64)> = HashMap::new();
+    let mut next: HashMap<ConversationId, (i64, i64)> = HashMap::new();
     for part in counts.chunks(chunk) {
         let sql = format!(
             "UPDATE conversations SET last_seq = last_seq + b.column2, version = version + b.column2, \
@@ -317,11 +320,11 @@ async fn number(
              RETURNING id, last_seq, version",
             tuples(backend, part.len(), 3)
         );
-        let mut query = sqlx::query_as::<_, (i64, i64, i64)>(composed(sql));
+        let mut query = sqlx::query_as::<_, (Db<ConversationId>, i64, i64)>(composed(sql));
         for (conversation, n, at) in part {
-            query = query.bind(*conversation).bind(*n).bind(*at);
+            query = query.bind(Db(*conversation)).bind(*n).bind(*at);
         }
-        for (conversation, last_seq, last_version) in query.fetch_all(&mut **tx).await? {
+        for (Db(conversation), last_seq, last_version) in query.fetch_all(&mut **tx).await? {
             let n = n_of[&conversation];
             next.insert(conversation, (last_seq - n + 1, last_version - n + 1));
         }
@@ -358,14 +361,14 @@ async fn insert_rows(
         let mut query = sqlx::query(composed(sql));
         for r in part {
             query = query
-                .bind(r.id)
-                .bind(r.conversation_id)
+                .bind(Db(r.id))
+                .bind(Db(r.conversation_id))
                 .bind(r.seq)
-                .bind(r.sender_id)
-                .bind(r.kind.as_str())
+                .bind(Db(r.sender_id))
+                .bind(Db(r.kind))
                 .bind(r.body.as_str())
                 .bind(r.client_id.as_deref())
-                .bind(r.reply_to)
+                .bind(Db(r.reply_to))
                 .bind(r.mentions.as_deref())
                 .bind(r.system.as_deref())
                 .bind(r.version)
@@ -403,7 +406,7 @@ impl From<&NewMessage<'_>> for Pending {
             id: m.id,
             conversation_id: m.conversation_id,
             sender_id: m.sender_id,
-            kind: m.kind.to_owned(),
+            kind: m.kind,
             body: m.body.to_owned(),
             client_id: m.client_id.map(str::to_owned),
             reply_to: m.reply_to,
@@ -420,7 +423,7 @@ impl Pending {
             id: self.id,
             conversation_id: self.conversation_id,
             sender_id: self.sender_id,
-            kind: &self.kind,
+            kind: self.kind,
             body: &self.body,
             client_id: self.client_id.as_deref(),
             reply_to: self.reply_to,
@@ -434,6 +437,8 @@ impl Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use confab_proto::rest::{ConversationKind, Role};
+
     use crate::store::{HistoryRange, NewConversation, NewUser};
 
     #[test]
@@ -449,7 +454,7 @@ mod tests {
         let store = Store::open(None, dir.path()).await.expect("store");
         for (id, username) in [(1, "ann"), (2, "ben")] {
             let user = NewUser {
-                id,
+                id: UserId(id),
                 username,
                 display_name: username,
                 avatar_url: None,
@@ -461,25 +466,25 @@ mod tests {
         }
         for id in [10, 20] {
             let c = NewConversation {
-                id,
-                kind: "group",
+                id: ConversationId(id),
+                kind: ConversationKind::Group,
                 name: Some("g"),
                 direct_key: None,
-                created_by: 1,
+                created_by: UserId(1),
                 now: 0,
-                members: vec![(1, "owner"), (2, "member")],
+                members: vec![(UserId(1), Role::Owner), (UserId(2), Role::Member)],
             };
             store.insert_conversation(&c, &[]).await.expect("conversation");
         }
         (store, dir)
     }
 
-    fn message(id: i64, conversation_id: i64, sender_id: i64, client_id: Option<&str>) -> NewMessage<'_> {
+    fn message(id: i64, conversation: i64, sender: i64, client_id: Option<&str>) -> NewMessage<'_> {
         NewMessage {
-            id,
-            conversation_id,
-            sender_id,
-            kind: "text",
+            id: MessageId(id),
+            conversation_id: ConversationId(conversation),
+            sender_id: UserId(sender),
+            kind: MessageKind::Text,
             body: "hi",
             client_id,
             reply_to: None,
@@ -493,8 +498,8 @@ mod tests {
         outcomes
             .iter()
             .map(|o| match o {
-                SendOutcome::Created(row) => (true, row.conversation_id, row.seq),
-                SendOutcome::Duplicate(row) => (false, row.conversation_id, row.seq),
+                SendOutcome::Created(row) => (true, row.conversation_id.0, row.seq),
+                SendOutcome::Duplicate(row) => (false, row.conversation_id.0, row.seq),
             })
             .collect()
     }
@@ -540,7 +545,7 @@ mod tests {
 
         let range = HistoryRange { before: None, after: None, limit: 100 };
         for (conversation, expected) in [(10, vec![1, 2, 3]), (20, vec![1, 2])] {
-            let (rows, _) = store.history(conversation, range).await.expect("history");
+            let (rows, _) = store.history(ConversationId(conversation), range).await.expect("history");
             assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), expected, "conversation {conversation}");
             let versions: Vec<i64> = rows.iter().map(|r| r.version).collect();
             assert!(versions.windows(2).all(|w| w[0] < w[1]), "versions rise with seq: {versions:?}");
@@ -580,7 +585,7 @@ mod tests {
 
         let range = HistoryRange { before: None, after: None, limit: 1000 };
         for conversation in [10, 20] {
-            let (rows, _) = store.history(conversation, range).await.expect("history");
+            let (rows, _) = store.history(ConversationId(conversation), range).await.expect("history");
             assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), (1..=125).collect::<Vec<_>>());
         }
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use std::collections::HashSet;
 
-use confab_proto::rest::{UpdateProfileRequest, User, UserSearchQuery, UserSearchResult};
+use confab_proto::rest::{ChosenStatus, UpdateProfileRequest, User, UserSearchQuery, UserSearchResult};
 use confab_proto::{ErrorCode, UserId};
 
 pub use username::Username;
@@ -53,7 +53,7 @@ impl Users {
     /// The public view of a user, with the link to their profile in the host app.
     pub fn to_wire(&self, row: &UserRow) -> User {
         User {
-            id: UserId(row.id),
+            id: row.id,
             username: row.username.clone(),
             display_name: row.display_name.clone(),
             avatar_url: row.avatar_url.clone(),
@@ -74,7 +74,7 @@ impl Users {
             avatar_url: avatar_url.as_ref().map(|a| a.as_deref()),
             bio: bio.as_ref().map(|b| b.as_deref()),
         };
-        self.store.update_profile(user.0, &patch).await?;
+        self.store.update_profile(user, &patch).await?;
         self.profile(user).await
     }
 
@@ -105,7 +105,7 @@ impl Users {
                 format!("limit must be between 1 and {MAX_SEARCH_PAGE}"),
             ));
         }
-        let hidden: Vec<i64> = hidden.iter().map(|u| u.0).collect();
+        let hidden: Vec<UserId> = hidden.iter().copied().collect();
         let mut rows = self.store.search_users(q, query.cursor.as_deref(), i64::from(limit) + 1, &hidden).await?;
         let next_cursor = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
@@ -166,7 +166,7 @@ impl Users {
             };
             match self.store.insert_user(&new_user(&row)).await {
                 Ok(()) => {
-                    tracing::info!(user_id = row.id, username = %row.username, "provisioned external user");
+                    tracing::info!(user_id = %row.id, username = %row.username, "provisioned external user");
                     return Ok(row);
                 }
                 Err(e) if e.is_unique_violation() => {
@@ -187,7 +187,7 @@ impl Users {
     }
 
     pub async fn get(&self, id: UserId) -> Result<UserRow> {
-        self.store.user_by_id(id.0).await?.ok_or(Error::NotFound("user"))
+        self.store.user_by_id(id).await?.ok_or(Error::NotFound("user"))
     }
 
     pub async fn by_username(&self, username: &Username) -> Result<Option<UserRow>> {
@@ -196,10 +196,9 @@ impl Users {
 
     /// Checks that every id names a user; the error lists the ones that do not.
     pub async fn require_all(&self, ids: &[UserId]) -> Result<Vec<UserRow>> {
-        let raw: Vec<i64> = ids.iter().map(|id| id.0).collect();
-        let rows = self.store.users_by_ids(&raw).await?;
+        let rows = self.store.users_by_ids(ids).await?;
         let missing: Vec<String> =
-            ids.iter().filter(|id| !rows.iter().any(|r| r.id == id.0)).map(|id| id.to_string()).collect();
+            ids.iter().filter(|id| !rows.iter().any(|r| r.id == **id)).map(|id| id.to_string()).collect();
         if !missing.is_empty() {
             return Err(Error::invalid(ErrorCode::UnknownUser, format!("unknown user ids: {}", missing.join(", "))));
         }
@@ -282,7 +281,7 @@ fn encode(value: &str) -> String {
     out
 }
 
-fn blank_user(id: i64, username: &Username, display_name: &str) -> UserRow {
+fn blank_user(id: UserId, username: &Username, display_name: &str) -> UserRow {
     UserRow {
         id,
         username: username.as_str().to_owned(),
@@ -291,7 +290,7 @@ fn blank_user(id: i64, username: &Username, display_name: &str) -> UserRow {
         password_hash: None,
         external_id: None,
         bio: None,
-        status: "online".to_owned(),
+        status: ChosenStatus::Online,
         status_text: None,
         last_seen_at: None,
         created_at: now_ms(),
@@ -321,7 +320,7 @@ mod tests {
 
     #[test]
     fn profile_links_fill_their_template() {
-        let mut row = blank_user(7, &Username::parse("zed").unwrap(), "Zed");
+        let mut row = blank_user(UserId(7), &Username::parse("zed").unwrap(), "Zed");
         assert_eq!(profile_url("https://g.example/u/{username}", &row).unwrap(), "https://g.example/u/zed");
         assert_eq!(profile_url("https://g.example/u/{external_id}", &row), None, "not a host-app user");
         row.external_id = Some("https://g.example|a b/c".into());

@@ -246,9 +246,9 @@ async fn deleting_a_group_removes_it_everywhere_but_keeps_the_audit_row() {
     }
     assert_api_error(bob.client.history(id, &HistoryQuery::default()).await, 404, ErrorCode::NotFound);
     assert!(bob.client.conversations().await.unwrap().conversations.is_empty());
-    let audit = app.server.app.store.audit_log(id.0, 10).await.unwrap();
+    let audit = app.server.app.store.audit_log(id, 10).await.unwrap();
     assert_eq!(audit.first().map(|a| a.action.as_str()), Some("group_deleted"));
-    assert_eq!(audit.first().map(|a| a.actor_id), Some(alice.id().0));
+    assert_eq!(audit.first().map(|a| a.actor_id), Some(alice.id()));
 }
 
 #[tokio::test]
