@@ -3,7 +3,7 @@
 // read receipts, and group management for owners and admins.
 
 import { clear, confirmLeave, dialog, h, modal, name, richText, timeOf } from "../dom.js";
-import { showMembers } from "./members.js";
+import { headerActions } from "./members.js";
 import { profileCard } from "./people.js";
 
 const QUICK_REACTIONS = ["👍", "❤️", "😂", "🏓"];
@@ -47,7 +47,7 @@ export function showChat(main, ctx, id, onBack) {
       h("div.title",
         h("h2", other ? h("button.link", { type: "button", on: { click: () => profileCard(ctx, other) } }, name(state.title(c))) : name(state.title(c))),
         h("p.muted", c.kind === "group" ? [`${c.member_count} members`, c.topic ? [" · ", h("bdi", c.topic)] : null] : presence ? [presence.status, presence.status_text ? [" · ", h("bdi", presence.status_text)] : null] : "")),
-      c.kind === "group" ? h("button.secondary", { type: "button", on: { click: () => showMembers(ctx, id) } }, "Members") : null);
+      headerActions(ctx, id));
   }
 
   function renderMessages() {
