@@ -18,7 +18,7 @@ export function headerActions(ctx, id) {
   if (!c) return null;
   const level = c.notification_level || "all";
   return [
-    h("button.icon.level", { type: "button", "aria-label": `Notifications: ${LEVEL_TEXT[level]}`, title: `Notifications: ${LEVEL_TEXT[level]}`, "data-level": level,
+    h("button.icon.level", { type: "button", "aria-label": `Notification level: ${LEVEL_TEXT[level]}`, title: `Notification level: ${LEVEL_TEXT[level]}`, "data-level": level,
       on: { click: () => chooseNotificationLevel(ctx, id) } }, level === "none" ? "🔕" : "🔔"),
     c.kind === "group" ? h("button.secondary", { type: "button", on: { click: () => showMembers(ctx, id) } }, "Members") : null,
   ];

@@ -106,7 +106,7 @@ export function chooseNotificationLevel(ctx, id) {
   const radios = LEVELS.map(([value, label, hint]) =>
     h("label.choice", h("input", { type: "radio", name: "level", value, checked: value === current }), h("span", h("strong", label), h("small", hint))));
   const box = dialog({
-    title: "Notifications",
+    title: "Notification level",
     body: [h("p.muted", "For ", name(ctx.state.title(c))), h("fieldset.choices", h("legend.visually-hidden", "Notification level"), radios), error],
     focus: radios.find((r) => r.querySelector("input").checked)?.querySelector("input"),
     actions: [
@@ -126,6 +126,5 @@ export function chooseNotificationLevel(ctx, id) {
       } },
     ],
   });
-  box.overlay.setAttribute("aria-label", "Notifications for this conversation");
   return box.closed;
 }
