@@ -74,20 +74,24 @@ test("keyboard: Alt+↑/↓ moves between conversations, Alt+Shift+↓ to the ne
   for (const title of ["Alpha", "Beta", "Gamma", "Delta"]) made.push(await group("shortpal", `${title} keys`, ["shortcuts"]));
   await user.page.locator(".conversation", { hasText: "Alpha keys" }).waitFor();
   const open = () => user.page.locator(".chat-header h2").textContent();
+  const opened = (title) => user.page.locator(".chat-header h2", { hasText: title }).waitFor({ timeout: 5000 });
   await user.page.keyboard.press("Alt+ArrowDown");
-  assert.equal(await open(), "Delta keys", "from nothing, the first one");
+  await opened("Delta keys"); // from nothing, the first one
   await user.page.keyboard.press("Alt+ArrowDown");
-  assert.equal(await open(), "Gamma keys");
+  await opened("Gamma keys");
   await user.page.keyboard.press("Alt+ArrowUp");
-  assert.equal(await open(), "Delta keys");
+  await opened("Delta keys");
   // An unread message in Alpha (which moves it to the top) and in Beta.
   await api("shortpal", "POST", `/api/v1/conversations/${made[1].id}/messages`, { body: "beta news" });
   await api("shortpal", "POST", `/api/v1/conversations/${made[0].id}/messages`, { body: "alpha news" });
   await user.page.locator(".conversation.unread", { hasText: "Beta keys" }).waitFor();
   await user.page.locator(".conversation.unread", { hasText: "Alpha keys" }).waitFor();
+  const changed = (from) => user.page.waitForFunction((t) => document.querySelector(".chat-header h2")?.textContent !== t, from, { timeout: 5000 });
   await user.page.keyboard.press("Alt+Shift+ArrowDown");
+  await changed("Delta keys");
   const first = await open();
   await user.page.keyboard.press("Alt+Shift+ArrowDown");
+  await changed(first);
   const second = await open();
   assert.deepEqual([first, second].sort(), ["Alpha keys", "Beta keys"], "both unread ones, one after the other");
 

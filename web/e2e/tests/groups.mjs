@@ -36,6 +36,7 @@ test("an owner adds several members at once, edits the details and reads the his
   await ann.page.locator(".conversation", { hasText: "Running club" }).waitFor();
   await owner.page.getByRole("button", { name: "Members" }).click();
   await members.getByLabel("Topic").waitFor();
+  await owner.page.waitForTimeout(300); // the dialog's fade-in is over
   await shot(owner.page, "members.png");
   await members.getByRole("button", { name: "Close" }).click();
   // A bad avatar URL is refused with the server's reason, and nothing changes.

@@ -48,6 +48,8 @@ export function showApp(root, ctx) {
   // The open conversation follows the address: clicking, Back/Forward, a permalink, a reload.
   let view = null; // {id, jumpTo?, dispose}
   const closeChat = () => {
+    const was = view?.id;
+    const focusInChat = main.contains(document.activeElement) || document.activeElement === document.body;
     view?.dispose?.();
     view = null;
     state.current = null;
@@ -55,6 +57,8 @@ export function showApp(root, ctx) {
     clear(main, h("p.empty", EMPTY_CHAT));
     renderList();
     renderTitle();
+    // Back to the list: the keyboard lands on the conversation just left, not on the page's top.
+    if (was && focusInChat) list.querySelector(`.conversation[data-id="${CSS.escape(was)}"]`)?.focus();
   };
   ctx.main = main;
   ctx.closeChat = () => navigate(null);
