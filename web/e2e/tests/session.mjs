@@ -6,6 +6,12 @@ import assert from "node:assert/strict";
 import { api, base, browser, newTab, newUser, openPages, PASSWORD, shot, signInPage, test } from "../harness.mjs";
 
 const online = (page) => page.locator(".connection[data-status=online]").waitFor({ timeout: 15000 });
+// Every refresh takes 300 ms on the wire, so tabs booting together really overlap: each request
+// carries the cookie as it was when it left.
+const slowRefresh = (context) => context.route("**/api/v1/auth/refresh", async (route) => {
+  await new Promise((r) => setTimeout(r, 300));
+  await route.continue();
+});
 const signInForm = (page) => page.getByRole("button", { name: "Sign in" }).waitFor({ timeout: 15000 });
 
 test("the session survives a new tab and a browser restart, and no script can read the refresh token", async () => {
@@ -46,6 +52,7 @@ test("tabs opened together share the session without tripping refresh-token reus
   // Four tabs boot at once: each refreshes with the one cookie. Serialized (Web Locks), each
   // sends the cookie the previous one received; unserialized, the server would see a reused
   // token and revoke the session.
+  await slowRefresh(user.context);
   const tabs = await Promise.all([1, 2, 3, 4].map((i) => newTab(user, `manytabs-${i}`)));
   await Promise.all(tabs.map((t) => t.page.goto(base())));
   await Promise.all(tabs.map((t) => online(t.page)));
@@ -60,6 +67,19 @@ test("tabs opened together share the session without tripping refresh-token reus
   const another = await newTab(user, "manytabs-5");
   await another.page.goto(base());
   await online(another.page);
+});
+
+test("without Web Locks (plain http on a LAN), a lease in localStorage keeps tabs from reusing the refresh token", async () => {
+  const noLocks = () => Object.defineProperty(Navigator.prototype, "locks", { configurable: true, get: () => undefined });
+  const user = await newUser("nolocks", { init: noLocks });
+  assert.equal(await user.page.evaluate(() => navigator.locks), undefined);
+  await slowRefresh(user.context);
+  const tabs = await Promise.all([1, 2, 3].map((i) => newTab(user, `nolocks-${i}`)));
+  await Promise.all(tabs.map((t) => t.page.goto(base())));
+  await Promise.all(tabs.map((t) => online(t.page)));
+  const again = await newTab(user, "nolocks-4");
+  await again.page.goto(base());
+  await online(again.page);
 });
 
 test("sign out ends this browser's session; sign out everywhere ends every device's", async () => {
