@@ -4,7 +4,8 @@
 
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -74,8 +75,8 @@ export const browser = await chromium.launch({
 
 export const openPages = [];
 
-export async function newPage(name, { width = 1200, height = 800, init = null } = {}) {
-  const context = await browser.newContext({ viewport: { width, height } });
+export async function newPage(name, { width = 1200, height = 800, init = null, context: options = {} } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, ...options });
   if (init) await context.addInitScript(init);
   const page = await context.newPage();
   openPages.push({ name, page });
@@ -85,6 +86,26 @@ export async function newPage(name, { width = 1200, height = 800, init = null } 
   });
   page.on("pageerror", (error) => console.error(`[${name}] page error:`, error.message));
   return { name, context, page };
+}
+
+/** Another tab in the same browser (same cookies and storage) as `user`. */
+export async function newTab(user, name = `${user.name}-tab`) {
+  const page = await user.context.newPage();
+  openPages.push({ name, page });
+  page.on("dialog", async (dialog) => {
+    await dialog.dismiss();
+    throw new Error(`a JavaScript dialog opened: ${dialog.message()}`);
+  });
+  page.on("pageerror", (error) => console.error(`[${name}] page error:`, error.message));
+  return { ...user, name, page };
+}
+
+/** Signs in through the form (the account exists already). */
+export async function signInPage(page, name) {
+  await page.getByLabel("Username").fill(name);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.locator(".connection[data-status=online]").waitFor({ timeout: 15000 });
 }
 
 export async function newUser(name, options = {}) {
@@ -138,6 +159,38 @@ export async function openChatWith(user, otherName) {
   await user.page.getByLabel("Search users").fill(otherName);
   await user.page.getByRole("button", { name: new RegExp(`@${otherName}$`) }).click();
   await user.page.locator(".chat-header h2", { hasText: otherName }).waitFor();
+}
+
+/** A screenshot in web/e2e/screenshots/ (`SHOTS=docs` also copies the ones in DOCS_SHOTS to
+ * docs/screenshots/ once the run is over). */
+export async function shot(page, file) {
+  await page.screenshot({ path: join(shots, file) });
+}
+
+/** The screenshots the README and docs show. */
+const DOCS_SHOTS = ["chat.png", "group.png", "phone-dark.png", "sign-in.png", "me.png", "members.png", "desktop-dark.png", "phone-list.png"];
+
+function copyDocsShots() {
+  if (process.env.SHOTS !== "docs") return;
+  const docs = join(here, "../../docs/screenshots");
+  mkdirSync(docs, { recursive: true });
+  for (const file of DOCS_SHOTS) if (existsSync(join(shots, file))) copyFileSync(join(shots, file), join(docs, file));
+  console.log(`copied ${DOCS_SHOTS.length} screenshots to docs/screenshots/`);
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** Runs axe-core in `target` (a page or a frame) against WCAG 2.1 A and AA; fails on any
+ * serious or critical violation, naming the rule and the elements. */
+export async function checkA11y(target, what) {
+  // Evaluated through the DevTools protocol, so the page's CSP does not block it.
+  if (!(await target.evaluate(() => Boolean(window.axe)))) await target.evaluate(axeSource);
+  const violations = await target.evaluate(async () => {
+    const result = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] }, resultTypes: ["violations"] });
+    return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.slice(0, 5).map((n) => `${n.target.join(" ")} — ${n.failureSummary?.split("\n").slice(1, 2).join("")}`).join("\n    ")}`);
+  });
+  if (violations.length) throw new Error(`${what}: ${violations.length} serious or critical accessibility violations:\n  ${violations.join("\n  ")}`);
 }
 
 export async function openConversation(user, title) {
@@ -195,6 +248,7 @@ export async function runAll(serverArgs) {
   } finally {
     await browser.close();
     await stopServer();
+    if (!failed) copyDocsShots();
     rmSync(dataDir, { recursive: true, force: true });
   }
   console.log(failed ? `${failed} of ${chosen.length} browser tests failed` : `all ${chosen.length} browser tests passed`);

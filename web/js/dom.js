@@ -137,10 +137,39 @@ export function dialog({ title, body = [], actions = [{ label: "Close", value: n
 }
 
 /** A confirmation; resolves true on confirm. Never uses window.confirm (no browser dialogs). */
-export function modal(title, body, confirmLabel = "OK") {
-  return dialog({
+export function modal(title, body, confirmLabel = "OK", { danger = false } = {}) {
+  const box = dialog({
     title,
     body: [h("p", body)],
-    actions: [{ label: "Cancel", value: false, class: "secondary" }, { label: confirmLabel, value: true }],
-  }).closed.then((v) => v === true);
+    actions: [{ label: "Cancel", value: false, class: "secondary" }, { label: confirmLabel, value: true, class: danger ? "danger" : undefined }],
+  });
+  // Something that cannot be undone: Enter on the first focus must not do it.
+  if (danger) box.overlay.querySelector("[data-action=Cancel]").focus();
+  return box.closed.then((v) => v === true);
+}
+
+/** Says `text` to screen readers (the polite live region of index.html) without moving focus. */
+export function announce(text) {
+  const region = document.getElementById("announcer");
+  if (!region) return;
+  region.textContent = "";
+  // A fresh node after a tick: the same words twice are still announced.
+  setTimeout(() => { region.textContent = text; }, 50);
+}
+
+/** Initials of a name ("Ada Lovelace" → "AL"), by whole characters so emoji and accents survive. */
+export function initials(text) {
+  const words = String(text || "?").trim().split(/\s+/).filter(Boolean);
+  const first = (w) => Array.from(w)[0] || "";
+  return ((words.length > 1 ? first(words[0]) + first(words.at(-1)) : Array.from(words[0] || "?").slice(0, 2).join("")) || "?").toUpperCase();
+}
+
+/** A round avatar with initials (until uploads land), its tone picked from `key` (an id) so a
+ * person keeps their colour; decorative, since the name is always written next to it. */
+export function avatar(text, key = text, { presence = null, size = "" } = {}) {
+  let hash = 0;
+  for (const ch of String(key)) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
+  return h(`span.avatar${size ? "." + size : ""}`, { "aria-hidden": "true", "data-tone": String(hash % 8) },
+    initials(text),
+    presence ? h("span.presence", { "data-presence": presence }) : null);
 }

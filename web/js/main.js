@@ -1,7 +1,7 @@
-// Boot: find a token (a previous sign-in in this tab, the host app's postMessage in embedded
-// mode, or the sign-in form), then load the user's world and open the WebSocket.
+// Boot: find a session (the sign-in cookie of an earlier visit, the host app's postMessage in
+// embedded mode, or the sign-in form), then load the user's world and open the WebSocket.
 
-import { Api, forgetTokens, loadTokens, saveTokens } from "./api.js";
+import { Api, onSignedInElsewhere, resumeSession } from "./api.js";
 import { Connection } from "./connection.js";
 import { State } from "./state.js";
 import { localStore, sessionStore } from "./storage.js";
@@ -13,34 +13,63 @@ const root = document.getElementById("app");
 const params = new URLSearchParams(location.search);
 applyTheme(localStore.getItem("confab.theme"));
 
-function signOut(connection) {
-  connection?.stop();
-  forgetTokens();
+let running = null; // {connection, dispose} of the signed-in screen
+let showingAuth = false;
+
+function stopRunning() {
+  running?.connection.stop();
+  running?.dispose?.();
+  running = null;
+}
+
+function signedOut() {
+  // Called by whoever notices first (the sign-out itself, the socket's 4009, a refused refresh).
+  if (!running) return;
+  stopRunning();
   sessionStore.removeItem("confab.outbox");
   start();
 }
 
-async function run(tokens) {
-  saveTokens(tokens);
+async function run(session) {
+  showingAuth = false;
+  stopRunning();
   const state = new State();
-  let connection = null;
-  const api = new Api(tokens, () => signOut(connection));
-  connection = new Connection(api, state, () => signOut(connection));
+  const api = new Api(session, signedOut);
+  const connection = new Connection(api, state, signedOut);
   try {
     state.me = await api.get("/api/v1/me");
   } catch {
-    return signOut(connection);
+    return start();
   }
-  showApp(root, { api, state, connection, signOut: () => { api.post("/api/v1/auth/logout").catch(() => {}); signOut(connection); } });
+  const signOut = async (options) => {
+    await api.signOut(options);
+    signedOut();
+  };
+  const dispose = showApp(root, { api, state, connection, signOut });
+  running = { connection, dispose };
   connection.start();
 }
 
-function start() {
-  const saved = loadTokens();
-  if (saved?.access_token) return run(saved);
+async function start() {
   if (params.has("embed")) return waitForHostToken();
+  boot("Loading Confab…");
+  const resumed = await resumeSession();
+  if (resumed?.offline) {
+    boot("Confab cannot be reached. Retrying…");
+    return setTimeout(start, 3000);
+  }
+  if (resumed) return run(resumed);
+  showingAuth = true;
   showAuth(root, run);
 }
+
+function boot(text) {
+  root.replaceChildren(Object.assign(document.createElement("p"), { className: "boot", textContent: text }));
+}
+
+// Signed in (or out) in another tab: follow it. Signing out there revokes the session, which
+// closes this tab's socket (4009) and brings the sign-in form here as well.
+onSignedInElsewhere((signedIn) => { if (signedIn && showingAuth) start(); });
 
 /**
  * Embedded mode: the host app loads `/?embed=1&origin=https://game.example` in an iframe and
@@ -49,7 +78,6 @@ function start() {
  */
 function waitForHostToken() {
   const allowed = embedderOrigin();
-  const boot = (text) => root.replaceChildren(Object.assign(document.createElement("p"), { className: "boot", textContent: text }));
   const ancestor = location.ancestorOrigins?.[0];
   if (!allowed || window.parent === window || (ancestor && ancestor !== allowed)) {
     return boot("Confab cannot start here: this page is not embedded by the site named in its address.");

@@ -7,6 +7,7 @@ export class State extends EventTarget {
   messages = new Map(); // conversation id -> Map(seq -> Message)
   hasOlder = new Map(); // conversation id -> bool
   presence = new Map(); // user id -> Presence
+  ownPresence = null; // {status, status_text?, seen_as}: what you chose (GET/PUT /me/presence)
   typing = new Map(); // conversation id -> Map(user id -> expiry ms)
   notifications = [];
   unreadNotifications = 0;
@@ -159,6 +160,19 @@ export class State extends EventTarget {
     if (known) return known.display_name;
     if (id && !this.#asked.has(id)) { this.#asked.add(id); this.onUnknownUser?.(id); }
     return "someone";
+  }
+
+  /** The conversation list as the sidebar shows it: latest activity first. */
+  sortedConversations() {
+    return [...this.conversations.values()].sort((a, b) => (b.last_activity_at || "").localeCompare(a.last_activity_at || ""));
+  }
+
+  /** Unread messages across conversations, for the tab title; muted ones (level `none`) do not
+   * call for attention and are left out. */
+  unreadTotal() {
+    let total = 0;
+    for (const c of this.conversations.values()) if (c.notification_level !== "none") total += c.unread_count || 0;
+    return total;
   }
 
   title(conversation) {

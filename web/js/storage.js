@@ -1,6 +1,6 @@
 // Web storage that may be missing: in a cross-site iframe the browser may partition or refuse it,
 // and merely reading `window.localStorage` then throws. Each store falls back to memory, and
-// `persistent` says whether what is saved outlives the page (the UI says so when it does not).
+// `persistent` says whether the session outlives the page (the UI says so when it does not).
 
 function memory() {
   const map = new Map();
@@ -26,9 +26,12 @@ function open(kind) {
 const local = open("localStorage");
 const session = open("sessionStorage");
 
-/** Survives reloads (the theme). */
+/** Survives reloads (the theme, choices like "not now" for desktop notifications). */
 export const localStore = local.store;
-/** Per tab (tokens, the outbox). */
+/** Per tab (the outbox). */
 export const sessionStore = session.store;
-/** False when the session lives only in this page: a reload signs out. */
-export const persistent = session.ok;
+/** Whether the browser keeps the sign-in cookie (the refresh token, HttpOnly): refused cookies,
+ * or refused storage (a cross-site frame, where cookies are refused too), mean the session lives
+ * only in this page and a reload signs out. */
+export const cookies = typeof navigator !== "undefined" && navigator.cookieEnabled && session.ok;
+export const persistent = cookies && local.ok;

@@ -38,9 +38,11 @@ test("a group with three users", async () => {
   await carol.page.getByRole("button", { name: "Create" }).click();
   for (const name of ["dave", "erin"]) {
     await carol.page.getByRole("button", { name: "Members" }).click();
-    await carol.page.getByRole("button", { name: "Add member" }).click();
+    await carol.page.getByRole("button", { name: "Add members" }).click();
     await carol.page.getByLabel("Search users").fill(name);
-    await carol.page.getByRole("button", { name: new RegExp(`@${name}$`) }).click();
+    await carol.page.getByRole("checkbox", { name: new RegExp(`@${name}$`) }).check();
+    await carol.page.getByRole("button", { name: "Add", exact: true }).click();
+    await carol.page.getByRole("dialog", { name: "Members" }).waitFor({ state: "detached" });
     await carol.page.locator(".system", { hasText: `added ${name}` }).waitFor();
   }
   await send(carol, "Welcome to the club, @dave and @erin");

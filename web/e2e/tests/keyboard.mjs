@@ -17,7 +17,7 @@ test("Escape closes every dialog, Tab stays inside it, focus returns to where it
     ["New chat", () => page.getByRole("button", { name: "New chat" })],
     ["New group", () => page.getByRole("button", { name: "New group" })],
     ["Contacts", () => page.getByRole("button", { name: "Contacts" })],
-    ["Notifications", () => page.getByRole("button", { name: "Notifications" })],
+    ["Notifications", () => page.getByRole("button", { name: "Notifications", exact: true })],
     ["Members", () => page.getByRole("button", { name: "Members" })],
     ["Edit message", () => page.locator(".message", { hasText: "edit me" }).getByRole("button", { name: "Edit" })],
     ["Delete this message?", () => page.locator(".message", { hasText: "edit me" }).getByRole("button", { name: "Delete" })],

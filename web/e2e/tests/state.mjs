@@ -31,6 +31,8 @@ test("blocking collapses someone's messages and unblocking shows them again, wit
   await messageText(blocker, "words of the pest").waitFor();
   await blocker.page.locator(".message .author", { hasText: "pest" }).first().click();
   await blocker.page.getByRole("dialog", { name: "Profile" }).getByRole("button", { name: "Block" }).click();
+  // Blocking asks first.
+  await blocker.page.getByRole("dialog", { name: "Block pest?" }).getByRole("button", { name: "Block" }).click();
   await blocker.page.locator(".message .body.deleted", { hasText: "a user you blocked" }).waitFor();
   assert.equal(await messageText(blocker, "words of the pest").count(), 0, "collapsed at once");
   await blocker.page.locator(".message .author", { hasText: "pest" }).first().click();

@@ -3,7 +3,7 @@
 // read receipts, and group management for owners and admins.
 
 import { clear, confirmLeave, dialog, h, modal, name, richText, timeOf } from "../dom.js";
-import { pickUser } from "./pick.js";
+import { headerActions } from "./members.js";
 import { profileCard } from "./people.js";
 
 const QUICK_REACTIONS = ["👍", "❤️", "😂", "🏓"];
@@ -47,7 +47,7 @@ export function showChat(main, ctx, id, onBack) {
       h("div.title",
         h("h2", other ? h("button.link", { type: "button", on: { click: () => profileCard(ctx, other) } }, name(state.title(c))) : name(state.title(c))),
         h("p.muted", c.kind === "group" ? [`${c.member_count} members`, c.topic ? [" · ", h("bdi", c.topic)] : null] : presence ? [presence.status, presence.status_text ? [" · ", h("bdi", presence.status_text)] : null] : "")),
-      c.kind === "group" ? h("button.secondary", { type: "button", on: { click: manageGroup } }, "Members") : null);
+      headerActions(ctx, id));
   }
 
   function renderMessages() {
@@ -211,25 +211,6 @@ export function showChat(main, ctx, id, onBack) {
     const activity = state.activities[0];
     if (!activity) return modal("No activities", "This server has no activities to invite to.");
     await api.post(`/api/v1/conversations/${id}/invitations`, { activity: activity.id }).catch((e) => modal("Invitation", e.message));
-  }
-
-  function manageGroup() {
-    const c = conversation();
-    const role = myRole();
-    const manager = ["owner", "admin"].includes(role);
-    let box = null;
-    const act = async (fn) => { try { await fn(); box.close(); } catch (e) { modal("That did not work", e.message); } };
-    const rows = c.members.map((m) => h("li",
-      h("button.link", { type: "button", on: { click: () => profileCard(ctx, m.user) } }, name(m.user.display_name)), ` (${m.role})`,
-      role === "owner" && m.user.id !== state.me.id ? h("button.link", { type: "button", on: { click: () => act(() => api.patch(`/api/v1/conversations/${id}/members/${m.user.id}`, { role: m.role === "admin" ? "member" : "admin" })) } }, m.role === "admin" ? "Demote" : "Make admin") : null,
-      (role === "owner" || (role === "admin" && m.role === "member")) && m.user.id !== state.me.id ? h("button.link", { type: "button", on: { click: () => act(() => api.del(`/api/v1/conversations/${id}/members/${m.user.id}`)) } }, "Remove") : null));
-    const groupName = h("input", { "aria-label": "Group name", value: c.name, maxlength: 100 });
-    const actions = [];
-    if (manager) actions.push({ label: "Add member", class: "secondary", close: false, onClick: async () => { const u = await pickUser(ctx, "Add a member"); if (u) act(() => api.post(`/api/v1/conversations/${id}/members`, { members: [u.id] })); } });
-    if (role !== "owner") actions.push({ label: "Leave", class: "danger", close: false, onClick: () => act(() => api.del(`/api/v1/conversations/${id}/members/${state.me.id}`)) });
-    actions.push({ label: "Close", value: null });
-    box = dialog({ title: "Members", wide: true, actions, body: [h("ul.members", rows),
-      manager ? h("div.row", groupName, h("button.secondary", { type: "button", on: { click: () => act(() => api.patch(`/api/v1/conversations/${id}`, { name: groupName.value })) } }, "Rename")) : null] });
   }
 
   async function loadOlder() {

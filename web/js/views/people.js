@@ -1,7 +1,7 @@
 // A user's profile card: name, bio, presence, the link to their profile in the host app, and
 // what you can do about them (contact, block, restrict).
 
-import { dialog, externalLink, h, modal, name } from "../dom.js";
+import { avatar, dialog, externalLink, h, modal, name } from "../dom.js";
 
 export async function profileCard(ctx, user) {
   const { state } = ctx;
@@ -21,14 +21,17 @@ export async function profileCard(ctx, user) {
   const actions = own ? [] : [
     { label: "Add contact", class: "secondary", close: false, onClick: run(() => ctx.api.post(`/api/v1/contacts/${user.id}`)) },
     { label: restricted ? "Unmute" : "Mute", class: "secondary", close: false, onClick: run(() => restricted ? ctx.api.del(`/api/v1/restrictions/${user.id}`) : ctx.api.put(`/api/v1/restrictions/${user.id}`)) },
-    { label: blocked ? "Unblock" : "Block", class: "danger", close: false, onClick: run(() => blocked ? ctx.api.del(`/api/v1/blocks/${user.id}`) : ctx.api.put(`/api/v1/blocks/${user.id}`), historyChanged) },
+    { label: blocked ? "Unblock" : "Block", class: "danger", close: false, onClick: async () => {
+      if (!blocked && !(await modal(`Block ${user.display_name}?`, "They can no longer message you or see when you are online, and their messages in shared groups are hidden from you. They are not told.", "Block", { danger: true }))) return;
+      run(() => blocked ? ctx.api.del(`/api/v1/blocks/${user.id}`) : ctx.api.put(`/api/v1/blocks/${user.id}`), historyChanged)();
+    } },
   ];
   actions.push({ label: "Close", value: null });
   box = dialog({
     title: name(user.display_name),
     className: "profile",
     body: [
-      h("p.muted", `@${user.username}`, presence ? ` · ${presence.status}` : ""),
+      h("div.me-card", avatar(user.display_name, user.id, { size: "large", presence: presence?.status }), h("p.muted", `@${user.username}`, presence ? ` · ${presence.status}` : "")),
       presence?.status_text ? h("p.status", { dir: "auto" }, presence.status_text) : null,
       user.bio ? h("p.bio", { dir: "auto" }, user.bio) : null,
       profileLink,

@@ -2,6 +2,7 @@
 //! tokens (`external`), and WebSocket tickets. [`Auth::authenticate`] is the one door through
 //! which REST and WebSocket requests become a [`Principal`].
 
+pub mod cookie;
 pub mod external;
 pub mod jwt;
 pub mod password;
@@ -154,6 +155,11 @@ impl Auth {
         })
     }
 
+    /// How long a refresh token (and so the web client's cookie) stays valid unused.
+    pub fn refresh_token_ttl_secs(&self) -> u64 {
+        self.config.refresh_token_ttl_secs
+    }
+
     fn refresh_ttl_ms(&self) -> i64 {
         self.config.refresh_token_ttl_secs as i64 * 1000
     }
@@ -197,6 +203,31 @@ impl Auth {
             Some(session) => self.revoke_session(principal, session).await,
             None => Err(Error::Forbidden("tokens of the host app are signed out in the host app".into())),
         }
+    }
+
+    /// Ends the session a refresh token belongs to (the web client's sign-out by cookie, when it
+    /// holds no valid access token). Using the token up first finds its session without a second
+    /// way of reading refresh tokens; a token already used revokes the session all the same.
+    pub async fn logout_by_refresh_token(&self, refresh_token: String) -> Result<()> {
+        let rotated = self.refresh(RefreshRequest { refresh_token }).await;
+        match rotated {
+            Ok(pair) => {
+                let principal = Principal { user_id: pair.user.id, session_id: Some(pair.session_id) };
+                self.revoke_session(principal, pair.session_id).await
+            }
+            Err(e) if e.code() == ErrorCode::RefreshTokenReused => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Signs out every session of the caller's, this one included ("sign out everywhere").
+    pub async fn revoke_all_sessions(&self, principal: Principal) -> Result<()> {
+        let now = now_ms();
+        for session in self.store.active_sessions(principal.user_id.0, now).await? {
+            self.store.revoke_session(principal.user_id.0, session.id, now).await?;
+            self.hub.close_session(SessionId(session.id));
+        }
+        Ok(())
     }
 
     /// Verifies a bearer token of any accepted kind and tells who presents it. Confab's own

@@ -3,18 +3,86 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use confab_proto::rest::{AuthResponse, LoginRequest, RefreshRequest, RegisterRequest, SessionList, User, WsTicket};
-use confab_proto::{ErrorBody, SessionId, UserId};
+use confab_proto::{ErrorBody, ErrorCode, SessionId, UserId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::extract::{Authenticated, Client, Json, Path};
 use crate::app::App;
+use crate::auth::cookie;
 use crate::error::Error;
 
-/// Create a built-in account and sign in.
+/// What the web client gets instead of [`AuthResponse`] when it sends `X-Confab-Client: web`:
+/// the same, but the refresh token travels only in the `confab_refresh` cookie (`HttpOnly`), so
+/// no script ever holds it.
+#[derive(Serialize, ToSchema)]
+pub struct WebSession {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    pub session_id: SessionId,
+    pub user: User,
+}
+
+/// `POST /api/v1/auth/refresh`: the refresh token in the body, or (web client) in the cookie.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    /// Omit it to use the `confab_refresh` cookie (which then requires `X-Confab-Client: web`).
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+}
+
+/// The tokens as the caller asked for them: all in the body, or the refresh token in the cookie.
+fn answer(app: &App, headers: &HeaderMap, status: StatusCode, tokens: AuthResponse) -> Response {
+    if !cookie::is_web_client(headers) {
+        return (status, axum::Json(tokens)).into_response();
+    }
+    let set = cookie::set(headers, &tokens.refresh_token, app.auth.refresh_token_ttl_secs());
+    let body = WebSession {
+        access_token: tokens.access_token,
+        token_type: tokens.token_type,
+        expires_in: tokens.expires_in,
+        session_id: tokens.session_id,
+        user: tokens.user,
+    };
+    (status, [(header::SET_COOKIE, set)], axum::Json(body)).into_response()
+}
+
+/// The refresh token of a refresh or logout: the body's, else the cookie's, which counts only with
+/// the web client's header (a cross-site form can send the cookie's request, never the header).
+fn presented_refresh_token(headers: &HeaderMap, in_body: Option<String>) -> Result<Option<String>, Error> {
+    if let Some(token) = in_body {
+        return Ok(Some(token));
+    }
+    match cookie::read(headers) {
+        Some(token) if cookie::is_web_client(headers) => Ok(Some(token)),
+        Some(_) => Err(Error::Forbidden(format!(
+            "the session cookie is accepted only with the header {}: {}",
+            cookie::WEB_CLIENT_HEADER,
+            cookie::WEB_CLIENT_VALUE
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// A refusal that also makes the browser forget a cookie that no longer works.
+fn forgetting_cookie(headers: &HeaderMap, error: Error) -> Response {
+    let mut response = error.into_response();
+    if cookie::is_web_client(headers) && cookie::read(headers).is_some() {
+        response.headers_mut().insert(header::SET_COOKIE, cookie::clear(headers));
+    }
+    response
+}
+
+/// Create a built-in account and sign in. With `X-Confab-Client: web` the answer is a
+/// `WebSession` and the refresh token is set as the `confab_refresh` cookie.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses(
-        (status = 201, body = AuthResponse),
+        (status = 201, body = AuthResponse, description = "the tokens; with `X-Confab-Client: web`, a `WebSession` and the `confab_refresh` cookie"),
         (status = 400, description = "invalid_username, invalid_password, invalid_parameter, invalid_json", body = ErrorBody),
         (status = 403, description = "registration_closed", body = ErrorBody),
         (status = 409, description = "username_taken", body = ErrorBody),
@@ -23,47 +91,83 @@ use crate::error::Error;
 pub async fn register(
     State(app): State<Arc<App>>,
     Client(client): Client,
+    headers: HeaderMap,
     Json(req): Json<RegisterRequest>,
-) -> Result<(StatusCode, axum::Json<AuthResponse>), Error> {
+) -> Result<Response, Error> {
     let tokens = app.auth.register(req, &client).await?;
-    Ok((StatusCode::CREATED, axum::Json(tokens)))
+    Ok(answer(&app, &headers, StatusCode::CREATED, tokens))
 }
 
-/// Sign in with a username and password; starts a new session.
+/// Sign in with a username and password; starts a new session. With `X-Confab-Client: web`
+/// the answer is a `WebSession` and the refresh token is set as the `confab_refresh` cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
-        (status = 200, body = AuthResponse),
+        (status = 200, body = AuthResponse, description = "the tokens; with `X-Confab-Client: web`, a `WebSession` and the `confab_refresh` cookie"),
         (status = 401, description = "invalid_credentials", body = ErrorBody),
         (status = 429, description = "rate_limited (per IP and per username)", body = ErrorBody),
     ))]
 pub async fn login(
     State(app): State<Arc<App>>,
     Client(client): Client,
+    headers: HeaderMap,
     Json(req): Json<LoginRequest>,
-) -> Result<axum::Json<AuthResponse>, Error> {
-    Ok(axum::Json(app.auth.login(req, &client).await?))
+) -> Result<Response, Error> {
+    let tokens = app.auth.login(req, &client).await?;
+    Ok(answer(&app, &headers, StatusCode::OK, tokens))
 }
 
 /// Exchange a refresh token for a new access and refresh token. Each refresh token works once;
-/// presenting it again revokes the session.
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+/// presenting it again revokes the session. The token comes in the body, or (web client) in the
+/// `confab_refresh` cookie together with `X-Confab-Client: web`; then the answer is a `WebSession`
+/// and the new refresh token replaces the cookie.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
     responses(
-        (status = 200, body = AuthResponse),
-        (status = 401, description = "invalid_refresh_token, refresh_token_reused", body = ErrorBody),
+        (status = 200, body = AuthResponse, description = "the new pair; by cookie, a `WebSession` and a new `confab_refresh` cookie"),
+        (status = 401, description = "invalid_refresh_token (also: none presented), refresh_token_reused", body = ErrorBody),
+        (status = 403, description = "forbidden: the cookie came without `X-Confab-Client: web`", body = ErrorBody),
     ))]
 pub async fn refresh(
     State(app): State<Arc<App>>,
-    Json(req): Json<RefreshRequest>,
-) -> Result<axum::Json<AuthResponse>, Error> {
-    Ok(axum::Json(app.auth.refresh(req).await?))
+    headers: HeaderMap,
+    Json(req): Json<RefreshBody>,
+) -> Result<Response, Error> {
+    let Some(refresh_token) = presented_refresh_token(&headers, req.refresh_token)? else {
+        return Err(Error::unauthenticated(
+            ErrorCode::InvalidRefreshToken,
+            "no refresh token in the body or the cookie",
+        ));
+    };
+    match app.auth.refresh(RefreshRequest { refresh_token }).await {
+        Ok(tokens) => Ok(answer(&app, &headers, StatusCode::OK, tokens)),
+        Err(e) => Ok(forgetting_cookie(&headers, e)),
+    }
 }
 
-/// End the current session: its tokens stop working and its WebSockets close (4009).
+/// End the current session: its tokens stop working and its WebSockets close (4009). The session
+/// is the bearer token's; without a valid one, the web client's `confab_refresh` cookie (with
+/// `X-Confab-Client: web`) names it. The cookie is cleared either way.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody)))]
-pub async fn logout(State(app): State<Arc<App>>, Authenticated(me): Authenticated) -> Result<StatusCode, Error> {
-    app.auth.logout(me).await?;
-    Ok(StatusCode::NO_CONTENT)
+    responses(
+        (status = 204),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "forbidden: a host app's token, or the cookie without `X-Confab-Client: web`", body = ErrorBody),
+    ))]
+pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, bearer: Result<Authenticated, Error>) -> Response {
+    let result = match bearer {
+        Ok(Authenticated(me)) => app.auth.logout(me).await,
+        Err(refused) => match presented_refresh_token(&headers, None) {
+            Ok(Some(token)) => app.auth.logout_by_refresh_token(token).await,
+            Ok(None) => Err(refused),
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(()) if cookie::is_web_client(&headers) => {
+            (StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie::clear(&headers))]).into_response()
+        }
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => forgetting_cookie(&headers, e),
+    }
 }
 
 /// The signed-in user.
@@ -94,6 +198,22 @@ pub async fn revoke_session(
 ) -> Result<StatusCode, Error> {
     app.auth.revoke_session(me, session_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sign out everywhere: every session of the user ends, this one included, and their WebSockets
+/// close (4009).
+#[utoipa::path(delete, path = "/api/v1/me/sessions", tag = "auth", security(("bearer" = [])),
+    responses((status = 204)))]
+pub async fn revoke_all_sessions(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Authenticated(me): Authenticated,
+) -> Result<Response, Error> {
+    app.auth.revoke_all_sessions(me).await?;
+    if cookie::is_web_client(&headers) {
+        return Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie::clear(&headers))]).into_response());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// A one-time ticket for opening the WebSocket as `/api/v1/ws?ticket=…`, valid 30 seconds.

@@ -41,6 +41,8 @@ pub use serve::serve;
         license(name = "AGPL-3.0-or-later")
     ),
     modifiers(&BearerAuth),
+    // The web client's answer to sign-in and refresh (named in their descriptions, not a body).
+    components(schemas(accounts::WebSession)),
     tags(
         (name = "auth", description = "Built-in accounts, tokens and sessions"),
         (name = "conversations", description = "Direct and group conversations"),
@@ -125,7 +127,7 @@ fn api() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(people::blocks))
         .routes(routes!(people::block, people::unblock))
         .routes(routes!(people::restrict, people::unrestrict))
-        .routes(routes!(accounts::sessions))
+        .routes(routes!(accounts::sessions, accounts::revoke_all_sessions))
         .routes(routes!(accounts::revoke_session))
         .routes(routes!(accounts::ws_ticket))
         .routes(routes!(accounts::user))
