@@ -162,7 +162,6 @@ export function createTimeline(ctx, id, actions) {
   /** Redraws what changed, keeping the reader's place: stuck to the bottom, or the first entry
    * in view where it was on screen (also when pages are added or dropped above it). */
   function render() {
-    const anchor = captureAnchor();
     const focused = document.activeElement;
     const next = new Map();
     const els = [];
@@ -172,6 +171,7 @@ export function createTimeline(ctx, id, actions) {
       next.set(item.key, { deps: item.deps, el });
       els.push(el);
     }
+    const anchor = captureAnchor(next);
     let refocus = toolbar.contains(focused) ? focused : null;
     for (const [key, { el }] of nodes) {
       const now = next.get(key)?.el;
@@ -196,12 +196,15 @@ export function createTimeline(ctx, id, actions) {
   const distanceToBottom = () => list.scrollHeight - list.scrollTop - list.clientHeight;
   const atLatest = () => { const w = held(); return !!w && !w.newer && distanceToBottom() < STUCK; };
 
-  function captureAnchor() {
+  /** Where the reader is, measured before the DOM changes: the first message in view that
+   * `next` keeps as it is (a rebuilt one may change height, e.g. a run's first message that
+   * loses its header when the page above it arrives). */
+  function captureAnchor(next) {
     if (!nodes.size) return { bottom: true };
     if (atLatest()) return { bottom: true };
     const top = list.getBoundingClientRect().top;
     for (const [key, { el }] of nodes) {
-      if (!key.startsWith("m:")) continue;
+      if (!key.startsWith("m:") || next.get(key)?.el !== el) continue;
       const r = el.getBoundingClientRect();
       if (r.bottom > top) return { key, offset: r.top - top };
     }
@@ -429,7 +432,7 @@ export function createTimeline(ctx, id, actions) {
 
   function announce(m) {
     const text = m.kind === "invitation" ? `invites you to ${m.invitation?.label || "an activity"}` : m.collapsed ? "a hidden message" : [...(m.body || "")].slice(0, 140).join("");
-    announcer.append(h("p", `${state.userName(m.sender_id)}: ${text}`));
+    announcer.append(h("p", name(state.userName(m.sender_id)), ": ", h("bdi", text)));
     while (announcer.childNodes.length > 3) announcer.firstChild.remove();
   }
 
