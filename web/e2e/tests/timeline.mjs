@@ -108,6 +108,16 @@ test("timeline: paging up keeps the reader's place, a jump to an old message and
   await openConversation(reader, "tlpaged");
   await message(reader, "a reply to an old one").waitFor();
   const list = reader.page.locator(".timeline");
+  // Nothing read yet and the first unread is pages back: a button takes the reader there.
+  await reader.page.getByRole("button", { name: "Jump to first unread" }).click();
+  const divider = reader.page.locator(".timeline .unread-divider");
+  await divider.waitFor();
+  const d = await divider.boundingBox();
+  const l = await list.boundingBox();
+  assert.ok(d.y >= l.y && d.y < l.y + l.height / 2, `the divider is near the top (${d.y} in ${l.y}…${l.y + l.height})`);
+  assert.equal(await divider.evaluate((el) => el.nextElementSibling.querySelector(".body").textContent), "paged 0", "before the first message from the other user");
+  await reader.page.getByRole("button", { name: "Jump to latest" }).click();
+  await message(reader, "a reply to an old one").waitFor();
   const held = () => list.evaluate((el) => [...el.querySelectorAll("li[data-seq]")].map((li) => Number(li.dataset.seq)));
   // Scroll up: older pages come in above and what was on screen stays where it was.
   for (let round = 0; round < 6; round++) {

@@ -43,7 +43,7 @@ export function createTimeline(ctx, id, actions) {
   let unreadAfter = null; // my read position when the conversation opened: the divider goes after it
   let flashTimer = null;
   let readSent = 0;
-  let caughtUp = false; // the reader reached the latest since opening: no "Jump to first unread"
+  let caughtUp = false; // the reader has seen the unread divider: no "Jump to first unread"
 
   const conversation = () => state.conversations.get(id);
   const held = () => state.timeline(id);
@@ -222,8 +222,12 @@ export function createTimeline(ctx, id, actions) {
   function updateButtons() {
     const w = held();
     latestButton.classList.toggle("hidden", !w || (!w.newer && distanceToBottom() < STUCK * 4));
-    const first = caughtUp ? null : firstUnreadSeq();
-    const shown = first !== null && w && (!w.get(first) || !nodes.has("unread") || nodes.get("unread").el.getBoundingClientRect().bottom < list.getBoundingClientRect().top);
+    const divider = nodes.get("unread")?.el;
+    if (divider && !caughtUp) {
+      const r = divider.getBoundingClientRect(), l = list.getBoundingClientRect();
+      caughtUp = r.bottom > l.top && r.top < l.bottom;
+    }
+    const shown = !caughtUp && firstUnreadSeq() !== null && !!w;
     unreadButton.classList.toggle("hidden", !shown);
   }
 
@@ -405,7 +409,6 @@ export function createTimeline(ctx, id, actions) {
     const w = held();
     if (!c || !w || w.newer || document.hidden || disabled || !w.last) return;
     if (distanceToBottom() > STUCK * 2) return;
-    caughtUp = true;
     const mine = c.members.find((m) => m.user.id === me());
     if (mine && mine.read_seq < w.last.seq && readSent < w.last.seq) {
       readSent = w.last.seq; // once per position, not once per scroll event
