@@ -322,10 +322,23 @@ test("timeline: Up in an empty composer edits your last message; the other user 
   const dialog = alice.page.getByRole("dialog", { name: "Edit message" });
   const field = dialog.getByLabel("Edit message");
   assert.equal(await field.inputValue(), "my frist message", "the last message of mine, not bob's");
+  // Bob's page redraws only what changed: marked nodes survive, the edited one is replaced.
+  const mark = () => bob.page.evaluate(() => { for (const li of document.querySelectorAll(".timeline li.message")) li.__kept = true; });
+  const fresh = () => bob.page.evaluate(() => [...document.querySelectorAll(".timeline li.message")].filter((li) => !li.__kept).map((li) => li.querySelector(".body").textContent));
+  await mark();
   await field.fill("my first message");
   await dialog.getByRole("button", { name: "Save" }).click();
   await message(bob, "my first message").locator(".edited").waitFor();
   await message(alice, "my first message").waitFor();
+  assert.deepEqual(await fresh(), ["my first message"], "an edit replaces one node");
+  await mark();
+  await send(alice, "and one more");
+  await message(bob, "and one more").waitFor();
+  assert.deepEqual(await fresh(), ["and one more"], "a new message adds one node");
+  await mark();
+  await act(bob, "bob's reply", "React 👍");
+  await message(bob, "bob's reply").locator(".reaction").waitFor();
+  assert.deepEqual(await fresh(), ["bob's reply"], "a reaction replaces one node");
 });
 
 test("timeline: new messages from others are announced to screen readers, history is not", async () => {
