@@ -4,7 +4,7 @@
 // shows changed, so a new message appends one node and an edit or reaction replaces one.
 
 import { clear, confirmLeave, h, modal, name, timeOf } from "../dom.js";
-import { renderBody } from "../markdown.js";
+import { plainText, renderBody } from "../markdown.js";
 import { MAX_WINDOW, PAGE } from "../state.js";
 import { avatar, continues, dayKey, dayLabel, describeSystem, joined } from "./render.js";
 import { closeMenu, openMenu } from "./menu.js";
@@ -83,7 +83,7 @@ export function createTimeline(ctx, id, actions) {
       const arrived = new Set(w.messages.slice(-PAGE).filter((m) => m.sender_id === me() && m.client_id).map((m) => m.client_id));
       for (const item of connection.outbox) {
         if (item.conversation_id !== id || arrived.has(item.client_id)) continue;
-        out.push({ key: `pending:${item.client_id}`, deps: [item], build: () => h("li.message.mine.continued.pending", h("div.gutter"), h("div.content", h("p.body", { dir: "auto" }, item.body), h("small.muted", "sending…"))) });
+        out.push({ key: `pending:${item.client_id}`, deps: [item], build: () => h("li.message.mine.continued.pending", h("div.gutter"), h("div.content", h("div.body", renderBody(item.body, { me: state.me.username })), h("small.muted", "sending…"))) });
       }
       for (const item of connection.failed) {
         if (item.conversation_id === id) out.push({ key: `failed:${item.client_id}`, deps: [item], build: () => failedNode(item) });
@@ -111,9 +111,9 @@ export function createTimeline(ctx, id, actions) {
     const body = m.deleted_at ? h("p.body.deleted", "Message deleted")
       : m.collapsed ? h("p.body.deleted", "Message from a user you blocked")
       : m.kind === "invitation" ? invitationCard(m)
-      : h("p.body", { dir: "auto" }, renderBody(m.body, { mentions: m.mentions || [] }));
+      : h("div.body", renderBody(m.body, { mentions: mentionedNames(m), me: state.me.username }));
     const quote = m.reply ? h("button.quote", { type: "button", "data-act": "quote", "data-target": m.reply.message_id },
-      h("strong", name(state.userName(m.reply.sender_id))), " ", m.reply.deleted ? "(deleted)" : h("bdi", m.reply.excerpt)) : null;
+      h("strong", name(state.userName(m.reply.sender_id))), " ", m.reply.deleted ? "(deleted)" : h("bdi", plainText(m.reply.excerpt))) : null;
     const reactions = m.reactions?.length ? h("div.reactions", m.reactions.map((r) => {
       const pressed = r.users.includes(me());
       return h("button.reaction", { type: "button", "data-act": "reaction", "data-emoji": r.emoji, "aria-pressed": String(pressed), "aria-label": `${r.emoji} ${r.count}${pressed ? ", yours" : ""}` }, `${r.emoji} ${r.count}`);
@@ -133,11 +133,16 @@ export function createTimeline(ctx, id, actions) {
         quote, body, head ? null : marks, reactions));
   }
 
+  /** The usernames behind a message's `mentions` (user ids), which renderBody highlights. */
+  function mentionedNames(m) {
+    return (m.mentions || []).map((uid) => userOf(uid)?.username).filter(Boolean);
+  }
+
   /** A message the server refused: shown with its reason, to send again or discard. */
   function failedNode(item) {
     return h("li.message.mine.continued.failed", { dataset: { clientId: item.client_id } }, h("div.gutter"),
       h("div.content",
-        h("p.body", { dir: "auto" }, item.body),
+        h("div.body", renderBody(item.body, { me: state.me.username })),
         h("p.error", { role: "alert" }, `Not sent: ${actions.refusal(item.error)}`),
         h("div.actions",
           h("button.link", { type: "button", on: { click: () => connection.retry(item.client_id) } }, "Retry"),

@@ -3,12 +3,13 @@
 // composer (Enter sends, replies, @mentions with autocomplete, Up edits your last message),
 // typing and read receipts, and group management for owners and admins.
 //
-// For the router: `showChat(main, ctx, id, onBack, { seq })` opens conversation `id` (at message
-// `seq` when given) and returns `chat`, a function that disposes it, with `chat.jumpTo(seq)`,
-// `chat.jumpToLatest()` and `chat.jumpToUnread()`. `permalink(id, seq)` is a message's address.
+// For the router: `showChat(ctx, id, { seq, main, onBack })` opens conversation `id` (at message
+// `seq` when given) in `main` (default `ctx.main`; Back calls `onBack`, default `ctx.closeChat`)
+// and returns `{ dispose, jumpTo(seq), jumpToLatest(), jumpToUnread(), opened }`.
+// `permalink(id, seq)` is a message's address.
 
 import { clear, dialog, h, modal, name } from "../dom.js";
-import { renderBody } from "../markdown.js";
+import { plainText, renderBody } from "../markdown.js";
 import { createTimeline } from "../timeline/view.js";
 import { joined } from "../timeline/render.js";
 import { pickEmoji } from "./emoji.js";
@@ -23,10 +24,19 @@ export function permalink(id, seq) {
   return `${location.href.split("#")[0]}#/c/${id}/${seq}`;
 }
 
-/** Opens conversation `id` in `main` (at message `seq` when given); returns a function that
- * removes every listener and timer it added (the caller disposes before opening another one),
- * carrying `jumpTo(seq)`, `jumpToLatest()` and `jumpToUnread()`. */
-export function showChat(main, ctx, id, onBack, { seq = null } = {}) {
+/** Opens conversation `id` (see the top of this file); `dispose` removes every listener and
+ * timer it added (the caller disposes before opening another one). The older call
+ * `showChat(main, ctx, id, onBack)` still works and returns the dispose function itself. */
+export function showChat(ctx, id, options = {}) {
+  if (ctx instanceof Node) {
+    const [main, realCtx, realId, onBack] = arguments;
+    const chat = openChat(realCtx, realId, { main, onBack });
+    return Object.assign(() => chat.dispose(), chat);
+  }
+  return openChat(ctx, id, options);
+}
+
+function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat } = {}) {
   const { api, state, connection } = ctx;
   let replyTo = null;
   let gone = false;
@@ -86,7 +96,7 @@ export function showChat(main, ctx, id, onBack, { seq = null } = {}) {
 
   function startReply(m) {
     replyTo = m;
-    clear(replyBox, "Replying to ", h("strong", name(state.userName(m.sender_id))), ": ", h("bdi", [...m.body].slice(0, 80).join("")),
+    clear(replyBox, "Replying to ", h("strong", name(state.userName(m.sender_id))), ": ", h("bdi", [...plainText(m.body)].slice(0, 80).join("")),
       h("button.link", { type: "button", "aria-label": "Cancel reply", on: { click: cancelReply } }, "✕"));
     replyBox.classList.remove("hidden");
     input.focus();
@@ -173,7 +183,7 @@ export function showChat(main, ctx, id, onBack, { seq = null } = {}) {
     let box = null;
     const rows = pins.map((m) => h("li.pinned-item",
       h("div.meta", h("strong", name(state.userName(m.sender_id))), " ", h("time", { datetime: m.created_at }, new Date(m.created_at).toLocaleString())),
-      h("p.body", { dir: "auto" }, renderBody(m.body || "", { mentions: m.mentions || [] })),
+      h("div.body", renderBody(m.body || "", { me: state.me.username })),
       h("div.row",
         h("button.secondary", { type: "button", on: { click: () => { box.close(); timeline.jumpTo(m.seq); } } }, "Jump"),
         conversation()?.kind === "direct" || canManage() ? h("button.secondary", { type: "button", on: { click: async () => { box.close(); await pin(m, false); } } }, "Unpin") : null)));
@@ -293,19 +303,19 @@ export function showChat(main, ctx, id, onBack, { seq = null } = {}) {
   if (!conversation()) showGone();
   input.focus();
 
-  const dispose = () => {
-    state.removeEventListener("change", onChange);
-    clearInterval(typingTimer);
-    clearTimeout(toastTimer);
-    document.removeEventListener("visibilitychange", onVisible);
-    timeline.dispose();
+  return {
+    dispose() {
+      state.removeEventListener("change", onChange);
+      clearInterval(typingTimer);
+      clearTimeout(toastTimer);
+      document.removeEventListener("visibilitychange", onVisible);
+      timeline.dispose();
+    },
+    opened,
+    jumpTo: (target) => timeline.jumpTo(target),
+    jumpToLatest: () => timeline.jumpToLatest(),
+    jumpToUnread: () => timeline.jumpToUnread(),
   };
-  dispose.dispose = dispose;
-  dispose.opened = opened;
-  dispose.jumpTo = (target) => timeline.jumpTo(target);
-  dispose.jumpToLatest = () => timeline.jumpToLatest();
-  dispose.jumpToUnread = () => timeline.jumpToUnread();
-  return dispose;
 }
 
 const REFUSALS = {

@@ -11,8 +11,8 @@ const COMMON = ["👍", "👎", "❤️", "😂", "😊", "😍", "🤔", "😮"
 export function pickEmoji(opener) {
   void opener;
   let box = null;
-  const grid = h("div.emoji-grid", { role: "group", "aria-label": "Emojis" },
-    COMMON.map((e) => h("button.emoji", { type: "button", "aria-label": e, on: { click: () => box.close(e) } }, e)));
+  const grid = h("div.emoji-choices", { role: "group", "aria-label": "Emojis" },
+    COMMON.map((e) => h("button.emoji-choice", { type: "button", "aria-label": e, on: { click: () => box.close(e) } }, e)));
   box = dialog({ title: "Pick a reaction", body: [grid], actions: [{ label: "Cancel", value: null, class: "secondary" }] });
   grid.firstChild.focus();
   return box.closed;
