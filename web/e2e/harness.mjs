@@ -24,7 +24,7 @@ const dataDir = mkdtempSync(join(tmpdir(), "confab-e2e-"));
 let extraArgs = [];
 // The suite signs up more users from one address than the default rate limits allow.
 const configFile = join(dataDir, "confab.toml");
-writeFileSync(configFile, "[auth]\nregistrations_per_ip_per_hour = 10000\nlogin_attempts_per_ip_per_minute = 10000\nlogin_attempts_per_username_per_minute = 10000\n");
+writeFileSync(configFile, "[auth]\nregistrations_per_ip_per_hour = 10000\nlogin_attempts_per_ip_per_minute = 10000\nlogin_attempts_per_username_per_minute = 10000\n[rate_limits]\nmessages_per_user = \"off\"\nmessages_per_ip = \"off\"\n");
 
 /** The server's address, `http://127.0.0.1:PORT` (it keeps its port across a restart). */
 export const base = () => address;

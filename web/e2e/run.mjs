@@ -17,6 +17,7 @@ import "./tests/routes.mjs";
 import "./tests/me.mjs";
 import "./tests/groups.mjs";
 import "./tests/a11y.mjs";
+import "./tests/timeline.mjs";
 import { embedServerArgs, stopPageServers } from "./tests/embed.mjs";
 
 const failed = await runAll([...embedServerArgs, "--profile-link", "https://game.example/users/{username}"]);

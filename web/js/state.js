@@ -1,11 +1,95 @@
 // What the client knows, kept up to date by REST answers and WebSocket events. Views listen for
 // "change" events naming what changed and redraw only that.
 
+/** Messages fetched per history page. */
+export const PAGE = 50;
+/** The most messages held for one conversation: further pages are dropped as the reader moves
+ * away from them and fetched again when they come back. */
+export const MAX_WINDOW = 200;
+
+/**
+ * The part of one conversation's timeline the client holds: every entry the server shows with
+ * `from <= seq <= to`, in `seq` order, at most MAX_WINDOW of them. `older` / `newer` say whether
+ * the server has entries before / after it; live events extend it only while `newer` is false
+ * (the window reaches the latest entry), so what it holds never has a hole.
+ */
+export class Window {
+  messages = []; // ascending seq
+  older = true;
+  newer = false;
+
+  constructor(messages, { older, newer }) {
+    this.messages = [...messages].sort((a, b) => a.seq - b.seq);
+    this.older = older;
+    this.newer = newer;
+  }
+
+  get first() { return this.messages[0]; }
+  get last() { return this.messages.at(-1); }
+
+  /** The index of `seq`, or where it would go (the first entry above it). */
+  indexOf(seq) {
+    let lo = 0, hi = this.messages.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.messages[mid].seq < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  get(seq) {
+    const m = this.messages[this.indexOf(seq)];
+    return m?.seq === seq ? m : undefined;
+  }
+
+  /** Puts one entry in: replaced when held, appended when it is the next one at the live end,
+   * dropped otherwise (outside the window). Returns "updated", "added" or null. */
+  upsert(message) {
+    const i = this.indexOf(message.seq);
+    if (this.messages[i]?.seq === message.seq) {
+      this.messages[i] = message;
+      return "updated";
+    }
+    if (i === this.messages.length && !this.newer) {
+      this.messages.push(message);
+      return "added";
+    }
+    // Inside the range the window covers but not held: the server hid it before (a block).
+    if (i > 0 && i < this.messages.length) {
+      this.messages.splice(i, 0, message);
+      return "added";
+    }
+    return null;
+  }
+
+  /** A page of older entries (ascending), placed before the window. */
+  prepend(page, older) {
+    const before = page.filter((m) => !this.first || m.seq < this.first.seq);
+    this.messages = before.concat(this.messages);
+    this.older = older;
+  }
+
+  /** A page of newer entries (ascending), placed after the window. */
+  append(page, newer) {
+    const after = page.filter((m) => !this.last || m.seq > this.last.seq);
+    this.messages = this.messages.concat(after);
+    this.newer = newer;
+  }
+
+  /** Keeps at most `max` entries, dropping them from the end away from the reader. */
+  trim(keep, max = MAX_WINDOW) {
+    const extra = this.messages.length - max;
+    if (extra <= 0) return;
+    if (keep === "older") { this.messages.length = max; this.newer = true; }
+    else { this.messages.splice(0, extra); this.older = true; }
+  }
+}
+
 export class State extends EventTarget {
   me = null;
   conversations = new Map(); // id -> Conversation
-  messages = new Map(); // conversation id -> Map(seq -> Message)
-  hasOlder = new Map(); // conversation id -> bool
+  windows = new Map(); // conversation id -> Window: what is held of its timeline
   presence = new Map(); // user id -> Presence
   ownPresence = null; // {status, status_text?, seen_as}: what you chose (GET/PUT /me/presence)
   typing = new Map(); // conversation id -> Map(user id -> expiry ms)
@@ -38,10 +122,43 @@ export class State extends EventTarget {
     this.conversations.set(conversation.id, conversation);
   }
 
+  /** Entries from an event, a sync or an ack: each goes in its conversation's window if it fits
+   * there (see Window.upsert); conversations with no window keep nothing. Returns, per entry,
+   * what happened. */
   putMessages(conversationId, list) {
-    let map = this.messages.get(conversationId);
-    if (!map) this.messages.set(conversationId, (map = new Map()));
-    for (const m of list) map.set(m.seq, m);
+    const held = this.windows.get(conversationId);
+    if (!held) return [];
+    const changes = [...list].sort((a, b) => a.seq - b.seq).map((m) => held.upsert(m));
+    // The open conversation's view trims its own window (it knows where the reader is).
+    if (conversationId !== this.current) held.trim("newer", PAGE);
+    return changes;
+  }
+
+  /** For older callers: conversation id -> Map(seq -> Message) of what is held, a snapshot made
+   * on each read. New code reads `timeline(id)`. */
+  get messages() {
+    return new Map([...this.windows].map(([id, held]) => [id, new Map(held.messages.map((m) => [m.seq, m]))]));
+  }
+
+  /** A conversation's history as far as it is held (null before its first page). */
+  timeline(conversationId) {
+    return this.windows.get(conversationId) || null;
+  }
+
+  /** Starts a conversation's window over with one page (opening it, or a jump). */
+  setWindow(conversationId, messages, bounds) {
+    const held = new Window(messages, bounds);
+    this.windows.set(conversationId, held);
+    return held;
+  }
+
+  /** A conversation closed: keep only its latest page, if the window reaches the latest, so that
+   * reopening it is instant; forget the rest. */
+  settle(conversationId) {
+    const held = this.windows.get(conversationId);
+    if (!held) return;
+    if (held.newer) this.windows.delete(conversationId);
+    else held.trim("newer", PAGE);
   }
 
   /** The highest version applied per conversation, for `sync`. */
@@ -54,7 +171,7 @@ export class State extends EventTarget {
     for (const entry of result.conversations) {
       const conversation = { ...entry.conversation, version: entry.version };
       this.setConversation(conversation);
-      if (this.messages.has(conversation.id) || entry.messages.length) this.putMessages(conversation.id, entry.messages);
+      this.putMessages(conversation.id, entry.messages);
     }
     this.synced = true;
     this.changed("conversations");
@@ -68,14 +185,13 @@ export class State extends EventTarget {
   /** Blocking or unblocking changes how history reads (collapsed or not): drop what is cached so
    * that it is fetched again, and say so. */
   invalidateMessages() {
-    this.messages.clear();
-    this.hasOlder.clear();
+    this.windows.clear();
     this.changed("reload");
   }
 
   removeConversation(id) {
     this.conversations.delete(id);
-    this.messages.delete(id);
+    this.windows.delete(id);
     this.changed("removed", { conversation: id });
   }
 
@@ -85,7 +201,7 @@ export class State extends EventTarget {
     switch (frame.type) {
       case "message.created":
       case "message.updated": {
-        this.putMessages(data.conversation_id, [data]);
+        const [change] = this.putMessages(data.conversation_id, [data]);
         const c = this.conversations.get(data.conversation_id);
         if (c) {
           c.version = Math.max(c.version || 0, data.version);
@@ -101,7 +217,8 @@ export class State extends EventTarget {
             c.last_message = data;
           }
         }
-        this.changed("messages", { conversation: data.conversation_id, message: data });
+        // `change` tells the open timeline what to redraw: one node, or nothing (not held).
+        this.changed("messages", { conversation: data.conversation_id, message: data, change, live: frame.type === "message.created" });
         this.changed("conversations");
         break;
       }

@@ -11,10 +11,13 @@ test("two users chat live both ways, reply and react", async () => {
   await send(alice, "Hello Bob! Pong tonight? https://game.example/pong");
   await bob.page.locator(".conversation", { hasText: "alice" }).click();
   await messageText(bob, "Hello Bob!").waitFor();
+  // Message actions show on hover.
+  await bob.page.locator(".message", { hasText: "Hello Bob!" }).hover();
   await bob.page.locator(".message", { hasText: "Hello Bob!" }).getByRole("button", { name: "Reply" }).click();
   await send(bob, "Sure, 8pm");
   await messageText(alice, "Sure, 8pm").waitFor();
   await alice.page.locator(".message", { hasText: "Sure, 8pm" }).locator(".quote", { hasText: "Hello Bob!" }).waitFor();
+  await alice.page.locator(".message", { hasText: "Sure, 8pm" }).hover();
   await alice.page.locator(".message", { hasText: "Sure, 8pm" }).getByRole("button", { name: "React 👍" }).click();
   await bob.page.locator(".reaction", { hasText: "👍 1" }).waitFor();
   await bob.page.locator(".seen").waitFor({ timeout: 10000 }).catch(() => {});

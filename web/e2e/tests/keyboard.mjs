@@ -19,14 +19,20 @@ test("Escape closes every dialog, Tab stays inside it, focus returns to where it
     ["Contacts", () => page.getByRole("button", { name: "Contacts" })],
     ["Notifications", () => page.getByRole("button", { name: "Notifications", exact: true })],
     ["Members", () => page.getByRole("button", { name: "Members" })],
-    ["Edit message", () => page.locator(".message", { hasText: "edit me" }).getByRole("button", { name: "Edit" })],
-    ["Delete this message?", () => page.locator(".message", { hasText: "edit me" }).getByRole("button", { name: "Delete" })],
+    // A message's actions: its "More actions" button opens the menu, whose item opens the dialog.
+    ["Edit message", () => page.locator(".message", { hasText: "edit me" }).getByRole("button", { name: "More actions" }), "Edit"],
+    ["Delete this message?", () => page.locator(".message", { hasText: "edit me" }).getByRole("button", { name: "More actions" }), "Delete"],
     ["Profile", () => page.locator(".message .author", { hasText: "keys" }).first()],
   ];
-  for (const [name, opener] of openers) {
+  for (const [name, opener, menuItem] of openers) {
+    if (menuItem) await page.locator(".message", { hasText: "edit me" }).hover();
     await opener().focus();
     const before = await focused(page);
     await page.keyboard.press("Enter");
+    if (menuItem) {
+      await page.getByRole("menuitem", { name: menuItem, exact: true }).focus();
+      await page.keyboard.press("Enter");
+    }
     const dialog = page.getByRole("dialog", { name });
     await dialog.waitFor();
     for (let i = 0; i < 12; i++) {

@@ -19,6 +19,7 @@ for (const [label, width, height] of [["phone", 390, 800], ["desktop", 1200, 800
     await api(poster, "POST", `/api/v1/conversations/${c.id}/messages`, { body: `after the zalgo ${LONG_WORD}` });
     await openConversation(viewer, `Long words ${width}`);
     const first = viewer.page.locator(".message", { hasText: LONG_WORD }).first();
+    await first.hover();
     await first.getByRole("button", { name: "Reply" }).click();
     await assertInView(viewer.page, viewer.page.getByRole("button", { name: "Send" }), "Send while replying");
     await assertNoSidewaysScroll(viewer.page, "replying to a long word");
@@ -26,8 +27,9 @@ for (const [label, width, height] of [["phone", 390, 800], ["desktop", 1200, 800
     await viewer.page.locator(".message:not(.pending)", { hasText: "quoted it" }).locator(".quote").waitFor();
     await assertInView(viewer.page, viewer.page.getByRole("button", { name: "Send" }), "Send after a quote of a long word");
     await assertNoSidewaysScroll(viewer.page, "a quote of a long word");
-    // Zalgo marks stay in their own bubble: the bubble clips what it draws.
-    const zalgo = viewer.page.locator(".message", { hasText: "lgo" }).first();
+    // Zalgo marks stay in their own message: its content box clips what it draws (the message
+    // itself lets its hover toolbar overlap the one above).
+    const zalgo = viewer.page.locator(".message", { hasText: "lgo" }).first().locator(".content");
     assert.notEqual(await zalgo.evaluate((el) => getComputedStyle(el).overflowY), "visible", "a message clips its marks");
     for (const box of await viewer.page.locator(".message").all()) {
       const b = await box.boundingBox();

@@ -39,6 +39,7 @@ test("right-to-left names cannot reorder the text around them, and bidi override
   await openConversation(trickster, "club");
   await send(trickster, "hello from the trickster");
   await messageText(reader, "hello from the trickster").waitFor();
+  await reader.page.locator(".message", { hasText: "hello from the trickster" }).hover();
   await reader.page.locator(".message", { hasText: "hello from the trickster" }).getByRole("button", { name: "Reply" }).click();
   await send(reader, "a reply");
   await messageText(reader, "a reply").waitFor();

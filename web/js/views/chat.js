@@ -1,29 +1,71 @@
-// One conversation: its messages (older ones load on scroll), the composer (Enter sends,
-// replies, @mentions with autocomplete), reactions, edits, deletions, invitations, typing and
-// read receipts, and group management for owners and admins.
+// One conversation: its header (title, presence or members, pinned messages), the timeline
+// (timeline/view.js: paged, windowed history, grouped by author, with per-message actions), the
+// composer (Enter sends, replies, @mentions with autocomplete, Up edits your last message),
+// typing and read receipts, and group management for owners and admins.
+//
+// For the router: `showChat(ctx, id, { seq, main, onBack })` opens conversation `id` (at message
+// `seq` when given) in `main` (default `ctx.main`; Back calls `onBack`, default `ctx.closeChat`)
+// and returns `{ dispose, jumpTo(seq), jumpToLatest(), jumpToUnread(), opened }`.
+// `permalink(id, seq)` is a message's address.
 
-import { clear, confirmLeave, dialog, h, modal, name, richText, timeOf } from "../dom.js";
+import { clear, dialog, h, modal, name } from "../dom.js";
+import { plainText, renderBody } from "../markdown.js";
+import { createTimeline } from "../timeline/view.js";
+import { joined } from "../timeline/render.js";
+import { pickEmoji } from "./emoji.js";
 import { headerActions } from "./members.js";
 import { profileCard } from "./people.js";
 
-const QUICK_REACTIONS = ["👍", "❤️", "😂", "🏓"];
 /** The server's default `limits.max_message_chars`; it refuses longer bodies (message_too_long). */
 export const MAX_MESSAGE_CHARS = 4000;
 
-/** Opens conversation `id` in `main`; returns a dispose that removes every listener and timer it
- * added (the caller disposes before opening another one). */
-export function showChat(main, ctx, id, onBack) {
+/** The address of message `seq` of conversation `id`: this page, `#/c/<id>/<seq>`. */
+export function permalink(id, seq) {
+  return `${location.href.split("#")[0]}#/c/${id}/${seq}`;
+}
+
+/** Opens conversation `id` (see the top of this file); `dispose` removes every listener and
+ * timer it added (the caller disposes before opening another one). The older call
+ * `showChat(main, ctx, id, onBack)` still works and returns the dispose function itself. */
+export function showChat(ctx, id, options = {}) {
+  if (ctx instanceof Node) {
+    const [main, realCtx, realId, onBack] = arguments;
+    const chat = openChat(realCtx, realId, { main, onBack });
+    return Object.assign(() => chat.dispose(), chat);
+  }
+  return openChat(ctx, id, options);
+}
+
+function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat } = {}) {
   const { api, state, connection } = ctx;
   let replyTo = null;
   let gone = false;
   let suggestion = -1; // the highlighted mention option
+  const conversation = () => state.conversations.get(id);
+  const myRole = () => conversation()?.members.find((m) => m.user.id === state.me.id)?.role;
+  const canManage = () => ["owner", "admin"].includes(myRole());
+
+  const timeline = createTimeline(ctx, id, {
+    reply: (m) => startReply(m),
+    react: (m, emoji, add) => react(m, emoji, add),
+    pickReaction: async (m, opener) => { const emoji = await pickEmoji(opener); if (emoji) react(m, emoji, true); },
+    edit: (m) => edit(m),
+    remove: (m) => remove(m),
+    copyLink: (m) => copyLink(m),
+    pin: (m, on) => pin(m, on),
+    canPin: () => conversation()?.kind === "direct" || canManage(),
+    canDelete: (m) => m.sender_id === state.me.id || (conversation()?.kind === "group" && canManage()),
+    openProfile: (userId) => openProfile(userId),
+    refusal: (error) => REFUSALS[error.code] || error.message,
+  });
+
   const header = h("header.chat-header");
-  const list = h("ol.messages", { "aria-label": "Messages", tabindex: "0" });
   const typingLine = h("p.typing", { "aria-live": "polite" });
   const replyBox = h("div.reply-preview.hidden");
+  const toast = h("p.toast.hidden", { role: "status" });
   const suggestions = h("ul.suggestions.hidden", { role: "listbox", id: `suggest-${id}`, "aria-label": "Mention suggestions" });
   // No maxlength: it would cut a long paste silently. The counter says when it is too long.
-  const input = h("textarea", { rows: 1, placeholder: "Write a message", "aria-label": "Message", "aria-controls": suggestions.id, "aria-autocomplete": "list" });
+  const input = h("textarea", { rows: 1, placeholder: "Write a message", "aria-label": "Message", "aria-controls": suggestions.id, "aria-autocomplete": "list", "aria-keyshortcuts": "ArrowUp" });
   const lengthNote = h("p.length-note.hidden", { role: "status" });
   const sendButton = h("button", { type: "submit" }, "Send");
   const composer = h("form.composer", { on: { submit: (e) => { e.preventDefault(); send(); } } },
@@ -31,11 +73,7 @@ export function showChat(main, ctx, id, onBack) {
     h("div.row", input,
       h("button.icon", { type: "button", title: "Invite to an activity", "aria-label": "Invite to an activity", on: { click: invite } }, "🎮"),
       sendButton));
-  clear(main, header, list, typingLine, composer);
-
-  const conversation = () => state.conversations.get(id);
-  const messages = () => [...(state.messages.get(id)?.values() || [])].sort((a, b) => a.seq - b.seq);
-  const myRole = () => conversation()?.members.find((m) => m.user.id === state.me.id)?.role;
+  clear(main, header, timeline.element, typingLine, toast, composer);
 
   function renderHeader() {
     const c = conversation();
@@ -47,99 +85,8 @@ export function showChat(main, ctx, id, onBack) {
       h("div.title",
         h("h2", other ? h("button.link", { type: "button", on: { click: () => profileCard(ctx, other) } }, name(state.title(c))) : name(state.title(c))),
         h("p.muted", c.kind === "group" ? [`${c.member_count} members`, c.topic ? [" · ", h("bdi", c.topic)] : null] : presence ? [presence.status, presence.status_text ? [" · ", h("bdi", presence.status_text)] : null] : "")),
+      h("button.icon", { type: "button", "aria-label": "Pinned messages", title: "Pinned messages", on: { click: showPins } }, "📌"),
       headerActions(ctx, id));
-  }
-
-  function renderMessages() {
-    if (gone) return;
-    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-    const shown = messages();
-    const items = shown.map(messageItem);
-    // A queued message whose copy already arrived (the event comes before the ack) shows once.
-    const arrived = new Set(shown.filter((m) => m.sender_id === state.me.id && m.client_id).map((m) => m.client_id));
-    for (const item of connection.outbox.filter((o) => o.conversation_id === id && !arrived.has(o.client_id))) {
-      items.push(h("li.message.mine.pending", h("p.body", { dir: "auto" }, item.body), h("small.muted", "sending…")));
-    }
-    for (const item of connection.failed.filter((f) => f.conversation_id === id)) items.push(failedItem(item));
-    const seen = seenLine();
-    clear(list, state.hasOlder.get(id) ? h("li.more", h("button.link", { type: "button", on: { click: loadOlder } }, "Load earlier messages")) : null, items, seen);
-    if (atBottom) list.scrollTop = list.scrollHeight;
-  }
-
-  function seenLine() {
-    const c = conversation();
-    const mine = messages().filter((m) => m.sender_id === state.me.id);
-    const last = mine[mine.length - 1];
-    if (!c || !last) return null;
-    const readers = c.members.filter((m) => m.user.id !== state.me.id && m.read_seq >= last.seq).map((m) => name(m.user.display_name));
-    return readers.length ? h("li.seen", "Seen by ", joined(readers)) : null;
-  }
-
-  /** A message the server refused: shown with its reason, to send again or discard. */
-  function failedItem(item) {
-    const reason = REFUSALS[item.error.code] || item.error.message;
-    return h("li.message.mine.failed", { dataset: { clientId: item.client_id } },
-      h("p.body", { dir: "auto" }, item.body),
-      h("p.error", { role: "alert" }, `Not sent: ${reason}`),
-      h("div.actions",
-        h("button.link", { type: "button", on: { click: () => connection.retry(item.client_id) } }, "Retry"),
-        h("button.link", { type: "button", on: { click: () => connection.discard(item.client_id) } }, "Delete")));
-  }
-
-  function messageItem(m) {
-    if (m.kind === "system") return h("li.system", { dataset: { seq: m.seq } }, describeSystem(m));
-    const mine = m.sender_id === state.me.id;
-    const body = m.deleted_at ? h("p.body.deleted", "Message deleted")
-      : m.collapsed ? h("p.body.deleted", "Message from a user you blocked")
-      : m.kind === "invitation" ? invitationCard(m)
-      : h("p.body", { dir: "auto" }, richText(m.body));
-    const quote = m.reply ? h("button.quote", { type: "button", on: { click: () => jumpTo(m.reply.message_id) } },
-      h("strong", name(state.userName(m.reply.sender_id))), " ", m.reply.deleted ? "(deleted)" : h("bdi", m.reply.excerpt)) : null;
-    const reactions = m.reactions?.length ? h("div.reactions", m.reactions.map((r) =>
-      h("button.reaction", { type: "button", "aria-pressed": String(r.users.includes(state.me.id)), on: { click: () => react(m, r.emoji, !r.users.includes(state.me.id)) } }, `${r.emoji} ${r.count}`))) : null;
-    const actions = m.deleted_at || m.collapsed ? null : h("div.actions",
-      h("button.link", { type: "button", on: { click: () => startReply(m) } }, "Reply"),
-      QUICK_REACTIONS.map((e) => h("button.link", { type: "button", "aria-label": `React ${e}`, on: { click: () => react(m, e, true) } }, e)),
-      mine && m.kind === "text" ? h("button.link", { type: "button", on: { click: () => edit(m) } }, "Edit") : null,
-      mine || ["owner", "admin"].includes(myRole()) ? h("button.link", { type: "button", on: { click: () => remove(m) } }, "Delete") : null);
-    return h("li.message", { class: `message${mine ? " mine" : ""}`, dataset: { seq: m.seq, id: m.id } },
-      h("div.meta", h("button.link.author", { type: "button", on: { click: () => openProfile(m.sender_id) } }, name(state.userName(m.sender_id))), " ",
-        h("time", { datetime: m.created_at }, timeOf(m.created_at)), m.edited_at ? h("small.muted", " (edited)") : null),
-      quote, body, reactions, actions);
-  }
-
-  function invitationCard(m) {
-    const inv = m.invitation;
-    const mine = m.sender_id === state.me.id;
-    const forMe = !mine && (!inv.invitee || inv.invitee === state.me.id);
-    const act = (verb) => h("button", { type: "button", on: { click: () => api.post(`/api/v1/conversations/${id}/invitations/${m.id}/${verb}`).catch((e) => modal("Invitation", e.message)) } }, verb[0].toUpperCase() + verb.slice(1));
-    const join = inv.result?.join_url && /^https?:\/\//.test(inv.result.join_url) ? h("button", { type: "button", on: { click: () => confirmLeave(inv.result.join_url) } }, "Join") : null;
-    return h("div.invitation", { "data-state": inv.state },
-      h("p", h("strong", name(state.userName(m.sender_id))), " invites ", inv.invitee ? name(state.userName(inv.invitee)) : "you all", " to ", h("bdi", inv.label)),
-      h("p.muted", inv.state + (inv.reason ? ` — ${inv.reason}` : "")),
-      inv.state === "pending" ? h("div.row", forMe ? [act("accept"), act("decline")] : null, mine ? act("cancel") : null) : null,
-      join);
-  }
-
-  function describeSystem(m) {
-    const who = name(state.userName(m.sender_id));
-    const s = m.system || {};
-    const user = (u) => name(state.userName(u));
-    const names = (ids) => joined(ids.map(user));
-    switch (s.action) {
-      case "group_created": return [who, " created the group “", name(s.name), "”"];
-      case "renamed": return [who, " renamed the group to “", name(s.to), "”"];
-      case "topic_changed": return s.topic ? [who, " set the topic: ", h("bdi", s.topic)] : [who, " cleared the topic"];
-      case "avatar_changed": return [who, " changed the group picture"];
-      case "members_added": return [who, " added ", names(s.users)];
-      case "member_removed": return [who, " removed ", user(s.user)];
-      case "member_left": return [who, " left"];
-      case "role_changed": return [who, " made ", user(s.user), ` ${s.role}`];
-      case "ownership_transferred": return [who, " handed the group over to ", user(s.to)];
-      case "message_pinned": return [who, " pinned a message"];
-      case "message_unpinned": return [who, " unpinned a message"];
-      default: return [who, " changed the group"];
-    }
   }
 
   function openProfile(userId) {
@@ -147,14 +94,9 @@ export function showChat(main, ctx, id, onBack) {
     if (user) profileCard(ctx, user);
   }
 
-  function jumpTo(messageId) {
-    const el = list.querySelector(`[data-id="${CSS.escape(messageId)}"]`);
-    if (el) { el.scrollIntoView({ block: "center" }); el.classList.add("flash"); setTimeout(() => el.classList.remove("flash"), 1200); }
-  }
-
   function startReply(m) {
     replyTo = m;
-    clear(replyBox, "Replying to ", h("strong", name(state.userName(m.sender_id))), ": ", h("bdi", [...m.body].slice(0, 80).join("")),
+    clear(replyBox, "Replying to ", h("strong", name(state.userName(m.sender_id))), ": ", h("bdi", [...plainText(m.body)].slice(0, 80).join("")),
       h("button.link", { type: "button", "aria-label": "Cancel reply", on: { click: cancelReply } }, "✕"));
     replyBox.classList.remove("hidden");
     input.focus();
@@ -182,9 +124,10 @@ export function showChat(main, ctx, id, onBack) {
     const reply = replyTo?.id;
     cancelReply();
     suggestions.classList.add("hidden");
-    await connection.send(id, body, reply);
-    renderMessages();
-    list.scrollTop = list.scrollHeight;
+    // Sending reads the conversation: back to the latest, where the message appears.
+    const sent = connection.send(id, body, reply);
+    await timeline.jumpToLatest();
+    await sent;
   }
 
   async function react(m, emoji, add) {
@@ -207,29 +150,50 @@ export function showChat(main, ctx, id, onBack) {
     }
   }
 
+  async function pin(m, on) {
+    try { await (on ? api.put : api.del)(`/api/v1/conversations/${id}/pins/${m.id}`); say(on ? "Message pinned" : "Message unpinned"); }
+    catch (e) { modal(on ? "Pin" : "Unpin", e.message); }
+  }
+
+  let toastTimer = null;
+  function say(text) {
+    toast.textContent = text;
+    toast.classList.remove("hidden");
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => toast.classList.add("hidden"), 2500);
+  }
+
+  async function copyLink(m) {
+    const link = permalink(id, m.seq);
+    try {
+      await navigator.clipboard.writeText(link);
+      say("Link copied");
+    } catch {
+      // No clipboard here (permissions, an insecure page): show it to copy by hand.
+      const field = h("input", { "aria-label": "Link to the message", value: link, readonly: true });
+      dialog({ title: "Link to the message", body: [field], focus: field });
+      field.select();
+    }
+  }
+
+  async function showPins() {
+    let pins;
+    try { pins = (await api.get(`/api/v1/conversations/${id}/pins`)).messages; }
+    catch (e) { return modal("Pinned messages", e.message); }
+    let box = null;
+    const rows = pins.map((m) => h("li.pinned-item",
+      h("div.meta", h("strong", name(state.userName(m.sender_id))), " ", h("time", { datetime: m.created_at }, new Date(m.created_at).toLocaleString())),
+      h("div.body", renderBody(m.body || "", { me: state.me.username })),
+      h("div.row",
+        h("button.secondary", { type: "button", on: { click: () => { box.close(); timeline.jumpTo(m.seq); } } }, "Jump"),
+        conversation()?.kind === "direct" || canManage() ? h("button.secondary", { type: "button", on: { click: async () => { box.close(); await pin(m, false); } } }, "Unpin") : null)));
+    box = dialog({ title: "Pinned messages", wide: true, body: [pins.length ? h("ul.pins", rows) : h("p.muted", "No pinned messages yet.")] });
+  }
+
   async function invite() {
     const activity = state.activities[0];
     if (!activity) return modal("No activities", "This server has no activities to invite to.");
     await api.post(`/api/v1/conversations/${id}/invitations`, { activity: activity.id }).catch((e) => modal("Invitation", e.message));
-  }
-
-  async function loadOlder() {
-    const first = messages()[0];
-    const page = await api.get(`/api/v1/conversations/${id}/messages?limit=50${first ? `&before=${first.seq}` : ""}`);
-    state.putMessages(id, page.messages);
-    state.hasOlder.set(id, page.has_more);
-    const height = list.scrollHeight;
-    renderMessages();
-    list.scrollTop = list.scrollHeight - height;
-  }
-
-  function markRead() {
-    const c = conversation();
-    const last = messages().at(-1);
-    if (!c || !last || document.hidden) return;
-    const mine = c.members.find((m) => m.user.id === state.me.id);
-    if (mine && mine.read_seq < last.seq) connection.notify("read", { conversation_id: id, seq: last.seq });
-    if (c.unread_count) { c.unread_count = 0; state.changed("conversations"); }
   }
 
   function renderTyping() {
@@ -271,20 +235,18 @@ export function showChat(main, ctx, id, onBack) {
     suggestions.classList.remove("hidden");
     highlight(0);
   });
-  // History loads as the reader scrolls up.
-  let loading = false;
-  list.addEventListener("scroll", async () => {
-    if (list.scrollTop < 60 && state.hasOlder.get(id) && !loading) {
-      loading = true;
-      try { await loadOlder(); } finally { loading = false; }
-    }
-  });
   input.addEventListener("keydown", (e) => {
     if (e.isComposing) return;
     const open = !suggestions.classList.contains("hidden") && suggestion >= 0;
     if (open && (e.key === "ArrowDown" || e.key === "ArrowUp")) { e.preventDefault(); highlight(suggestion + (e.key === "ArrowDown" ? 1 : -1)); return; }
     if (open && (e.key === "Enter" || e.key === "Tab") && !e.shiftKey) { e.preventDefault(); mentionOptions()[suggestion].click(); return; }
     if (open && e.key === "Escape") { e.preventDefault(); closeSuggestions(); return; }
+    // Up in an empty composer edits your last message (as in Slack, Discord and Element).
+    if (e.key === "ArrowUp" && !input.value && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey) {
+      const last = timeline.lastOwnEditable();
+      if (last) { e.preventDefault(); edit(last); }
+      return;
+    }
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); send(); }
     if (e.key === "Escape") cancelReply();
   });
@@ -297,35 +259,43 @@ export function showChat(main, ctx, id, onBack) {
     renderHeader();
     clear(composer, h("p.muted.gone", { role: "status" }, "You are no longer a member of this conversation."));
     clear(typingLine);
-    for (const button of list.querySelectorAll(".actions button, .invitation button, .more button")) button.disabled = true;
+    timeline.disable();
   }
 
   const onChange = (e) => {
     const { what, conversation: about } = e.detail;
     if (what === "removed" && about === id) return showGone();
     if (gone) return;
-    if ((what === "messages" || what === "outbox") && (!about || about === id)) { renderMessages(); markRead(); }
-    if (what === "receipts" && about === id) renderMessages();
+    if (what === "messages" && (!about || about === id)) timeline.update(e.detail);
+    if (what === "outbox" || (what === "receipts" && about === id)) timeline.render();
     if (what === "typing" && about === id) renderTyping();
     if (what === "header" || what === "presence" || what === "conversations") renderHeader();
     // Member names in group events may arrive with the conversation update after the event.
-    if (what === "header" || what === "names") renderMessages();
-    if (what === "reload") loadOlder().then(markRead).catch(() => {});
+    if (what === "header" || what === "names") timeline.redrawAll();
+    if (what === "reload") timeline.open().catch(() => {});
   };
   state.addEventListener("change", onChange);
   const typingTimer = setInterval(renderTyping, 1000);
-  document.addEventListener("visibilitychange", markRead);
+  const onVisible = () => timeline.markRead();
+  document.addEventListener("visibilitychange", onVisible);
 
   renderHeader();
-  if (!state.messages.has(id)) loadOlder().then(markRead).catch(() => {});
-  else { renderMessages(); list.scrollTop = list.scrollHeight; markRead(); }
+  const opened = timeline.open({ seq }).catch(() => {});
   if (!conversation()) showGone();
   input.focus();
 
-  return () => {
-    state.removeEventListener("change", onChange);
-    clearInterval(typingTimer);
-    document.removeEventListener("visibilitychange", markRead);
+  return {
+    dispose() {
+      state.removeEventListener("change", onChange);
+      clearInterval(typingTimer);
+      clearTimeout(toastTimer);
+      document.removeEventListener("visibilitychange", onVisible);
+      timeline.dispose();
+    },
+    opened,
+    jumpTo: (target) => timeline.jumpTo(target),
+    jumpToLatest: () => timeline.jumpToLatest(),
+    jumpToUnread: () => timeline.jumpToUnread(),
   };
 }
 
@@ -336,8 +306,3 @@ const REFUSALS = {
   empty_message: "the message is empty",
   rate_limited: "too many messages — wait a moment, then retry",
 };
-
-/** "a, b and c" with the names kept as nodes. */
-function joined(parts) {
-  return parts.flatMap((part, i) => (i === 0 ? [part] : [i === parts.length - 1 ? " and " : ", ", part]));
-}

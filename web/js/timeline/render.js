@@ -1,0 +1,83 @@
+// Pieces of the timeline that depend on nothing but their arguments: avatars, day labels, the
+// grouping rule and the sentence for a group event.
+
+import { h, name } from "../dom.js";
+
+/** A message continues its author's run when it follows theirs within this time, the same day. */
+export const GROUP_GAP_MS = 5 * 60 * 1000;
+
+const dayOf = (iso) => { const d = new Date(iso); return d.getFullYear() * 10000 + d.getMonth() * 100 + d.getDate(); };
+export const dayKey = dayOf;
+
+/** "Today", "Yesterday", or the date ("Monday 30 November 2026"). */
+export function dayLabel(iso, now = new Date()) {
+  const day = dayOf(iso);
+  if (day === dayOf(now.toISOString())) return "Today";
+  const yesterday = new Date(now);
+  yesterday.setDate(now.getDate() - 1);
+  if (day === dayOf(yesterday.toISOString())) return "Yesterday";
+  return new Date(iso).toLocaleDateString([], { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+}
+
+/** Whether `m` is shown under `prev`'s name and avatar (same author, same day, close in time). */
+export function continues(prev, m) {
+  if (!prev || prev.kind !== "text" || m.kind !== "text" || prev.sender_id !== m.sender_id) return false;
+  if (prev.collapsed !== m.collapsed) return false;
+  if (dayOf(prev.created_at) !== dayOf(m.created_at)) return false;
+  return Date.parse(m.created_at) - Date.parse(prev.created_at) < GROUP_GAP_MS;
+}
+
+/** Up to two initials of a name, by code point (so emoji and non-Latin names keep whole letters). */
+export function initials(displayName) {
+  const words = String(displayName || "?").trim().split(/\s+/).filter(Boolean);
+  const letters = words.slice(0, 2).map((w) => [...w][0]);
+  return (letters.join("") || "?").toLocaleUpperCase();
+}
+
+/** A stable colour per user id, dark enough that white initials keep a 4.5:1 contrast. */
+export function colourOf(id) {
+  // FNV-1a, then a multiplicative mix: ids are time-ordered and differ in their last digits,
+  // which a plain sum would turn into neighbouring hues.
+  let hash = 0x811c9dc5;
+  for (const ch of String(id)) hash = Math.imul(hash ^ ch.codePointAt(0), 0x01000193) >>> 0;
+  hash = Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d) >>> 0;
+  return `hsl(${(hash >>> 8) % 360} 50% 32%)`;
+}
+
+/** The user's picture when they have one (https only: the page allows no other images), else
+ * their initials on their colour. Decorative: the name is always next to it. */
+export function avatar(user, id, size = "") {
+  const url = user?.avatar_url;
+  if (url && /^https:\/\//i.test(url)) {
+    return h(`img.avatar${size}`, { src: url, alt: "", "aria-hidden": "true", loading: "lazy", referrerpolicy: "no-referrer", decoding: "async" });
+  }
+  const el = h(`span.avatar${size}`, { "aria-hidden": "true" }, initials(user?.display_name));
+  el.style.backgroundColor = colourOf(id); // CSSOM, which the page's CSP allows (style attributes it does not)
+  return el;
+}
+
+/** "a, b and c" with the names kept as nodes. */
+export function joined(parts) {
+  return parts.flatMap((part, i) => (i === 0 ? [part] : [i === parts.length - 1 ? " and " : ", ", part]));
+}
+
+/** What a group event (a `system` entry) says, with names isolated. */
+export function describeSystem(m, userName) {
+  const user = (u) => name(userName(u));
+  const who = user(m.sender_id);
+  const s = m.system || {};
+  switch (s.action) {
+    case "group_created": return [who, " created the group “", name(s.name), "”"];
+    case "renamed": return [who, " renamed the group to “", name(s.to), "”"];
+    case "topic_changed": return s.topic ? [who, " set the topic: ", h("bdi", s.topic)] : [who, " cleared the topic"];
+    case "avatar_changed": return [who, " changed the group picture"];
+    case "members_added": return [who, " added ", joined((s.users || []).map(user))];
+    case "member_removed": return [who, " removed ", user(s.user)];
+    case "member_left": return [who, " left"];
+    case "role_changed": return [who, " made ", user(s.user), ` ${s.role}`];
+    case "ownership_transferred": return [who, " handed the group over to ", user(s.to)];
+    case "message_pinned": return [who, " pinned a message"];
+    case "message_unpinned": return [who, " unpinned a message"];
+    default: return [who, " changed the group"];
+  }
+}
