@@ -11,6 +11,7 @@ import "./tests/state.mjs";
 import "./tests/errors.mjs";
 import "./tests/keyboard.mjs";
 import "./tests/links.mjs";
+import "./tests/format.mjs";
 import { embedServerArgs, stopPageServers } from "./tests/embed.mjs";
 
 const failed = await runAll([...embedServerArgs, "--profile-link", "https://game.example/users/{username}"]);

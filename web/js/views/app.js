@@ -4,6 +4,7 @@
 import { clear, dialog, h, modal, name, timeOf } from "../dom.js";
 import { toggleTheme } from "../theme.js";
 import { persistent } from "../storage.js";
+import { plainText } from "../markdown.js";
 import { showChat } from "./chat.js";
 import { pickUser } from "./pick.js";
 import { profileCard } from "./people.js";
@@ -106,7 +107,7 @@ function conversationItem(ctx, c, open) {
   const other = state.otherMember(c);
   const presence = other ? state.presence.get(other.id) : null;
   const last = c.last_message;
-  const preview = !last ? "" : last.kind === "system" ? "Group updated" : last.kind === "invitation" ? `Invitation: ${last.invitation?.label || ""}` : last.deleted_at ? "Message deleted" : last.collapsed ? "Hidden message" : last.body;
+  const preview = !last ? "" : last.kind === "system" ? "Group updated" : last.kind === "invitation" ? `Invitation: ${last.invitation?.label || ""}` : last.deleted_at ? "Message deleted" : last.collapsed ? "Hidden message" : plainText(last.body);
   return h("button.conversation", { type: "button", "aria-current": state.current === c.id ? "true" : null, dataset: { id: c.id }, on: { click: () => open(c.id) } },
     h("span.dot", { "data-presence": presence?.status || (c.kind === "group" ? "group" : "offline"), "aria-hidden": "true" }),
     h("span.title", name(state.title(c))),

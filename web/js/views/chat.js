@@ -2,7 +2,9 @@
 // replies, @mentions with autocomplete), reactions, edits, deletions, invitations, typing and
 // read receipts, and group management for owners and admins.
 
-import { clear, confirmLeave, dialog, h, modal, name, richText, timeOf } from "../dom.js";
+import { clear, confirmLeave, dialog, h, modal, name, timeOf } from "../dom.js";
+import { plainText, renderBody } from "../markdown.js";
+import { pickEmoji } from "./emoji.js";
 import { pickUser } from "./pick.js";
 import { profileCard } from "./people.js";
 
@@ -58,7 +60,7 @@ export function showChat(main, ctx, id, onBack) {
     // A queued message whose copy already arrived (the event comes before the ack) shows once.
     const arrived = new Set(shown.filter((m) => m.sender_id === state.me.id && m.client_id).map((m) => m.client_id));
     for (const item of connection.outbox.filter((o) => o.conversation_id === id && !arrived.has(o.client_id))) {
-      items.push(h("li.message.mine.pending", h("p.body", { dir: "auto" }, item.body), h("small.muted", "sending…")));
+      items.push(h("li.message.mine.pending", h("div.body", renderBody(item.body)), h("small.muted", "sending…")));
     }
     for (const item of connection.failed.filter((f) => f.conversation_id === id)) items.push(failedItem(item));
     const seen = seenLine();
@@ -92,20 +94,26 @@ export function showChat(main, ctx, id, onBack) {
     const body = m.deleted_at ? h("p.body.deleted", "Message deleted")
       : m.collapsed ? h("p.body.deleted", "Message from a user you blocked")
       : m.kind === "invitation" ? invitationCard(m)
-      : h("p.body", { dir: "auto" }, richText(m.body));
+      : h("div.body", renderBody(m.body, { mentions: mentionedNames(m), me: state.me.username }));
     const quote = m.reply ? h("button.quote", { type: "button", on: { click: () => jumpTo(m.reply.message_id) } },
-      h("strong", name(state.userName(m.reply.sender_id))), " ", m.reply.deleted ? "(deleted)" : h("bdi", m.reply.excerpt)) : null;
+      h("strong", name(state.userName(m.reply.sender_id))), " ", m.reply.deleted ? "(deleted)" : h("bdi", plainText(m.reply.excerpt))) : null;
     const reactions = m.reactions?.length ? h("div.reactions", m.reactions.map((r) =>
       h("button.reaction", { type: "button", "aria-pressed": String(r.users.includes(state.me.id)), on: { click: () => react(m, r.emoji, !r.users.includes(state.me.id)) } }, `${r.emoji} ${r.count}`))) : null;
     const actions = m.deleted_at || m.collapsed ? null : h("div.actions",
       h("button.link", { type: "button", on: { click: () => startReply(m) } }, "Reply"),
       QUICK_REACTIONS.map((e) => h("button.link", { type: "button", "aria-label": `React ${e}`, on: { click: () => react(m, e, true) } }, e)),
+      h("button.link", { type: "button", "aria-label": "Add a reaction", title: "Add a reaction", on: { click: (e) => pickEmoji(e.currentTarget).then((emoji) => emoji && react(m, emoji, true)) } }, "＋"),
       mine && m.kind === "text" ? h("button.link", { type: "button", on: { click: () => edit(m) } }, "Edit") : null,
       mine || ["owner", "admin"].includes(myRole()) ? h("button.link", { type: "button", on: { click: () => remove(m) } }, "Delete") : null);
     return h("li.message", { class: `message${mine ? " mine" : ""}`, dataset: { seq: m.seq, id: m.id } },
       h("div.meta", h("button.link.author", { type: "button", on: { click: () => openProfile(m.sender_id) } }, name(state.userName(m.sender_id))), " ",
         h("time", { datetime: m.created_at }, timeOf(m.created_at)), m.edited_at ? h("small.muted", " (edited)") : null),
       quote, body, reactions, actions);
+  }
+
+  /** The usernames behind a message's `mentions` (user ids), for renderBody to highlight. */
+  function mentionedNames(m) {
+    return (m.mentions || []).map((userId) => conversation()?.members.find((x) => x.user.id === userId)?.user.username || state.users.get(userId)?.username).filter(Boolean);
   }
 
   function invitationCard(m) {
