@@ -2,7 +2,7 @@
 // (kept in localStore), skin tones, and a grid driven by the arrow keys. The data
 // (js/emoji-data.js, ~100 KB) loads the first time the picker opens.
 
-import { clear, dialog, h } from "../dom.js";
+import { clear, dialog, h, modal } from "../dom.js";
 import { localStore } from "../storage.js";
 
 const RECENT_KEY = "confab.emoji.recent";
@@ -81,7 +81,14 @@ function search(groups, query) {
  * is closed without a choice. Focus returns to `opener` (or wherever it was).
  */
 export async function pickEmoji(opener = null) {
-  const { groups, byEmoji } = await load();
+  let loaded;
+  try {
+    loaded = await load();
+  } catch {
+    await modal("Emoji", "The emoji could not be loaded. Check the connection and try again.");
+    return null;
+  }
+  const { groups, byEmoji } = loaded;
   let tone = TONES.find((t) => t.modifier === localStore.getItem(TONE_KEY)) || TONES[0];
   const recents = recentEmoji();
   // The tab shown: -1 is "Recently used".
