@@ -102,7 +102,7 @@ export function showChat(main, ctx, id, onBack) {
     const actions = m.deleted_at || m.collapsed ? null : h("div.actions",
       h("button.link", { type: "button", on: { click: () => startReply(m) } }, "Reply"),
       QUICK_REACTIONS.map((e) => h("button.link", { type: "button", "aria-label": `React ${e}`, on: { click: () => react(m, e, true) } }, e)),
-      h("button.link", { type: "button", "aria-label": "Add a reaction", title: "Add a reaction", on: { click: (e) => pickEmoji(e.currentTarget).then((emoji) => emoji && react(m, emoji, true)) } }, "＋"),
+      h("button.link", { type: "button", "aria-label": "Add a reaction", title: "Add a reaction", on: { click: (e) => pickEmoji(e.currentTarget).then((emoji) => emoji && react(m, emoji, true)) } }, "+"),
       mine && m.kind === "text" ? h("button.link", { type: "button", on: { click: () => edit(m) } }, "Edit") : null,
       mine || ["owner", "admin"].includes(myRole()) ? h("button.link", { type: "button", on: { click: () => remove(m) } }, "Delete") : null);
     return h("li.message", { class: `message${mine ? " mine" : ""}`, dataset: { seq: m.seq, id: m.id } },

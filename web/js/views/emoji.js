@@ -20,6 +20,12 @@ const TONES = [
   { label: "Dark", modifier: "\u{1F3FF}" },
 ];
 
+/** What each category's tab shows (its first emoji otherwise, which for some is an odd choice: 🏧). */
+const GROUP_ICONS = {
+  "Smileys & emotion": "😀", "People & body": "👋", "Animals & nature": "🐻", "Food & drink": "🍔",
+  "Travel & places": "✈️", "Activities": "⚽", "Objects": "💡", "Symbols": "🔣", "Flags": "🏁",
+};
+
 let data = null;
 
 /** The groups, and an index from each emoji to its entry (for the names of recent ones). */
@@ -126,7 +132,7 @@ export async function pickEmoji(opener = null) {
 
   function renderTabs() {
     const items = [...(recents.length ? [{ index: -1, icon: "🕘", name: "Recently used" }] : []),
-      ...groups.map((g, index) => ({ index, icon: g.emoji[0].emoji, name: g.name }))];
+      ...groups.map((g, index) => ({ index, icon: GROUP_ICONS[g.name] || g.emoji[0].emoji, name: g.name }))];
     const searching = Boolean(query.value.trim());
     clear(tabs, items.map((t) => h("button.emoji-tab", {
       type: "button", role: "tab", "aria-label": t.name, title: t.name,
