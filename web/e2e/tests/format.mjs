@@ -78,6 +78,10 @@ test("hostile Markdown renders as text: no markup, no unsafe link, no dialog", a
   const body = m.locator(".body");
   assert.equal(await alice.page.locator(".messages img, .messages script, .messages iframe, .messages b").count(), 0, "no element from the text");
   assert.deepEqual(await body.locator("a").evaluateAll((links) => links.map((a) => [a.textContent, a.getAttribute("href")])), [["<b>x</b>", "https://ok.example/"]], "only the https link is one, its label text");
+  const tags = await alice.page.locator(".messages .body *").evaluateAll((els) => [...new Set(els.map((e) => e.tagName.toLowerCase()))]);
+  const allowed = ["p", "strong", "em", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a", "span"];
+  assert.deepEqual(tags.filter((t) => !allowed.includes(t)), [], `only the formatter's own elements: ${tags}`);
+  assert.equal(await alice.page.locator(".messages .body [onerror], .messages .body [onclick], .messages .body [style], .messages .body [src]").count(), 0, "no attribute from the text");
   const shown = await body.textContent();
   for (const piece of ["<img src=1 onerror='alert(1)'>", "[click](javascript:alert(3))", "[data](data:text/html,<script>alert(4)</script>)", "<javascript:alert(5)>", "<script>alert(8)</script>"]) {
     assert.ok(shown.includes(piece), `shown as typed: ${piece}`);

@@ -162,7 +162,7 @@ export function showChat(main, ctx, id, onBack) {
 
   function startReply(m) {
     replyTo = m;
-    clear(replyBox, "Replying to ", h("strong", name(state.userName(m.sender_id))), ": ", h("bdi", [...m.body].slice(0, 80).join("")),
+    clear(replyBox, "Replying to ", h("strong", name(state.userName(m.sender_id))), ": ", h("bdi", [...plainText(m.body)].slice(0, 80).join("")),
       h("button.link", { type: "button", "aria-label": "Cancel reply", on: { click: cancelReply } }, "✕"));
     replyBox.classList.remove("hidden");
     input.focus();
