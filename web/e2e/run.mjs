@@ -18,6 +18,7 @@ import "./tests/me.mjs";
 import "./tests/groups.mjs";
 import "./tests/a11y.mjs";
 import "./tests/timeline.mjs";
+import "./tests/format.mjs";
 import { embedServerArgs, stopPageServers } from "./tests/embed.mjs";
 
 const failed = await runAll([...embedServerArgs, "--profile-link", "https://game.example/users/{username}"]);

@@ -71,7 +71,7 @@ export function externalLink(href, text) {
 
 export async function confirmLeave(url) {
   let host = url;
-  try { host = new URL(url).host; } catch { return; }
+  try { const parsed = new URL(url); host = parsed.protocol === "mailto:" ? "your e-mail program" : parsed.host; } catch { return; }
   if (await modal("You are leaving Confab", `This link opens ${host}: ${url}`, "Open")) window.open(url, "_blank", "noopener,noreferrer");
 }
 

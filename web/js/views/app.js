@@ -5,6 +5,7 @@ import { announce, avatar, clear, dialog, h, modal, name, timeOf } from "../dom.
 import { navigate, onRoute, parseRoute } from "../router.js";
 import { toggleTheme } from "../theme.js";
 import { persistent } from "../storage.js";
+import { plainText } from "../markdown.js";
 import { showChat } from "./chat.js";
 import { showMe } from "./me.js";
 import { desktopNotifications } from "./notify.js";
@@ -282,7 +283,7 @@ function conversationItem(ctx, c) {
   const other = state.otherMember(c);
   const presence = other ? state.presence.get(other.id) : null;
   const last = c.last_message;
-  const preview = !last ? "" : last.kind === "system" ? "Group updated" : last.kind === "invitation" ? `Invitation: ${last.invitation?.label || ""}` : last.deleted_at ? "Message deleted" : last.collapsed ? "Hidden message" : last.body;
+  const preview = !last ? "" : last.kind === "system" ? "Group updated" : last.kind === "invitation" ? `Invitation: ${last.invitation?.label || ""}` : last.deleted_at ? "Message deleted" : last.collapsed ? "Hidden message" : plainText(last.body);
   const title = state.title(c);
   const unread = c.unread_count || 0;
   const muted = c.notification_level === "none";
