@@ -110,6 +110,14 @@ export class State extends EventTarget {
 
   setConversation(conversation) {
     const known = this.conversations.get(conversation.id);
+    // A REST read that raced a change (members added while it was on the wire) answers an older
+    // version than the events already brought: keep the newer state, take only what is per viewer.
+    if (known && conversation.version !== undefined && known.version > conversation.version) {
+      if (conversation.unread_count !== undefined) known.unread_count = conversation.unread_count;
+      if (conversation.notification_level !== undefined) known.notification_level = conversation.notification_level;
+      for (const member of conversation.members || []) if (member.presence) this.presence.set(member.user.id, member.presence);
+      return;
+    }
     // Events carry no per-viewer fields: keep ours.
     if (known && conversation.unread_count === undefined) conversation.unread_count = known.unread_count;
     if (known && conversation.notification_level === undefined) conversation.notification_level = known.notification_level;

@@ -67,12 +67,12 @@ export function createTimeline(ctx, id, actions) {
       const newDay = !prev || dayKey(prev.created_at) !== day;
       if (newDay) {
         const label = dayLabel(m.created_at, now);
-        out.push({ key: `day:${day}`, deps: [label], build: () => h("li.day", { role: "separator", "aria-label": label }, h("span", label)) });
+        out.push({ key: `day:${day}`, deps: [label], build: () => h("li.day", h("span", label)) });
       }
       let divider = false;
       if (!divided && unreadAfter !== null && m.seq > unreadAfter && m.sender_id !== me() && m.kind !== "system") {
         divided = divider = true;
-        out.push({ key: "unread", deps: [], build: () => h("li.unread-divider", { role: "separator", "aria-label": "New messages" }, h("span", "New messages")) });
+        out.push({ key: "unread", deps: [], build: () => h("li.unread-divider", h("span", "New messages")) });
       }
       const head = divider || newDay || !continues(prev, m);
       out.push({ key: `m:${m.seq}`, deps: [m, head, generation], build: () => messageNode(m, head) });

@@ -223,9 +223,9 @@ impl Auth {
     /// Signs out every session of the caller's, this one included ("sign out everywhere").
     pub async fn revoke_all_sessions(&self, principal: Principal) -> Result<()> {
         let now = now_ms();
-        for session in self.store.active_sessions(principal.user_id.0, now).await? {
-            self.store.revoke_session(principal.user_id.0, session.id, now).await?;
-            self.hub.close_session(SessionId(session.id));
+        for session in self.store.active_sessions(principal.user_id, now).await? {
+            self.store.revoke_session(principal.user_id, session.id, now).await?;
+            self.hub.close_session(session.id);
         }
         Ok(())
     }

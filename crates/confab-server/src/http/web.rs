@@ -14,6 +14,8 @@ use crate::config::Config;
 #[derive(RustEmbed)]
 #[folder = "../../web/"]
 #[exclude = "e2e/*"]
+#[exclude = "tests/*"]
+#[exclude = "tools/*"]
 struct WebClient;
 
 /// `connect-src` names ws(s) explicitly because some browsers do not count them as 'self'.
