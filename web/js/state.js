@@ -142,10 +142,9 @@ export class State extends EventTarget {
     return changes;
   }
 
-  /** For older callers: conversation id -> Map(seq -> Message) of what is held, a snapshot made
-   * on each read. New code reads `timeline(id)`. */
-  get messages() {
-    return new Map([...this.windows].map(([id, held]) => [id, new Map(held.messages.map((m) => [m.seq, m]))]));
+  /** A held message by id (null when it is outside what is held). */
+  findMessage(conversationId, messageId) {
+    return this.windows.get(conversationId)?.messages.find((m) => m.id === messageId) || null;
   }
 
   /** A conversation's history as far as it is held (null before its first page). */

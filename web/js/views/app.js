@@ -358,14 +358,15 @@ function showNotifications(ctx) {
   const openIt = (n) => {
     box.close();
     if (!n.conversation_id || !state.conversations.has(n.conversation_id)) return;
-    const seq = n.message_id ? [...(state.messages.get(n.conversation_id)?.values() || [])].find((m) => m.id === n.message_id)?.seq : null;
+    // Held messages give their seq; an older one opens the conversation at its latest.
+    const seq = n.message_id ? state.findMessage(n.conversation_id, n.message_id)?.seq : null;
     ctx.open(n.conversation_id, seq || null);
   };
   const items = state.notifications.length ? state.notifications.map((n) =>
     h("li", { class: n.read ? "read" : "" },
       h("button.link", { type: "button", on: { click: () => openIt(n) } },
         h("strong", n.actor_id ? name(state.userName(n.actor_id)) : "Confab"), " ", describe(n)),
-      n.excerpt ? h("p.excerpt", { dir: "auto" }, n.excerpt) : null,
+      n.excerpt ? h("p.excerpt", { dir: "auto" }, plainText(n.excerpt)) : null,
       h("time", { datetime: n.created_at }, timeOf(n.created_at)))) : h("li.empty", "Nothing yet.");
   box = dialog({ title: "Notifications", wide: true, body: [h("ul.notifications", items)], actions: [
     { label: "Mark all read", class: "secondary", close: false, onClick: () => ctx.api.post("/api/v1/notifications/read", {}).catch(() => {}) },

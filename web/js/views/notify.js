@@ -10,6 +10,7 @@
 // people you muted (restricted) or blocked, never in do-not-disturb, never for old messages.
 
 import { clear, dialog, h, name } from "../dom.js";
+import { plainText } from "../markdown.js";
 import { localStore } from "../storage.js";
 
 const DECLINED = "confab.desktopNotifications.declined";
@@ -82,7 +83,7 @@ export function desktopNotifications(ctx, notices) {
     }
     if (what === "notifications" && created && !created.silent && created.message_id && created.conversation_id) {
       // A mention or reply the message event did not pop (its level said mentions only, or it came first).
-      const m = [...(state.messages.get(created.conversation_id)?.values() || [])].find((x) => x.id === created.message_id);
+      const m = state.findMessage(created.conversation_id, created.message_id);
       if (m && !seen.has(`n-${m.id}`)) { seen.add(`n-${m.id}`); pop(m); }
     }
     if (what === "contacts-stale" || what === "reload") loadMuted();
