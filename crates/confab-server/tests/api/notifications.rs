@@ -62,6 +62,16 @@ async fn mentions_replies_and_contact_requests_notify_live() {
     let reply = SendMessageRequest { body: "answer".into(), client_id: None, reply_to: Some(mine.id) };
     alice.client.send_message(id, &reply).await.unwrap();
     alice.client.send_message(id, &text("nothing for bob")).await.unwrap();
+    // A message's notifications are worked out off the message path: wait for the reply's
+    // before the contact request, whose notification is made at once, so the feed's order is
+    // the order of the events.
+    loop {
+        if let Event::NotificationCreated(n) = bob_ws.next_event_timeout(WAIT).await.unwrap().event
+            && n.kind == NotificationKind::Reply
+        {
+            break;
+        }
+    }
     alice.client.request_contact(bob.id()).await.unwrap();
     bob.client.accept_contact(alice.id()).await.unwrap();
 
