@@ -74,6 +74,7 @@ export class Connection {
   async #resync() {
     this.#setStatus("resyncing");
     try {
+      if (!this.state.synced) await this.#loadList();
       for (;;) {
         const result = await this.request("sync", { conversations: this.state.positions(), limit: 500 });
         this.state.applySync(result);
@@ -84,6 +85,18 @@ export class Connection {
     } catch (error) {
       console.warn("resync failed", error);
     }
+  }
+
+  /** A page that holds nothing yet starts from the conversation list, each conversation at the
+   * version it has now: history loads page by page as a conversation opens, so the first `sync`
+   * brings only what changed since instead of every message of every conversation. */
+  async #loadList() {
+    let cursor = null;
+    do {
+      const page = await this.api.get(`/api/v1/conversations?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      for (const c of page.conversations) if (!this.state.conversations.has(c.id)) this.state.setConversation(c);
+      cursor = page.next_cursor;
+    } while (cursor);
   }
 
   #closed(event) {
