@@ -168,7 +168,7 @@ export async function shot(page, file) {
 }
 
 /** The screenshots the README and docs show. */
-const DOCS_SHOTS = ["chat.png", "group.png", "phone-dark.png", "sign-in.png", "me.png", "members.png", "desktop-dark.png", "phone-list.png"];
+const DOCS_SHOTS = ["chat.png", "group.png", "phone-dark.png", "sign-in.png", "me.png", "members.png", "desktop-dark.png", "phone-list.png", "timeline-desktop-light.png", "timeline-desktop-dark.png", "timeline-phone-menu-dark.png", "timeline-pins.png", "format.png", "emoji-picker.png"];
 
 function copyDocsShots() {
   if (process.env.SHOTS !== "docs") return;
