@@ -26,6 +26,13 @@ async function seed(conversationId, count, body, author) {
   await Promise.all(Array.from({ length: 8 }, worker));
 }
 
+/** `promise`, or a failure naming `what` after `ms`: a wait inside the page has no timeout of its own. */
+function within(promise, ms, what) {
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 /** Signs an existing user in through the page. */
 async function signIn(name, options = {}) {
   const user = await newPage(name, options);
@@ -54,6 +61,8 @@ async function menu(user, text, item) {
 
 async function dark(page) {
   await page.getByRole("button", { name: "Switch theme" }).click();
+  // Colours change with a transition: screenshots show the theme once it has finished.
+  await page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished)));
 }
 
 test("timeline: messages group by author and time, days are separated, unread ones follow a divider", async () => {
@@ -90,8 +99,11 @@ test("timeline: messages group by author and time, days are separated, unread on
     "head:w1+avatar", "cont:w2", "head:w3+avatar", "head:r1+avatar", "head:w4+avatar", "cont:w5", "unread", "head:w6+avatar", "cont:w7", "cont:w8",
   ], "grouped by author within minutes, a new group after the divider");
   assert.equal(await reader.page.locator(".unread-divider").textContent(), "New messages");
-  // Initials on a colour until the user has a picture.
-  assert.equal(await message(reader, "w1").locator(".avatar").textContent(), "T");
+  // Initials on a colour until the user has a picture: the same avatar as in the sidebar.
+  const inTimeline = message(reader, "w1").locator(".avatar");
+  const inSidebar = reader.page.locator(".conversation", { hasText: "tlwriter" }).locator(".avatar");
+  assert.equal(await inTimeline.textContent(), "TL");
+  assert.equal(await inTimeline.getAttribute("data-tone"), await inSidebar.getAttribute("data-tone"), "one colour per user");
   await reader.page.screenshot({ path: join(shots, "timeline-desktop-light.png") });
   await dark(reader.page);
   await reader.page.screenshot({ path: join(shots, "timeline-desktop-dark.png") });
@@ -436,7 +448,7 @@ test("timeline benchmark: 10,000 messages open in < 300 ms, a new one shows in <
   };
 
   // Open: from the click to the latest message painted.
-  const open = await page.evaluate(async (last) => {
+  const open = await within(page.evaluate(async (last) => {
     const button = [...document.querySelectorAll(".conversation")].find((b) => b.textContent.includes("benchwriter"));
     const t0 = performance.now();
     let inDom = 0;
@@ -448,7 +460,7 @@ test("timeline benchmark: 10,000 messages open in < 300 ms, a new one shows in <
     });
     await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
     return { inDom: +inDom.toFixed(1), painted: +(performance.now() - t0).toFixed(1) };
-  }, lastSeq);
+  }, lastSeq), 20000, "the latest message after opening");
   await page.waitForTimeout(500);
   const atOpen = await metrics();
 
@@ -470,7 +482,7 @@ test("timeline benchmark: 10,000 messages open in < 300 ms, a new one shows in <
     await page.waitForTimeout(30);
     const sent = Date.now();
     await api("benchwriter", "POST", `/api/v1/conversations/${c.id}/messages`, { body: `${probe} from the writer` });
-    const t = await watch;
+    const t = await within(watch, 10000, `${probe} on screen`);
     samples.push({ endToEnd: t.painted - sent, client: t.painted - t.frame });
     await page.waitForTimeout(100);
   }

@@ -1,7 +1,7 @@
 // Pieces of the timeline that depend on nothing but their arguments: avatars, day labels, the
 // grouping rule and the sentence for a group event.
 
-import { h, name } from "../dom.js";
+import { avatar as initialsAvatar, h, name } from "../dom.js";
 
 /** A message continues its author's run when it follows theirs within this time, the same day. */
 export const GROUP_GAP_MS = 5 * 60 * 1000;
@@ -27,32 +27,16 @@ export function continues(prev, m) {
   return Date.parse(m.created_at) - Date.parse(prev.created_at) < GROUP_GAP_MS;
 }
 
-/** Up to two initials of a name, by code point (so emoji and non-Latin names keep whole letters). */
-export function initials(displayName) {
-  const words = String(displayName || "?").trim().split(/\s+/).filter(Boolean);
-  const letters = words.slice(0, 2).map((w) => [...w][0]);
-  return (letters.join("") || "?").toLocaleUpperCase();
-}
-
-/** A stable colour per user id, dark enough that white initials keep a 4.5:1 contrast. */
-export function colourOf(id) {
-  // FNV-1a, then a multiplicative mix: ids are time-ordered and differ in their last digits,
-  // which a plain sum would turn into neighbouring hues.
-  let hash = 0x811c9dc5;
-  for (const ch of String(id)) hash = Math.imul(hash ^ ch.codePointAt(0), 0x01000193) >>> 0;
-  hash = Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d) >>> 0;
-  return `hsl(${(hash >>> 8) % 360} 50% 32%)`;
-}
-
 /** The user's picture when they have one (https only: the page allows no other images), else
- * their initials on their colour. Decorative: the name is always next to it. */
+ * the same initials avatar as the sidebar's (dom.js: one colour per user everywhere).
+ * Decorative: the name is always next to it. */
 export function avatar(user, id, size = "") {
   const url = user?.avatar_url;
   if (url && /^https:\/\//i.test(url)) {
     return h(`img.avatar${size}`, { src: url, alt: "", "aria-hidden": "true", loading: "lazy", referrerpolicy: "no-referrer", decoding: "async" });
   }
-  const el = h(`span.avatar${size}`, { "aria-hidden": "true" }, initials(user?.display_name));
-  el.style.backgroundColor = colourOf(id); // CSSOM, which the page's CSP allows (style attributes it does not)
+  const el = initialsAvatar(user?.display_name, id);
+  if (size) el.classList.add(...size.split(".").filter(Boolean));
   return el;
 }
 
