@@ -72,7 +72,8 @@ test("keyboard: Alt+↑/↓ moves between conversations, Alt+Shift+↓ to the ne
   // Made oldest first: the list shows the newest on top (Delta, Gamma, Beta, Alpha).
   const made = [];
   for (const title of ["Alpha", "Beta", "Gamma", "Delta"]) made.push(await group("shortpal", `${title} keys`, ["shortcuts"]));
-  await user.page.locator(".conversation", { hasText: "Alpha keys" }).waitFor();
+  // All four listed, newest first, before the keys move through them.
+  await user.page.waitForFunction(() => [...document.querySelectorAll(".conversation .title")].map((t) => t.textContent.split(" ")[0]).join() === "Delta,Gamma,Beta,Alpha");
   const open = () => user.page.locator(".chat-header h2").textContent();
   const opened = (title) => user.page.locator(".chat-header h2", { hasText: title }).waitFor({ timeout: 5000 });
   await user.page.keyboard.press("Alt+ArrowDown");
