@@ -39,6 +39,29 @@ pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
+/// The body of `POST /api/v1/auth/refresh` (and logout) as it arrives: the refresh token, or
+/// none to use the web client's `confab_refresh` cookie (which then requires
+/// `X-Confab-Client: web`). The server turns it into a [`RefreshRequest`].
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    /// Omit it to use the `confab_refresh` cookie.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// What the web client gets instead of [`AuthResponse`] when it sends `X-Confab-Client: web`:
+/// the same, but the refresh token travels only in the `confab_refresh` cookie (`HttpOnly`), so
+/// no script ever holds it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct WebSession {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    pub session_id: SessionId,
+    pub user: User,
+}
+
 /// Answer to register, login and refresh: a short-lived access token and a one-use refresh token.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct AuthResponse {

@@ -5,36 +5,15 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use confab_proto::rest::{AuthResponse, LoginRequest, RefreshRequest, RegisterRequest, SessionList, User, WsTicket};
+use confab_proto::rest::{
+    AuthResponse, LoginRequest, RefreshBody, RefreshRequest, RegisterRequest, SessionList, User, WebSession, WsTicket,
+};
 use confab_proto::{ErrorBody, ErrorCode, SessionId, UserId};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::extract::{Authenticated, Client, Json, Path};
 use crate::app::App;
 use crate::auth::cookie;
 use crate::error::Error;
-
-/// What the web client gets instead of [`AuthResponse`] when it sends `X-Confab-Client: web`:
-/// the same, but the refresh token travels only in the `confab_refresh` cookie (`HttpOnly`), so
-/// no script ever holds it.
-#[derive(Serialize, ToSchema)]
-pub struct WebSession {
-    pub access_token: String,
-    pub token_type: String,
-    pub expires_in: u64,
-    pub session_id: SessionId,
-    pub user: User,
-}
-
-/// `POST /api/v1/auth/refresh`: the refresh token in the body, or (web client) in the cookie.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RefreshBody {
-    /// Omit it to use the `confab_refresh` cookie (which then requires `X-Confab-Client: web`).
-    #[serde(default)]
-    pub refresh_token: Option<String>,
-}
 
 /// The tokens as the caller asked for them: all in the body, or the refresh token in the cookie.
 fn answer(app: &App, headers: &HeaderMap, status: StatusCode, tokens: AuthResponse) -> Response {

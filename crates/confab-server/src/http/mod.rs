@@ -42,7 +42,7 @@ pub use serve::serve;
     ),
     modifiers(&BearerAuth),
     // The web client's answer to sign-in and refresh (named in their descriptions, not a body).
-    components(schemas(accounts::WebSession)),
+    components(schemas(confab_proto::rest::WebSession)),
     tags(
         (name = "auth", description = "Built-in accounts, tokens and sessions"),
         (name = "conversations", description = "Direct and group conversations"),
