@@ -45,19 +45,6 @@ export function name(text) {
   return h("bdi", text);
 }
 
-const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/gi;
-
-/** Cuts what a sentence adds after a URL: trailing punctuation, and a ")" without its "(" in the
- * URL — `(see https://x/a_(b))` keeps `a_(b)`, `https://x/Foo_(bar)` keeps its ")". */
-export function trimUrl(url) {
-  for (;;) {
-    const last = url.at(-1);
-    if (".,;:!?'\"".includes(last)) url = url.slice(0, -1);
-    else if (last === ")" && url.split(")").length > url.split("(").length) url = url.slice(0, -1);
-    else return url;
-  }
-}
-
 /** A link out of Confab: every way of following it (click, middle-click, ctrl/shift-click, Enter)
  * goes through the leaving-site warning first. */
 export function externalLink(href, text) {
@@ -73,23 +60,6 @@ export async function confirmLeave(url) {
   let host = url;
   try { const parsed = new URL(url); host = parsed.protocol === "mailto:" ? "your e-mail program" : parsed.host; } catch { return; }
   if (await modal("You are leaving Confab", `This link opens ${host}: ${url}`, "Open")) window.open(url, "_blank", "noopener,noreferrer");
-}
-
-/** Message text with http(s) links made clickable (through the leaving-site warning). */
-export function richText(text) {
-  const parts = [];
-  let last = 0;
-  for (const match of text.matchAll(URL_PATTERN)) {
-    const url = trimUrl(match[0]);
-    if (match.index > last) parts.push(text.slice(last, match.index));
-    let parsed = null;
-    try { parsed = new URL(url); } catch { /* not a URL after all */ }
-    if (parsed && (parsed.protocol === "https:" || parsed.protocol === "http:")) parts.push(externalLink(parsed.href, url));
-    else parts.push(url);
-    last = match.index + url.length;
-  }
-  if (last < text.length) parts.push(text.slice(last));
-  return parts;
 }
 
 export function timeOf(iso) {

@@ -345,8 +345,8 @@ function angleLink(source, at) {
   return href ? { href, raw: m[1], end: at + m[0].length } : null;
 }
 
-/** What a sentence adds after a bare URL: punctuation, and a ")" without its "(" in the URL (the
- * rule of dom.js's trimUrl, counted once so that a URL ending in 4,000 ")" stays linear), and the
+/** What a sentence adds after a bare URL: punctuation, and a ")" without its "(" in the URL
+ * (parentheses counted once, so that a URL ending in 4,000 ")" stays linear), and the
  * markers of formatting around it (`**https://x**`, `||https://x||`). */
 function trimLink(url) {
   let open = 0;
