@@ -16,7 +16,7 @@
 //! // Alice writes over her own socket and gets the stored message back in the ack.
 //! let dm = alice.open_direct(bob_auth.user.id).await?;
 //! let mut alice_socket = alice.connect().await?;
-//! let message = SendMessage { conversation_id: dm.id, body: "hi Bob".into(), client_id: None, reply_to: None };
+//! let message = SendMessage { conversation_id: dm.id, body: "hi Bob".into(), client_id: None, reply_to: None, attachments: vec![]  };
 //! let sent = alice_socket.send_message(message).await?;
 //!
 //! loop {
@@ -53,7 +53,7 @@ pub use error::ClientError;
 pub use gateway::{Connection, RawFrame};
 pub use handshake::ConnectOptions;
 pub use response::{RawBody, RawResponse};
-pub use rest::Client;
+pub use rest::{Client, DEFAULT_CHUNK, NewUpload};
 
 /// Percent-encodes a URL path segment or query value (tickets, emojis).
 pub(crate) fn encode_component(value: &str) -> String {

@@ -40,6 +40,26 @@ pub enum ErrorCode {
     InvalidEmoji,
     /// The activity is not one the server declares (see `GET /api/v1/activities`).
     UnknownActivity,
+    /// An upload, or a `PATCH` to it, is larger than the server's per-file limit (413).
+    FileTooLarge,
+    /// The upload would take the user past their storage quota, or their number of unfinished
+    /// uploads past the limit (413).
+    QuotaExceeded,
+    /// An image whose declared size or frame count is beyond the server's limits (413).
+    ImageTooLarge,
+    /// The file is not an image the server can read (PNG, JPEG, GIF, WebP), where one is needed.
+    NotAnImage,
+    /// The image could not be read: truncated or malformed.
+    InvalidImage,
+    /// `Upload-Offset` is not where the upload stands (409): `HEAD` it and resume from there.
+    OffsetMismatch,
+    /// The uploaded bytes do not have the SHA-256 declared at creation; the upload was dropped.
+    ChecksumMismatch,
+    /// A missing or unsupported `Tus-Resumable` header (412; the server speaks 1.0.0).
+    UnsupportedTusVersion,
+    /// An attachment names an upload that is not the caller's, not complete, not an attachment
+    /// upload, or already used.
+    InvalidAttachment,
 
     // Authentication (401)
     /// No credentials were presented.
@@ -120,6 +140,15 @@ impl ErrorCode {
             InvalidReply => "invalid_reply",
             InvalidEmoji => "invalid_emoji",
             UnknownActivity => "unknown_activity",
+            FileTooLarge => "file_too_large",
+            QuotaExceeded => "quota_exceeded",
+            ImageTooLarge => "image_too_large",
+            NotAnImage => "not_an_image",
+            InvalidImage => "invalid_image",
+            OffsetMismatch => "offset_mismatch",
+            ChecksumMismatch => "checksum_mismatch",
+            UnsupportedTusVersion => "unsupported_tus_version",
+            InvalidAttachment => "invalid_attachment",
             MissingToken => "missing_token",
             InvalidToken => "invalid_token",
             TokenExpired => "token_expired",
@@ -179,7 +208,12 @@ mod tests {
 
     #[test]
     fn wire_names_match_serde() {
-        for code in [ErrorCode::InvalidJson, ErrorCode::RefreshTokenReused, ErrorCode::AuthProviderUnavailable] {
+        for code in [
+            ErrorCode::InvalidJson,
+            ErrorCode::RefreshTokenReused,
+            ErrorCode::AuthProviderUnavailable,
+            ErrorCode::UnsupportedTusVersion,
+        ] {
             let json = serde_json::to_value(code).unwrap();
             assert_eq!(json, serde_json::Value::String(code.as_str().to_owned()));
         }

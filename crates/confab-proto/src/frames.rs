@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::ids::{ConversationId, MessageId, SessionId, UserId};
+use crate::ids::{ConversationId, MessageId, SessionId, UploadId, UserId};
 use crate::rest::{Contact, Conversation, Message, Notification, Presence, User};
 
 /// Longest accepted command `id`.
@@ -63,11 +63,15 @@ pub enum Command {
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
     pub conversation_id: ConversationId,
+    #[serde(default)]
     pub body: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<MessageId>,
+    /// Complete uploads the message carries (see `SendMessageRequest::attachments`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<UploadId>,
 }
 
 /// Data of `invitation.send`.
@@ -422,6 +426,7 @@ mod tests {
             body: "hi".into(),
             client_id: Some("c1".into()),
             reply_to: None,
+            attachments: vec![],
         });
         let json = serde_json::to_string(&cmd).unwrap();
         let frame: IncomingFrame = serde_json::from_str(&json).unwrap();

@@ -70,6 +70,14 @@ id_type!(
     /// A signed-in device or tab: one refresh-token family.
     SessionId
 );
+id_type!(
+    /// A resumable upload (`/api/v1/uploads/{id}`).
+    UploadId
+);
+id_type!(
+    /// A file as carried by one message.
+    AttachmentId
+);
 
 /// Accepts the canonical string form and, for convenience of hand-written clients, a JSON integer.
 /// Only positive values are ids.

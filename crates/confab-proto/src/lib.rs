@@ -5,12 +5,13 @@
 pub mod error;
 pub mod frames;
 pub mod ids;
+pub mod media;
 pub mod number;
 pub mod optional;
 pub mod rest;
 
 pub use error::{ApiError, ErrorBody, ErrorCode};
-pub use ids::{ConversationId, MessageId, SessionId, UserId};
+pub use ids::{AttachmentId, ConversationId, MessageId, SessionId, UploadId, UserId};
 
 /// The WebSocket subprotocol spoken by this version of the gateway.
 pub const WS_SUBPROTOCOL: &str = "confab.v1";

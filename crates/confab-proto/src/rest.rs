@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::ids::{ConversationId, MessageId, SessionId, UserId};
+use crate::ids::{ConversationId, MessageId, SessionId, UploadId, UserId};
+use crate::media::Attachment;
 
 /// `POST /api/v1/auth/register`
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -470,10 +471,11 @@ pub struct ConversationList {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 pub struct SendMessageRequest {
     /// Not blank; at most `limits.max_message_chars` characters (4,000 by default); line breaks
-    /// and tabs are text, other control characters are refused.
+    /// and tabs are text, other control characters are refused. May be empty (or left out) when
+    /// the message carries attachments.
+    #[serde(default)]
     #[schema(
-        min_length = 1,
-        pattern = "^(?![\\s\\S]*[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f])[\\s\\S]*\\S"
+        pattern = "^(?![\\s\\S])|^(?![\\s\\S]*[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f])[\\s\\S]*\\S"
     )]
     pub body: String,
     /// Client-generated id (1–64 printable ASCII characters). Retrying a send with the same
@@ -484,6 +486,11 @@ pub struct SendMessageRequest {
     /// A message of the same conversation that this one answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<MessageId>,
+    /// Complete uploads of the sender (purpose `attachment`, not used before) that the message
+    /// carries, in this order; at most 10, no repeats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 10)]
+    pub attachments: Vec<UploadId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -671,7 +678,7 @@ pub struct Message {
     /// The author; for a system entry, who made the change.
     pub sender_id: UserId,
     pub kind: MessageKind,
-    /// Empty for system entries and deleted messages.
+    /// Empty for system entries, deleted messages and messages of attachments only.
     pub body: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
@@ -690,6 +697,9 @@ pub struct Message {
     pub system: Option<SystemEvent>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invitation: Option<Invitation>,
+    /// The files the message carries, in the sender's order; empty once it is deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
     pub edited_at: Option<OffsetDateTime>,
     /// Set on a tombstone: the message was deleted for everyone.

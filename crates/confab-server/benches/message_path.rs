@@ -30,6 +30,7 @@ fn message(body: &str) -> Message {
         reply_to: None,
         reply: None,
         mentions: Vec::new(),
+        attachments: Vec::new(),
         reactions: Vec::new(),
         system: None,
         invitation: None,

@@ -10,6 +10,7 @@ use crate::conversations::Conversations;
 use crate::hub::Hub;
 use crate::invitations::Invitations;
 use crate::limits::Traffic;
+use crate::media::Media;
 use crate::messages::Messages;
 use crate::metrics::Metrics;
 use crate::notifications::Notifications;
@@ -32,6 +33,8 @@ pub struct App {
     pub conversations: Arc<Conversations>,
     pub messages: Arc<Messages>,
     pub invitations: Arc<Invitations>,
+    /// Uploads, attachments, avatars (`media/`).
+    pub media: Arc<Media>,
     pub notifications: Arc<Notifications>,
     pub sync: Sync,
     pub blocks: Arc<Blocks>,

@@ -141,6 +141,106 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     pub metrics: MetricsConfig,
     pub web: WebConfig,
+    pub media: MediaConfig,
+}
+
+/// Files and images (`media/`, docs/media.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Largest file, in bytes (`Upload-Length`).
+    pub max_file_bytes: u64,
+    /// Bytes one user's uploads may hold in all (unfinished, unused and attached ones).
+    pub quota_bytes: u64,
+    /// Unfinished uploads one user may have at once.
+    pub max_open_uploads: u32,
+    /// How long an upload that no message uses is kept after its last byte or its creation.
+    pub upload_expiry_secs: u64,
+    /// Images: the largest width or height, pixel count, frame count of an animation, and
+    /// file size read into memory to strip and scale. Larger images are refused
+    /// (`image_too_large`) before anything is decoded.
+    pub max_image_side: u32,
+    pub max_image_pixels: u64,
+    pub max_image_frames: u32,
+    pub max_image_bytes: u64,
+    /// Images decoded at once on this node (each may take up to `max_decode_bytes`).
+    pub decode_concurrency: usize,
+    pub max_decode_bytes: u64,
+    /// Images larger than this (either side) get a thumbnail of this size.
+    pub thumbnail_side: u32,
+    /// Side of the square avatars made from avatar uploads.
+    pub avatar_side: u32,
+    /// An origin (`https://media.example-cdn.net`) that serves `/api/v1/media/…` and
+    /// `/api/v1/avatars/…` of this server, ideally on another registrable domain than the web
+    /// client; attachment URLs then point there. `None`: relative URLs, same origin.
+    pub public_origin: Option<String>,
+    /// Where file bytes are kept: `disk` or `s3`.
+    pub storage: StorageKind,
+    /// With `disk`: the directory (by default `data_dir/media`); nodes of a cluster may share one
+    /// on a network file system instead of a bucket.
+    pub disk_path: Option<PathBuf>,
+    pub s3: Option<S3Settings>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageKind {
+    Disk,
+    S3,
+}
+
+/// An S3-compatible bucket (AWS, MinIO, Garage, Ceph…), signed with SigV4, path-style requests.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Settings {
+    /// `None`: AWS for `region`.
+    pub endpoint: Option<String>,
+    pub bucket: String,
+    #[serde(default = "default_region")]
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Allow an `http://` endpoint (a bucket on the same host or network).
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+fn default_region() -> String {
+    "us-east-1".to_owned()
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive() // the secret stays out of logs
+    }
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            max_file_bytes: 100 << 20,
+            quota_bytes: 2 << 30,
+            max_open_uploads: 20,
+            upload_expiry_secs: 24 * 3600,
+            max_image_side: 16_384,
+            max_image_pixels: 40_000_000,
+            max_image_frames: 500,
+            max_image_bytes: 32 << 20,
+            decode_concurrency: 2,
+            max_decode_bytes: 160 << 20,
+            thumbnail_side: 480,
+            avatar_side: 256,
+            public_origin: None,
+            storage: StorageKind::Disk,
+            disk_path: None,
+            s3: None,
+        }
+    }
 }
 
 /// The web client served at `/`.
@@ -389,6 +489,10 @@ pub struct RateLimitsConfig {
     /// `POST /ws-ticket`.
     pub tickets_per_user: Rate,
     pub tickets_per_ip: Rate,
+    /// Uploads created (`POST /api/v1/uploads`); bytes are bounded by `media.max_file_bytes`
+    /// and `media.quota_bytes`.
+    pub uploads_per_user: Rate,
+    pub uploads_per_ip: Rate,
     /// Open WebSockets on one node.
     pub sockets_per_user: u32,
     pub sockets_per_ip: u32,
@@ -404,6 +508,8 @@ impl Default for RateLimitsConfig {
             commands_per_ip: Rate::per_secs(6000, 10),
             tickets_per_user: Rate::per_secs(30, 60),
             tickets_per_ip: Rate::per_secs(300, 60),
+            uploads_per_user: Rate::per_secs(60, 60),
+            uploads_per_ip: Rate::per_secs(600, 60),
             sockets_per_user: 64,
             sockets_per_ip: 1024,
         }
@@ -433,6 +539,7 @@ impl Default for Config {
             webhooks: WebhookConfig::default(),
             metrics: MetricsConfig::default(),
             web: WebConfig::default(),
+            media: MediaConfig::default(),
         }
     }
 }
@@ -602,6 +709,19 @@ impl Config {
         }
         if self.notifications.webhook_url.is_some() && self.notifications.secret.as_ref().is_none_or(|s| s.len() < 16) {
             return invalid("notifications: a webhook_url needs a secret of at least 16 bytes");
+        }
+        if self.media.storage == StorageKind::S3 && self.media.s3.is_none() {
+            return invalid(
+                "media.storage = \"s3\" needs a [media.s3] section (bucket, access_key_id, secret_access_key)",
+            );
+        }
+        if let Some(origin) = &self.media.public_origin
+            && !((origin.starts_with("https://") || origin.starts_with("http://")) && valid_frame_ancestor(origin))
+        {
+            return invalid("media.public_origin must be an origin: http(s)://host[:port], no path");
+        }
+        if self.media.decode_concurrency == 0 || self.media.thumbnail_side < 16 || self.media.avatar_side < 16 {
+            return invalid("media: decode_concurrency must be at least 1, thumbnail_side and avatar_side at least 16");
         }
         if let Some(template) = &self.profiles.link_template
             && !(template.starts_with("https://") || template.starts_with("http://"))

@@ -19,6 +19,7 @@ pub mod invitations;
 #[cfg(test)]
 mod layering;
 pub mod limits;
+pub mod media;
 pub mod messages;
 pub mod metrics;
 pub mod node_lease;

@@ -1,78 +1,135 @@
 //! Rows to wire messages: every path that returns messages (send, edit, history, sync, the
-//! conversation list) renders them here, with their reactions and reply quotes loaded in batch.
-//! What a viewer who blocked someone sees of a message is [`seen_by`]: the stored paths
-//! (`render_for`) and the live one (`Messages::publish`) both end there, so they cannot differ.
-//! Conversations, messages, invitations and sync all call this module; it calls none of them, so
-//! the wire shape of a message (and of the invitation it carries) has one home.
+//! conversation list) renders them here, with their reactions, reply quotes and attachments
+//! loaded in batch. What a viewer who blocked someone sees of a message is [`seen_by`]: the
+//! stored paths (`for_viewer`) and the live one (`Messages::publish`) both end there, so they
+//! cannot differ. Conversations, messages, invitations and sync all call this module; it calls
+//! none of them, so the wire shape of a message (and of what it carries) has one home.
 
 use std::collections::{HashMap, HashSet};
 
+use confab_proto::media::{Attachment, FileInfo};
 use confab_proto::rest::{Invitation, Message, MessageKind, Reaction, ReplyQuote, SystemEvent};
-use confab_proto::{MessageId, UserId};
+use confab_proto::{AttachmentId, MessageId, UserId};
 
 use crate::clock::datetime;
 use crate::error::Result;
-use crate::store::{InvitationRow, MessageRow, Store};
+use crate::store::{AttachmentRow, FileRow, InvitationRow, MessageRow, Store};
 
 /// Characters of the original kept in a reply's quote.
 const QUOTE_CHARS: usize = 140;
 
-/// Renders rows into messages, loading reactions and quotes with one query each.
-pub async fn render(store: &Store, rows: Vec<MessageRow>) -> Result<Vec<Message>> {
-    render_for(store, rows, &HashSet::new()).await
+/// Renders messages: the store to load what they carry, and where their files are served.
+#[derive(Clone)]
+pub struct Renderer {
+    store: Store,
+    /// Prefix of media URLs: empty (same origin) or `media.public_origin`.
+    media_origin: String,
 }
 
-/// Renders rows for a viewer who blocked `hidden` (see [`seen_by`]).
-pub async fn render_for(store: &Store, rows: Vec<MessageRow>, hidden: &HashSet<UserId>) -> Result<Vec<Message>> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
+impl Renderer {
+    pub fn new(store: Store, media_origin: Option<&str>) -> Renderer {
+        Renderer { store, media_origin: media_origin.unwrap_or_default().trim_end_matches('/').to_owned() }
     }
-    let ids: Vec<MessageId> = rows.iter().map(|r| r.id).collect();
-    let mut reactions: HashMap<MessageId, Vec<Reaction>> = HashMap::new();
-    for r in store.reactions_of(&ids).await? {
-        let list = reactions.entry(r.message_id).or_default();
-        match list.iter_mut().find(|x| x.emoji == r.emoji) {
-            Some(reaction) => {
-                reaction.count += 1;
-                reaction.users.push(r.user_id);
-            }
-            None => list.push(Reaction { emoji: r.emoji, count: 1, users: vec![r.user_id] }),
+
+    /// Renders rows into messages, loading reactions, quotes and attachments with one query each.
+    pub async fn all(&self, rows: Vec<MessageRow>) -> Result<Vec<Message>> {
+        self.for_viewer(rows, &HashSet::new()).await
+    }
+
+    pub async fn one(&self, row: MessageRow) -> Result<Message> {
+        let mut rendered = self.all(vec![row]).await?;
+        rendered.pop().ok_or_else(|| crate::error::Error::Internal("rendering lost a message".into()))
+    }
+
+    /// Renders a message just stored, without a query: it has no reactions and no invitation
+    /// yet, the original it replies to was read when the reply was checked, and its
+    /// attachments when they were.
+    pub fn new_message(&self, row: MessageRow, replied: Option<&MessageRow>, attachments: &[AttachmentRow]) -> Message {
+        let reply = row.reply_to.map(|id| quote(id, replied));
+        let attachments = attachments.iter().map(|a| self.attachment(a)).collect();
+        to_wire(row, reply, Vec::new(), None, attachments)
+    }
+
+    /// An attachment as members see it, with its capability URLs.
+    pub fn attachment(&self, row: &AttachmentRow) -> Attachment {
+        let base = format!("{}/api/v1/media/{}/{}", self.media_origin, row.upload.id, row.upload.access_key);
+        Attachment {
+            id: AttachmentId(row.upload.id.0),
+            file: file_info(&row.upload.name, &row.file),
+            thumbnail_url: row.file.thumbnail.as_ref().map(|_| format!("{base}/thumbnail")),
+            url: base,
         }
     }
-    let mut quoted: Vec<MessageId> = rows.iter().filter_map(|r| r.reply_to).collect();
-    quoted.sort_unstable();
-    quoted.dedup();
-    let originals: HashMap<MessageId, MessageRow> =
-        store.messages_by_ids(&quoted).await?.into_iter().map(|m| (m.id, m)).collect();
-    let invited: Vec<MessageId> = rows.iter().filter(|r| r.kind == MessageKind::Invitation).map(|r| r.id).collect();
-    let mut invitations: HashMap<MessageId, Invitation> =
-        store.invitations_of(&invited).await?.iter().map(|i| (i.message_id, invitation(i))).collect();
 
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let reply = row.reply_to.map(|id| quote(id, originals.get(&id)));
-            let reactions = reactions.remove(&row.id).unwrap_or_default();
-            let invitation = invitations.remove(&row.id);
-            seen_by(to_wire(row, reply, reactions, invitation), hidden)
-        })
-        .collect())
+    /// Where an avatar made from `file` is served (no credentials needed, like attachments).
+    pub fn avatar_url(&self, file: &FileRow) -> String {
+        format!("{}/api/v1/avatars/{}/{}", self.media_origin, file.id.0, file.access_key)
+    }
+
+    /// Renders rows for a viewer who blocked `hidden` (see [`seen_by`]).
+    pub async fn for_viewer(&self, rows: Vec<MessageRow>, hidden: &HashSet<UserId>) -> Result<Vec<Message>> {
+        let store = &self.store;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<MessageId> = rows.iter().map(|r| r.id).collect();
+        let mut reactions: HashMap<MessageId, Vec<Reaction>> = HashMap::new();
+        for r in store.reactions_of(&ids).await? {
+            let list = reactions.entry(r.message_id).or_default();
+            match list.iter_mut().find(|x| x.emoji == r.emoji) {
+                Some(reaction) => {
+                    reaction.count += 1;
+                    reaction.users.push(r.user_id);
+                }
+                None => list.push(Reaction { emoji: r.emoji, count: 1, users: vec![r.user_id] }),
+            }
+        }
+        let mut quoted: Vec<MessageId> = rows.iter().filter_map(|r| r.reply_to).collect();
+        quoted.sort_unstable();
+        quoted.dedup();
+        let originals: HashMap<MessageId, MessageRow> =
+            store.messages_by_ids(&quoted).await?.into_iter().map(|m| (m.id, m)).collect();
+        let invited: Vec<MessageId> = rows.iter().filter(|r| r.kind == MessageKind::Invitation).map(|r| r.id).collect();
+        let mut invitations: HashMap<MessageId, Invitation> =
+            store.invitations_of(&invited).await?.iter().map(|i| (i.message_id, invitation(i))).collect();
+        let texts: Vec<MessageId> =
+            rows.iter().filter(|r| r.kind == MessageKind::Text && r.deleted_at.is_none()).map(|r| r.id).collect();
+        let mut attachments: HashMap<MessageId, Vec<Attachment>> = HashMap::new();
+        for a in store.attachments_of(&texts).await? {
+            if let Some(message) = a.upload.message_id {
+                attachments.entry(message).or_default().push(self.attachment(&a));
+            }
+        }
+
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let reply = row.reply_to.map(|id| quote(id, originals.get(&id)));
+                let reactions = reactions.remove(&row.id).unwrap_or_default();
+                let invitation = invitations.remove(&row.id);
+                let attachments = attachments.remove(&row.id).unwrap_or_default();
+                seen_by(to_wire(row, reply, reactions, invitation, attachments), hidden)
+            })
+            .collect())
+    }
 }
 
-pub async fn render_one(store: &Store, row: MessageRow) -> Result<Message> {
-    let mut rendered = render(store, vec![row]).await?;
-    rendered.pop().ok_or_else(|| crate::error::Error::Internal("rendering lost a message".into()))
-}
-
-/// Renders a message just stored, without a query: it has no reactions and no invitation yet,
-/// and the original it replies to was read when the reply was checked.
-pub fn render_new(row: MessageRow, replied: Option<&MessageRow>) -> Message {
-    let reply = row.reply_to.map(|id| quote(id, replied));
-    to_wire(row, reply, Vec::new(), None)
+pub fn file_info(name: &str, file: &FileRow) -> FileInfo {
+    let dimension = |v: Option<i64>| v.and_then(|v| u32::try_from(v).ok());
+    FileInfo {
+        name: name.to_owned(),
+        size: u64::try_from(file.size).unwrap_or_default(),
+        mime: file.mime.clone(),
+        width: dimension(file.width),
+        height: dimension(file.height),
+        frames: dimension(file.frames),
+        blurhash: file.blurhash.clone(),
+        sha256: file.sha256.clone(),
+    }
 }
 
 /// A message as seen by a viewer who blocked the users in `hidden`: a text message of theirs
-/// keeps its place but not its body or mentions (`collapsed`), and a quote of theirs in
+/// keeps its place but not its body, mentions or attachments (`collapsed`), and a quote of theirs in
 /// anyone's reply loses its excerpt.
 pub fn seen_by(mut message: Message, hidden: &HashSet<UserId>) -> Message {
     if hidden.is_empty() {
@@ -84,6 +141,7 @@ pub fn seen_by(mut message: Message, hidden: &HashSet<UserId>) -> Message {
     if hidden.contains(&message.sender_id) && message.kind == MessageKind::Text {
         message.body.clear();
         message.mentions.clear();
+        message.attachments.clear();
         message.collapsed = true;
     }
     message
@@ -119,6 +177,7 @@ fn to_wire(
     reply: Option<ReplyQuote>,
     reactions: Vec<Reaction>,
     invitation: Option<Invitation>,
+    attachments: Vec<Attachment>,
 ) -> Message {
     let mentions: Vec<UserId> = row.mentions.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
     let system: Option<SystemEvent> = row.system.as_deref().and_then(|s| serde_json::from_str(s).ok());
@@ -136,6 +195,7 @@ fn to_wire(
         reactions,
         system,
         invitation,
+        attachments,
         edited_at: row.edited_at.map(datetime),
         deleted_at: row.deleted_at.map(datetime),
         pinned: row.pinned_at.is_some(),

@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use crate::app::App;
 use crate::auth::Auth;
 use crate::auth::external::ExternalAuth;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, StorageKind};
 use crate::conversations::{ConversationDeps, Conversations};
 use crate::http;
 use crate::hub::Hub;
@@ -17,12 +17,15 @@ use crate::hub::bus::{Bus, Invalidation};
 use crate::ids::IdGenerator;
 use crate::invitations::{InvitationDeps, Invitations};
 use crate::limits::Traffic;
+use crate::media::storage::S3Config;
+use crate::media::{Blobs, Media, MediaDeps};
 use crate::messages::{MessageDeps, Messages};
 use crate::metrics::Metrics;
 use crate::node_lease::{MAX_NODE_ID, NodeLease};
 use crate::notifications::{Notifications, OfflineDelivery};
 use crate::people::{Blocks, Contacts};
 use crate::presence::Presence;
+use crate::render::Renderer;
 use crate::shutdown::{self, ShutdownTrigger};
 use crate::store::{Store, StoreError};
 use crate::sync::Sync;
@@ -173,6 +176,8 @@ impl Application {
             hub.clone(),
         );
         let timeline = Arc::new(Timeline::new(ids.clone()));
+        let render = Renderer::new(store.clone(), config.media.public_origin.as_deref());
+        let blobs = open_blobs(&config)?;
         let conversations = Arc::new(Conversations::new(
             ConversationDeps {
                 store: store.clone(),
@@ -182,8 +187,21 @@ impl Application {
                 timeline: timeline.clone(),
                 blocks: blocks.clone(),
                 presence: presence.clone(),
+                render: render.clone(),
             },
             config.limits.clone(),
+        ));
+        let media = Arc::new(Media::new(
+            MediaDeps {
+                store: store.clone(),
+                blobs,
+                ids: ids.clone(),
+                conversations: conversations.clone(),
+                users: users.clone(),
+                blocks: blocks.clone(),
+                render: render.clone(),
+            },
+            config.media.clone(),
         ));
         let messages = Arc::new(Messages::new(
             MessageDeps {
@@ -194,6 +212,8 @@ impl Application {
                 timeline: timeline.clone(),
                 blocks: blocks.clone(),
                 notifications: notifications.clone(),
+                media: media.clone(),
+                render: render.clone(),
                 tasks: tasks.clone(),
             },
             config.limits.max_message_chars,
@@ -214,7 +234,7 @@ impl Application {
             &config.activities,
             config.invitations.clone(),
         );
-        let sync = Sync::new(store.clone(), conversations.clone(), blocks.clone());
+        let sync = Sync::new(store.clone(), render, conversations.clone(), blocks.clone());
         let traffic = Arc::new(Traffic::new(&config.rate_limits));
 
         let listener = TcpListener::bind(config.listen)
@@ -246,6 +266,7 @@ impl Application {
             lease.keep(&tasks);
         }
         crate::invitations::spawn_sweeper(invitations.clone(), &tasks);
+        crate::media::spawn_sweeper(media.clone(), &tasks);
         let app = Arc::new(App {
             config,
             store,
@@ -255,6 +276,7 @@ impl Application {
             conversations,
             messages,
             invitations,
+            media,
             notifications,
             sync,
             blocks,
@@ -347,4 +369,20 @@ impl Drop for RunningServer {
             let _ = stop.send(());
         }
     }
+}
+
+/// File bytes: under the data dir, or in the configured bucket (a cluster's nodes must share one).
+fn open_blobs(config: &Config) -> Result<Blobs, StartError> {
+    let opened = match (&config.media.storage, &config.media.s3) {
+        (StorageKind::S3, Some(s3)) => Blobs::s3(&S3Config {
+            endpoint: s3.endpoint.clone(),
+            bucket: s3.bucket.clone(),
+            region: s3.region.clone(),
+            access_key_id: s3.access_key_id.clone(),
+            secret_access_key: s3.secret_access_key.clone(),
+            allow_http: s3.allow_http,
+        }),
+        _ => Blobs::disk(&config.media.disk_path.clone().unwrap_or_else(|| config.data_dir.join("media"))),
+    };
+    opened.map_err(|e| StartError::Other(format!("cannot open media storage: {e}")))
 }

@@ -16,7 +16,7 @@ use crate::auth::Principal;
 use crate::conversations::Conversations;
 use crate::error::{Error, Result};
 use crate::people::Blocks;
-use crate::render::render_for;
+use crate::render::Renderer;
 use crate::store::Store;
 
 pub const DEFAULT_LIMIT: u32 = 500;
@@ -26,13 +26,14 @@ pub const MAX_POSITIONS: usize = 10_000;
 
 pub struct Sync {
     store: Store,
+    render: Renderer,
     conversations: Arc<Conversations>,
     blocks: Arc<Blocks>,
 }
 
 impl Sync {
-    pub fn new(store: Store, conversations: Arc<Conversations>, blocks: Arc<Blocks>) -> Sync {
-        Sync { store, conversations, blocks }
+    pub fn new(store: Store, render: Renderer, conversations: Arc<Conversations>, blocks: Arc<Blocks>) -> Sync {
+        Sync { store, render, conversations, blocks }
     }
 
     pub async fn sync(&self, principal: Principal, req: SyncRequest) -> Result<SyncResult> {
@@ -88,7 +89,7 @@ impl Sync {
             budget -= rows.len() as i64;
             has_more |= more;
             let reached = rows.last().map_or(latest, |r| if more { r.version } else { r.version.max(latest) });
-            entries.push((id, render_for(&self.store, rows, &hidden).await?, reached));
+            entries.push((id, self.render.for_viewer(rows, &hidden).await?, reached));
         }
 
         let ids: Vec<ConversationId> = entries.iter().map(|(id, ..)| *id).collect();

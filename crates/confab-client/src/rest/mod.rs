@@ -5,6 +5,7 @@
 mod accounts;
 mod conversations;
 mod invitations;
+mod media;
 mod messages;
 mod notifications;
 mod people;
@@ -21,6 +22,7 @@ use crate::error::ClientError;
 use crate::gateway::Connection;
 use crate::handshake::ConnectOptions;
 use crate::response::{self, RawBody, RawResponse};
+pub use media::{DEFAULT_CHUNK, NewUpload};
 
 /// A handle on a Confab server, signed in or not. Cloning is cheap and shares the connection
 /// pool, so one `Client` per server and [`Client::with_token`] per user is the intended use.

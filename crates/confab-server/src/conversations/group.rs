@@ -5,14 +5,13 @@
 
 use confab_proto::frames::{ConversationRemoved, Event, RemovalReason};
 use confab_proto::rest::{AddMembersResponse, Conversation, Role, SystemEvent, UpdateConversationRequest};
-use confab_proto::{ConversationId, ErrorCode, MessageId, UserId};
+use confab_proto::{ConversationId, ErrorCode, MessageId, UploadId, UserId};
 
 use super::Conversations;
 use super::permissions::GroupAction;
 use crate::auth::Principal;
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
-use crate::render::render;
 use crate::store::{GroupPatch, MessageRow, NewAudit};
 use crate::timeline::PreparedEvent;
 use crate::users::{parse_avatar_url, shown_text};
@@ -36,7 +35,37 @@ impl Conversations {
         if name.is_none() && topic.is_none() && avatar.is_none() {
             return Err(Error::invalid(ErrorCode::InvalidParameter, "give at least one of name, topic, avatar_url"));
         }
+        self.apply_update(me, id, name, topic, avatar, None).await?;
+        self.get(principal, id).await
+    }
 
+    /// Sets (or with `None`, removes) a group's avatar made from an upload (`media/`): `url` is
+    /// where the picture is served, `upload` the caller's avatar upload it came from.
+    pub async fn set_avatar(
+        &self,
+        principal: Principal,
+        id: ConversationId,
+        avatar: Option<(String, UploadId)>,
+    ) -> Result<Conversation> {
+        let me = principal.user_id;
+        self.authorize(me, id, GroupAction::EditInfo).await?;
+        let (url, upload) = match avatar {
+            Some((url, upload)) => (Some(url), Some((upload, me))),
+            None => (None, None),
+        };
+        self.apply_update(me, id, None, None, Some(url), upload).await?;
+        self.get(principal, id).await
+    }
+
+    async fn apply_update(
+        &self,
+        me: UserId,
+        id: ConversationId,
+        name: Option<String>,
+        topic: Option<Option<String>>,
+        avatar: Option<Option<String>>,
+        avatar_upload: Option<(UploadId, UserId)>,
+    ) -> Result<()> {
         let _in_order = self.timeline.lock(id).await;
         let current = self.store.conversation(id).await?.ok_or(Error::NotFound("conversation"))?;
         let mut events = Vec::new();
@@ -50,17 +79,22 @@ impl Conversations {
             patch.topic = Some(topic.as_deref());
             events.push(self.timeline.prepare(id, me, &SystemEvent::TopicChanged { topic: topic.clone() }));
         }
-        if let Some(avatar) = avatar.as_ref().filter(|a| **a != current.avatar_url) {
+        if let Some(avatar) = avatar.as_ref().filter(|a| **a != current.avatar_url || avatar_upload.is_some()) {
             patch.avatar_url = Some(avatar.as_deref());
+            patch.avatar_upload = avatar_upload;
             events.push(self.timeline.prepare(id, me, &SystemEvent::AvatarChanged { avatar_url: avatar.clone() }));
         }
         if !events.is_empty() {
             let group_events: Vec<_> = events.iter().map(PreparedEvent::as_group_event).collect();
-            self.store.update_group(id, &patch, &group_events).await?;
+            if !self.store.update_group(id, &patch, &group_events).await? {
+                return Err(Error::invalid(
+                    ErrorCode::InvalidAttachment,
+                    "upload_id is not a complete avatar upload of yours",
+                ));
+            }
             self.announce(id, &events, &[]).await?;
         }
-        drop(_in_order);
-        self.get(principal, id).await
+        Ok(())
     }
 
     /// Adds members. Ids already in the group, repeated, or the caller's own are collapsed;
@@ -215,7 +249,7 @@ impl Conversations {
         let ids: Vec<MessageId> = events.iter().map(PreparedEvent::message_id).collect();
         let mut rows: Vec<MessageRow> = self.store.messages_by_ids(&ids).await?;
         rows.sort_by_key(|r| r.seq);
-        for message in render(&self.store, rows).await? {
+        for message in self.render.all(rows).await? {
             self.hub.publish(membership.members(), Event::MessageCreated(message));
         }
         let others: Vec<UserId> = membership.members().iter().copied().filter(|u| !skip_update.contains(u)).collect();

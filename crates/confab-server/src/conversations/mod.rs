@@ -32,7 +32,7 @@ use crate::hub::Hub;
 use crate::ids::IdGenerator;
 use crate::people::{BlockSets, Blocks};
 use crate::presence::Presence;
-use crate::render::render;
+use crate::render::Renderer;
 use crate::store::{ConversationRow, MemberRow, Named, NewConversation, Store, UserRow};
 use crate::timeline::Timeline;
 use crate::users::Users;
@@ -64,6 +64,7 @@ pub struct Conversations {
     timeline: Arc<Timeline>,
     blocks: Arc<Blocks>,
     presence: Arc<Presence>,
+    render: Renderer,
     cache: Cache<ConversationId, Arc<Membership>>,
     typing: TypingThrottle,
     limits: LimitsConfig,
@@ -78,11 +79,12 @@ pub struct ConversationDeps {
     pub timeline: Arc<Timeline>,
     pub blocks: Arc<Blocks>,
     pub presence: Arc<Presence>,
+    pub render: Renderer,
 }
 
 impl Conversations {
     pub fn new(deps: ConversationDeps, limits: LimitsConfig) -> Self {
-        let ConversationDeps { store, ids, users, hub, timeline, blocks, presence } = deps;
+        let ConversationDeps { store, ids, users, hub, timeline, blocks, presence, render } = deps;
         Conversations {
             store,
             ids,
@@ -91,6 +93,7 @@ impl Conversations {
             timeline,
             blocks,
             presence,
+            render,
             cache: Cache::new(membership::MAX_CACHED),
             typing: TypingThrottle::default(),
             limits,
@@ -329,7 +332,7 @@ impl Conversations {
             Some(viewer) => Some(self.blocks.of(viewer).await?),
             None => None,
         };
-        let last = render(&self.store, self.store.last_messages(&ids).await?).await?;
+        let last = self.render.all(self.store.last_messages(&ids).await?).await?;
         let mut last: HashMap<ConversationId, _> = last.into_iter().map(|m| (m.conversation_id, m)).collect();
         let unread: HashMap<ConversationId, i64> = match viewer {
             Some(viewer) => self.store.unread_counts(viewer, &ids).await?.into_iter().collect(),

@@ -9,7 +9,11 @@ use crate::error::Error;
 
 pub fn status_of(error: &Error) -> StatusCode {
     match error {
-        Error::Invalid(ErrorCode::PayloadTooLarge, _) => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::Invalid(
+            ErrorCode::PayloadTooLarge | ErrorCode::FileTooLarge | ErrorCode::QuotaExceeded | ErrorCode::ImageTooLarge,
+            _,
+        ) => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::Invalid(ErrorCode::UnsupportedTusVersion, _) => StatusCode::PRECONDITION_FAILED,
         Error::Invalid(ErrorCode::UnsupportedMediaType, _) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Error::Invalid(ErrorCode::MethodNotAllowed, _) => StatusCode::METHOD_NOT_ALLOWED,
         Error::Invalid(..) => StatusCode::BAD_REQUEST,

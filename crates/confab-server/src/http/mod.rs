@@ -7,10 +7,12 @@ pub mod error;
 mod extract;
 mod health;
 mod invitations;
+mod media;
 mod messages;
 mod metrics;
 mod people;
 mod serve;
+mod uploads;
 mod web;
 pub mod ws;
 
@@ -50,6 +52,7 @@ pub use serve::serve;
         (name = "users", description = "User profiles and search"),
         (name = "people", description = "Contacts, blocks, restrictions, presence"),
         (name = "invitations", description = "Invitations to the host app's activities"),
+        (name = "uploads", description = "Resumable uploads (tus 1.0.0), attachments, avatars, and serving files"),
         (name = "notifications", description = "The notification feed and unread counts"),
         (name = "gateway", description = "WebSocket connection"),
         (name = "operations", description = "Health, readiness and Prometheus metrics"),
@@ -154,6 +157,14 @@ fn api() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(invitations::mark_read))
         .routes(routes!(invitations::unread))
         .routes(routes!(invitations::set_level))
+        .routes(routes!(uploads::capabilities, uploads::create))
+        .routes(routes!(uploads::offset, uploads::status, uploads::append, uploads::terminate))
+        .routes(routes!(media::attachment))
+        .routes(routes!(media::file))
+        .routes(routes!(media::thumbnail))
+        .routes(routes!(media::avatar))
+        .routes(routes!(media::set_my_avatar, media::remove_my_avatar))
+        .routes(routes!(media::set_group_avatar, media::remove_group_avatar))
         .routes(routes!(ws::upgrade))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
@@ -194,11 +205,34 @@ pub fn router(app: Arc<App>) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(axum::middleware::map_response(uploads::with_tus_version))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            // The URI's query is left out: a WebSocket ticket travels there.
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            // The URI's query is left out (a WebSocket ticket travels there), and so is the
+            // capability in a media path.
+            tracing::info_span!("http", method = %req.method(), path = %loggable_path(req.uri().path()))
         }))
         // Outermost, so that every answer counts: fallback 404s, body-limit 413s, upgrades (101).
         .layer(axum::middleware::from_fn_with_state(counted, metrics::count_requests))
         .with_state(app)
+}
+
+/// A request path fit for logs: the capability key of a media or avatar URL cut off.
+fn loggable_path(path: &str) -> &str {
+    for prefix in ["/api/v1/media/", "/api/v1/avatars/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let id = rest.split('/').next().unwrap_or_default();
+            return &path[..prefix.len() + id.len()];
+        }
+    }
+    path
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn media_capabilities_stay_out_of_logs() {
+        assert_eq!(super::loggable_path("/api/v1/media/12/SECRETKEY/thumbnail"), "/api/v1/media/12");
+        assert_eq!(super::loggable_path("/api/v1/avatars/7/SECRETKEY"), "/api/v1/avatars/7");
+        assert_eq!(super::loggable_path("/api/v1/conversations"), "/api/v1/conversations");
+    }
 }

@@ -19,7 +19,7 @@ use crate::config::Config;
 struct WebClient;
 
 /// `connect-src` names ws(s) explicitly because some browsers do not count them as 'self'.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; \
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data: blob:; \
      connect-src 'self' ws: wss:; font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'";
 
 /// The page's Content-Security-Policy, built once at startup from the configuration (whose

@@ -252,7 +252,10 @@ impl Invitations {
         match membership {
             Ok(membership) => d.messages.announce_updated(&membership, row).await,
             // The inviter left: render for the caller without broadcasting to a stale list.
-            Err(_) => crate::render::render_for(&d.store, vec![row], &Default::default())
+            Err(_) => d
+                .messages
+                .renderer()
+                .for_viewer(vec![row], &Default::default())
                 .await?
                 .pop()
                 .ok_or(Error::NotFound("invitation")),

@@ -1,5 +1,5 @@
 //! What one user, and one client IP, may send: messages (REST and WebSocket alike), WebSocket
-//! commands, WebSocket tickets, and open sockets. REST handlers and the gateway both ask here,
+//! commands, WebSocket tickets, uploads, and open sockets. REST handlers and the gateway both ask here,
 //! so a flood is refused the same way on either path: `rate_limited` with `retry_after`.
 //!
 //! Rates are shared across the cluster through Redis when the node joins one. Socket caps are
@@ -20,6 +20,7 @@ pub struct Traffic {
     messages: Pair,
     commands: Pair,
     tickets: Pair,
+    uploads: Pair,
     sockets_per_user: u32,
     sockets_per_ip: u32,
     open: Mutex<OpenSockets>,
@@ -73,6 +74,7 @@ impl Traffic {
             messages: Pair::new(on, config.messages_per_user, config.messages_per_ip),
             commands: Pair::new(on, config.commands_per_user, config.commands_per_ip),
             tickets: Pair::new(on, config.tickets_per_user, config.tickets_per_ip),
+            uploads: Pair::new(on, config.uploads_per_user, config.uploads_per_ip),
             sockets_per_user: cap(config.sockets_per_user),
             sockets_per_ip: cap(config.sockets_per_ip),
             open: Mutex::default(),
@@ -84,6 +86,7 @@ impl Traffic {
         self.messages.share(&conn, prefix, "messages");
         self.commands.share(&conn, prefix, "commands");
         self.tickets.share(&conn, prefix, "tickets");
+        self.uploads.share(&conn, prefix, "uploads");
     }
 
     /// One message sent, by REST or WebSocket.
@@ -103,6 +106,11 @@ impl Traffic {
     /// One WebSocket ticket issued.
     pub async fn ticket(&self, user: UserId, ip: Option<IpAddr>) -> Result<()> {
         self.tickets.take(user, ip).await
+    }
+
+    /// One upload created (`POST /api/v1/uploads`).
+    pub async fn upload(&self, user: UserId, ip: Option<IpAddr>) -> Result<()> {
+        self.uploads.take(user, ip).await
     }
 
     /// Room for one more socket of `user` from `ip` on this node, held until the permit drops.

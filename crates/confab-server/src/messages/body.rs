@@ -8,9 +8,13 @@ use crate::error::{Error, Result};
 /// Longest `client_id`.
 pub const MAX_CLIENT_ID_LEN: usize = 64;
 
-/// A message body: not blank, at most `max_chars` characters. Stored verbatim — markup,
-/// quotes and SQL metacharacters are just text to us.
-pub fn check_body(body: &str, max_chars: usize) -> Result<()> {
+/// A message body: not blank, at most `max_chars` characters; empty (but not blank) when the
+/// message carries attachments. Stored verbatim — markup, quotes and SQL metacharacters are
+/// just text to us.
+pub fn check_body(body: &str, max_chars: usize, attachments: bool) -> Result<()> {
+    if body.is_empty() && attachments {
+        return Ok(());
+    }
     if body.trim().is_empty() {
         return Err(Error::invalid(ErrorCode::EmptyMessage, "the message body is empty"));
     }
@@ -38,12 +42,16 @@ mod tests {
 
     #[test]
     fn bodies() {
-        assert_eq!(check_body(" \n\t", 10).unwrap_err().code(), ErrorCode::EmptyMessage);
-        assert_eq!(check_body(&"é".repeat(11), 10).unwrap_err().code(), ErrorCode::MessageTooLong);
-        assert!(check_body(&"é".repeat(10), 10).is_ok());
-        assert!(check_body("<img src=1 onerror='alert(1)'>", 100).is_ok());
-        assert!(check_body("tab\tand\r\nlines", 100).is_ok());
-        assert_eq!(check_body("nul\0", 100).unwrap_err().code(), ErrorCode::InvalidParameter);
+        assert_eq!(check_body(" \n\t", 10, false).unwrap_err().code(), ErrorCode::EmptyMessage);
+        assert_eq!(check_body(&"é".repeat(11), 10, false).unwrap_err().code(), ErrorCode::MessageTooLong);
+        assert!(check_body(&"é".repeat(10), 10, false).is_ok());
+        assert!(check_body("<img src=1 onerror='alert(1)'>", 100, false).is_ok());
+        assert!(check_body("tab\tand\r\nlines", 100, false).is_ok());
+        assert_eq!(check_body("nul\0", 100, false).unwrap_err().code(), ErrorCode::InvalidParameter);
+        // With attachments the body may be left empty, but a blank one is still refused.
+        assert!(check_body("", 10, true).is_ok());
+        assert_eq!(check_body("", 10, false).unwrap_err().code(), ErrorCode::EmptyMessage);
+        assert_eq!(check_body(" ", 10, true).unwrap_err().code(), ErrorCode::EmptyMessage);
     }
 
     #[test]

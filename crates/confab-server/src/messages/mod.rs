@@ -17,9 +17,9 @@ use confab_proto::rest::{
     ConversationKind, HistoryQuery, Message, MessageEdit, MessageEditList, MessageKind, MessagePage, PinList, Role,
     SendMessageRequest, SystemEvent,
 };
-use confab_proto::{ConversationId, ErrorCode, MessageId, UserId};
+use confab_proto::{ConversationId, ErrorCode, MessageId, UploadId, UserId};
 
-use crate::render::{self, render_for};
+use crate::render::{self, Renderer};
 pub use body::MAX_CLIENT_ID_LEN;
 
 use crate::auth::Principal;
@@ -29,9 +29,10 @@ use crate::conversations::{Conversations, Membership};
 use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::ids::IdGenerator;
+use crate::media::Media;
 use crate::notifications::Notifications;
 use crate::people::Blocks;
-use crate::store::{ChangeOutcome, HistoryRange, MessageRow, NewMessage, SendOutcome, Store};
+use crate::store::{AttachmentRow, ChangeOutcome, HistoryRange, MessageRow, NewMessage, SendOutcome, Store};
 use crate::tasks::Tasks;
 use crate::timeline::Timeline;
 
@@ -48,6 +49,8 @@ pub struct Messages {
     timeline: Arc<Timeline>,
     blocks: Arc<Blocks>,
     notifications: Arc<Notifications>,
+    media: Arc<Media>,
+    render: Renderer,
     tasks: Tasks,
     max_chars: usize,
 }
@@ -61,6 +64,8 @@ pub struct MessageDeps {
     pub timeline: Arc<Timeline>,
     pub blocks: Arc<Blocks>,
     pub notifications: Arc<Notifications>,
+    pub media: Arc<Media>,
+    pub render: Renderer,
     pub tasks: Tasks,
 }
 
@@ -73,8 +78,14 @@ pub struct Sent {
 
 impl Messages {
     pub fn new(deps: MessageDeps, max_chars: usize) -> Messages {
-        let MessageDeps { store, ids, conversations, hub, timeline, blocks, notifications, tasks } = deps;
-        Messages { store, ids, conversations, hub, timeline, blocks, notifications, tasks, max_chars }
+        let MessageDeps { store, ids, conversations, hub, timeline, blocks, notifications, media, render, tasks } =
+            deps;
+        Messages { store, ids, conversations, hub, timeline, blocks, notifications, media, render, tasks, max_chars }
+    }
+
+    /// How messages are rendered, for services that return the messages they change.
+    pub fn renderer(&self) -> &Renderer {
+        &self.render
     }
 
     /// Sends a message. Returns only after it is committed; everyone's sessions (the sender's
@@ -87,7 +98,8 @@ impl Messages {
     ) -> Result<Sent> {
         let membership = self.conversations.membership(principal.user_id, conversation).await?;
         self.check_direct(&membership, principal.user_id).await?;
-        body::check_body(&req.body, self.max_chars)?;
+        body::check_body(&req.body, self.max_chars, !req.attachments.is_empty())?;
+        let attachments = self.media.attachable(principal.user_id, &req.attachments).await?;
         if let Some(client_id) = &req.client_id {
             body::check_client_id(client_id)?;
         }
@@ -111,6 +123,9 @@ impl Messages {
             system: None,
             created_at: now_ms(),
         };
+        if !attachments.is_empty() {
+            return self.send_with_attachments(principal, &membership, new, replied, attachments).await;
+        }
         // A repeated client id is recognised by the store, in the same transaction that would
         // have stored it, so that two racing retries cannot both be stored.
         let mut place = self.timeline.enter(conversation).await;
@@ -119,7 +134,7 @@ impl Messages {
         match queued.committed().await? {
             SendOutcome::Created(row) => {
                 self.hub.metrics().messages_stored(1);
-                let message = render::render_new(row, replied.as_ref());
+                let message = self.render.new_message(row, replied.as_ref(), &[]);
                 place.turn().await;
                 self.publish(&membership, message.clone(), Event::MessageCreated).await?;
                 drop(place);
@@ -128,7 +143,39 @@ impl Messages {
             }
             SendOutcome::Duplicate(first) => {
                 drop(place);
-                let message = render::render_one(&self.store, first).await?;
+                let message = self.render.one(first).await?;
+                Ok(Sent { message: self.for_caller(principal.user_id, message).await?, created: false })
+            }
+        }
+    }
+
+    /// A send that carries files: its own transaction, which also marks the uploads used (the
+    /// writer's batches carry text only).
+    async fn send_with_attachments(
+        &self,
+        principal: Principal,
+        membership: &Membership,
+        new: NewMessage<'_>,
+        replied: Option<MessageRow>,
+        attachments: Vec<AttachmentRow>,
+    ) -> Result<Sent> {
+        let uploads: Vec<UploadId> = attachments.iter().map(|a| a.upload.id).collect();
+        let in_order = self.timeline.lock(new.conversation_id).await;
+        let outcome = self.store.send_with_attachments(&new, &uploads).await?.ok_or_else(|| {
+            Error::invalid(ErrorCode::InvalidAttachment, "an attachment is no longer a complete upload of yours")
+        })?;
+        match outcome {
+            SendOutcome::Created(row) => {
+                self.hub.metrics().messages_stored(1);
+                let message = self.render.new_message(row, replied.as_ref(), &attachments);
+                self.publish(membership, message.clone(), Event::MessageCreated).await?;
+                drop(in_order);
+                self.notify_in_background(membership, message.clone());
+                Ok(Sent { message: self.for_caller(principal.user_id, message).await?, created: true })
+            }
+            SendOutcome::Duplicate(first) => {
+                drop(in_order);
+                let message = self.render.one(first).await?;
                 Ok(Sent { message: self.for_caller(principal.user_id, message).await?, created: false })
             }
         }
@@ -151,7 +198,7 @@ impl Messages {
         if original.kind != MessageKind::Text || original.deleted_at.is_some() {
             return Err(Error::Forbidden("this message cannot be edited".into()));
         }
-        body::check_body(body, self.max_chars)?;
+        body::check_body(body, self.max_chars, false)?;
         let mentions = self.mentions(&membership, body).await?;
         let _in_order = self.timeline.lock(conversation).await;
         let row = self
@@ -180,6 +227,7 @@ impl Messages {
             .delete_message(conversation, id, principal.user_id, now_ms())
             .await?
             .ok_or(Error::NotFound("message"))?;
+        self.media.released(); // its attachments' files may be unreferenced now
         let message = self.publish_update(&membership, row).await?;
         self.for_caller(principal.user_id, message).await
     }
@@ -210,7 +258,7 @@ impl Messages {
             .ok_or(Error::NotFound("message"))?;
         let message = match outcome {
             ChangeOutcome::Changed(row) => self.publish_update(&membership, row).await?,
-            ChangeOutcome::Unchanged(row) => render::render_one(&self.store, row).await?,
+            ChangeOutcome::Unchanged(row) => self.render.one(row).await?,
         };
         self.for_caller(principal.user_id, message).await
     }
@@ -242,11 +290,11 @@ impl Messages {
             self.store.set_pinned(conversation, id, me, pinned, &group_event.message, &group_event.audit).await?
         else {
             let current = self.store.message_in(conversation, id).await?.ok_or(Error::NotFound("message"))?;
-            let current = render::render_one(&self.store, current).await?; // already in that state
+            let current = self.render.one(current).await?; // already in that state
             return self.for_caller(me, current).await;
         };
         let message = self.publish_update(&membership, row).await?;
-        let entry = render::render_one(&self.store, entry).await?;
+        let entry = self.render.one(entry).await?;
         self.hub.publish(membership.members(), Event::MessageCreated(entry));
         self.for_caller(me, message).await
     }
@@ -255,7 +303,7 @@ impl Messages {
         self.conversations.membership(principal.user_id, conversation).await?;
         let rows = self.store.pinned_messages(conversation).await?;
         let hidden = &self.blocks.of(principal.user_id).await?.blocked;
-        Ok(PinList { messages: render_for(&self.store, rows, hidden).await? })
+        Ok(PinList { messages: self.render.for_viewer(rows, hidden).await? })
     }
 
     /// The earlier versions of an edited message, oldest first.
@@ -293,7 +341,7 @@ impl Messages {
         let range = HistoryRange { before: q.before, after: q.after, limit: i64::from(limit) };
         let (rows, has_more) = self.store.history(conversation, range).await?;
         let hidden = &self.blocks.of(principal.user_id).await?.blocked;
-        Ok(MessagePage { messages: render_for(&self.store, rows, hidden).await?, has_more })
+        Ok(MessagePage { messages: self.render.for_viewer(rows, hidden).await?, has_more })
     }
 
     /// Members named as `@username` in `body`, as the JSON stored with the message.
@@ -309,7 +357,7 @@ impl Messages {
 
     /// Renders and publishes a new timeline entry written by another service (an invitation).
     pub async fn announce_created(&self, membership: &Membership, row: MessageRow) -> Result<Message> {
-        let message = render::render_one(&self.store, row).await?;
+        let message = self.render.one(row).await?;
         self.publish(membership, message.clone(), Event::MessageCreated).await?;
         Ok(message)
     }
@@ -334,7 +382,7 @@ impl Messages {
     }
 
     async fn publish_update(&self, membership: &Membership, row: MessageRow) -> Result<Message> {
-        let message = render::render_one(&self.store, row).await?;
+        let message = self.render.one(row).await?;
         self.publish(membership, message.clone(), Event::MessageUpdated).await?;
         Ok(message)
     }

@@ -6,10 +6,11 @@
 //! so the names written and the names read cannot drift apart. A stored name no table knows is
 //! a decode error, not a silent default: the store writes only names from these tables.
 
+use confab_proto::media::{UploadPurpose, UploadState};
 use confab_proto::rest::{
     ChosenStatus, ConversationKind, InvitationState, MessageKind, NotificationKind, NotificationLevel, Role,
 };
-use confab_proto::{ConversationId, MessageId, SessionId, UserId};
+use confab_proto::{AttachmentId, ConversationId, MessageId, SessionId, UploadId, UserId};
 use sqlx::any::{Any, AnyTypeInfo};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -89,7 +90,7 @@ macro_rules! id_column {
     )+};
 }
 
-id_column!(UserId, ConversationId, MessageId, SessionId);
+id_column!(UserId, ConversationId, MessageId, SessionId, UploadId, AttachmentId);
 
 /// An enum stored as TEXT under the names of its table.
 pub trait Named: Copy {
@@ -149,6 +150,8 @@ text_column!(NotificationKind {
     ContactAccepted = "contact_accepted",
     DirectMessage = "direct_message",
 });
+text_column!(UploadPurpose { Attachment = "attachment", Avatar = "avatar" });
+text_column!(UploadState { Open = "open", Complete = "complete", Used = "used" });
 
 #[cfg(test)]
 mod tests {
@@ -183,6 +186,8 @@ mod tests {
             N::ContactAccepted,
             N::DirectMessage,
         ]);
+        round_trips(&[UploadPurpose::Attachment, UploadPurpose::Avatar]);
+        round_trips(&[UploadState::Open, UploadState::Complete, UploadState::Used]);
     }
 
     #[test]

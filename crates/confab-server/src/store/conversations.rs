@@ -1,10 +1,11 @@
 //! Conversations and their members.
 
 use confab_proto::rest::{ConversationKind, NotificationLevel, Role};
-use confab_proto::{ConversationId, UserId};
+use confab_proto::{ConversationId, UploadId, UserId};
 use sqlx::{Any, Transaction};
 
 use super::column::Db;
+use super::media::{self, FileId};
 use super::messages::{MessageRow, NewAudit, NewMessage, append, write_audit};
 use super::users::placeholders;
 use super::{Store, StoreError, composed};
@@ -55,6 +56,9 @@ pub struct GroupPatch<'a> {
     pub name: Option<&'a str>,
     pub topic: Option<Option<&'a str>>,
     pub avatar_url: Option<Option<&'a str>>,
+    /// With `avatar_url`: the avatar upload it was made from and its owner (the member making
+    /// the change), taken in the same transaction.
+    pub avatar_upload: Option<(UploadId, UserId)>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -254,7 +258,7 @@ impl Store {
         conversation_id: ConversationId,
         patch: &GroupPatch<'_>,
         events: &[GroupEvent<'_>],
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         if let Some(name) = patch.name {
             sqlx::query("UPDATE conversations SET name = $2 WHERE id = $1")
@@ -271,15 +275,31 @@ impl Store {
                 .await?;
         }
         if let Some(avatar) = patch.avatar_url {
-            sqlx::query("UPDATE conversations SET avatar_url = $2 WHERE id = $1")
+            let file = match patch.avatar_upload {
+                Some((upload, owner)) => match media::take_avatar_upload(&mut tx, upload, owner).await? {
+                    Some(file) => Some(file),
+                    None => return Ok(false),
+                },
+                None => None,
+            };
+            let old: Option<(Option<FileId>,)> =
+                sqlx::query_as("SELECT avatar_file_id FROM conversations WHERE id = $1")
+                    .bind(Db(conversation_id))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            sqlx::query("UPDATE conversations SET avatar_url = $2, avatar_file_id = $3 WHERE id = $1")
                 .bind(Db(conversation_id))
                 .bind(avatar)
+                .bind(file)
                 .execute(&mut *tx)
                 .await?;
+            if let Some((Some(old),)) = old {
+                media::release_files(&mut tx, &[old]).await?;
+            }
         }
         record(&mut tx, events).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Deletes a conversation with its timeline and members; the audit row stays.
@@ -289,6 +309,15 @@ impl Store {
         audit: &NewAudit<'_>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        media::drop_attachments(&mut tx, "conversation_id", conversation_id.0).await?;
+        let avatar: Option<(Option<FileId>,)> =
+            sqlx::query_as("SELECT avatar_file_id FROM conversations WHERE id = $1")
+                .bind(Db(conversation_id))
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((Some(avatar),)) = avatar {
+            media::release_files(&mut tx, &[avatar]).await?;
+        }
         // Children first: SQLite enforces the cascades only with foreign_keys on, PostgreSQL always.
         for sql in [
             "DELETE FROM reactions WHERE message_id IN (SELECT id FROM messages WHERE conversation_id = $1)",

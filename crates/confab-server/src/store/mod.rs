@@ -7,6 +7,7 @@
 mod column;
 mod conversations;
 mod invitations;
+mod media;
 mod messages;
 mod notifications;
 mod people;
@@ -27,6 +28,7 @@ use sqlx::{AnyPool, Connection, Executor};
 pub use column::Named;
 pub use conversations::{AuditRow, ConversationRow, GroupEvent, GroupPatch, MemberRow, NewConversation};
 pub use invitations::{InvitationRow, Transition};
+pub use media::{AttachmentRow, FileId, FileRow, NewUpload, PartRow, Refusal, UploadQuota, UploadRow};
 pub use messages::{
     ChangeOutcome, EditRow, HistoryRange, MessageRow, NewAudit, NewMessage, QueuedMessage, ReactionRow, SendOutcome,
 };

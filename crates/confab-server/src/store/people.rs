@@ -1,10 +1,11 @@
 //! Contacts, contact requests, blocks, restrictions, profiles, presence settings, user search.
 
-use confab_proto::UserId;
 use confab_proto::rest::{ChosenStatus, ConversationKind};
+use confab_proto::{UploadId, UserId};
 use sqlx::Row;
 
 use super::column::Db;
+use super::media::{self, FileId};
 use super::users::{USER_COLUMNS, UserRow};
 use super::{Store, StoreError, composed};
 
@@ -29,6 +30,8 @@ pub struct ContactRow {
 pub struct ProfilePatch<'a> {
     pub display_name: Option<&'a str>,
     pub avatar_url: Option<Option<&'a str>>,
+    /// With `avatar_url`: the avatar upload it was made from, taken in the same transaction.
+    pub avatar_upload: Option<UploadId>,
     pub bio: Option<Option<&'a str>>,
 }
 
@@ -270,7 +273,9 @@ impl Store {
         Ok((blocked, restricted))
     }
 
-    pub async fn update_profile(&self, user: UserId, patch: &ProfilePatch<'_>) -> Result<(), StoreError> {
+    /// Applies the patch; false (and nothing changed) when its avatar upload is not one of the
+    /// user's complete avatar uploads.
+    pub async fn update_profile(&self, user: UserId, patch: &ProfilePatch<'_>) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         if let Some(name) = patch.display_name {
             sqlx::query("UPDATE users SET display_name = $2 WHERE id = $1")
@@ -280,17 +285,32 @@ impl Store {
                 .await?;
         }
         if let Some(avatar) = patch.avatar_url {
-            sqlx::query("UPDATE users SET avatar_url = $2 WHERE id = $1")
+            let file = match patch.avatar_upload {
+                Some(upload) => match media::take_avatar_upload(&mut tx, upload, user).await? {
+                    Some(file) => Some(file),
+                    None => return Ok(false),
+                },
+                None => None,
+            };
+            let old: Option<(Option<FileId>,)> = sqlx::query_as("SELECT avatar_file_id FROM users WHERE id = $1")
+                .bind(Db(user))
+                .fetch_optional(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE users SET avatar_url = $2, avatar_file_id = $3 WHERE id = $1")
                 .bind(Db(user))
                 .bind(avatar)
+                .bind(file)
                 .execute(&mut *tx)
                 .await?;
+            if let Some((Some(old),)) = old {
+                media::release_files(&mut tx, &[old]).await?;
+            }
         }
         if let Some(bio) = patch.bio {
             sqlx::query("UPDATE users SET bio = $2 WHERE id = $1").bind(Db(user)).bind(bio).execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     pub async fn set_status(

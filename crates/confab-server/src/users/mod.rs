@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::collections::HashSet;
 
 use confab_proto::rest::{ChosenStatus, UpdateProfileRequest, User, UserSearchQuery, UserSearchResult};
-use confab_proto::{ErrorCode, UserId};
+use confab_proto::{ErrorCode, UploadId, UserId};
 
 pub use username::Username;
 
@@ -72,9 +72,27 @@ impl Users {
         let patch = ProfilePatch {
             display_name: display_name.as_deref(),
             avatar_url: avatar_url.as_ref().map(|a| a.as_deref()),
+            avatar_upload: None,
             bio: bio.as_ref().map(|b| b.as_deref()),
         };
         self.store.update_profile(user, &patch).await?;
+        self.profile(user).await
+    }
+
+    /// Sets (or with `None`, removes) the caller's avatar made from an upload (`media/`): `url`
+    /// is where the picture is served, `upload` the avatar upload it came from.
+    pub async fn set_avatar(&self, user: UserId, avatar: Option<(String, UploadId)>) -> Result<User> {
+        let patch = ProfilePatch {
+            avatar_url: Some(avatar.as_ref().map(|(url, _)| url.as_str())),
+            avatar_upload: avatar.as_ref().map(|(_, upload)| *upload),
+            ..ProfilePatch::default()
+        };
+        if !self.store.update_profile(user, &patch).await? {
+            return Err(Error::invalid(
+                ErrorCode::InvalidAttachment,
+                "upload_id is not a complete avatar upload of yours",
+            ));
+        }
         self.profile(user).await
     }
 

@@ -41,7 +41,12 @@ async fn hostile_text_is_stored_and_returned_verbatim() {
     let sent = alice
         .send_message(
             group.id,
-            &SendMessageRequest { body: HOSTILE.into(), client_id: Some(client_id.clone()), reply_to: None },
+            &SendMessageRequest {
+                body: HOSTILE.into(),
+                client_id: Some(client_id.clone()),
+                reply_to: None,
+                attachments: vec![],
+            },
         )
         .await
         .unwrap();
@@ -185,6 +190,7 @@ async fn bad_frames_get_error_frames_and_the_connection_stays_up() {
             body: "still here".into(),
             client_id: None,
             reply_to: None,
+            attachments: vec![],
         })
         .await
         .unwrap();
@@ -305,7 +311,13 @@ async fn control_characters_are_refused_the_same_on_every_backend() {
     }
     let mut ws = alice.connect().await;
     let refused = ws
-        .send_message(SendMessage { conversation_id: dm.id, body: "ws \0".into(), client_id: None, reply_to: None })
+        .send_message(SendMessage {
+            conversation_id: dm.id,
+            body: "ws \0".into(),
+            client_id: None,
+            reply_to: None,
+            attachments: vec![],
+        })
         .await;
     assert!(
         matches!(refused, Err(ClientError::Command(ref e)) if e.code == ErrorCode::InvalidParameter),

@@ -44,7 +44,13 @@ async fn users_on_different_nodes_chat_and_one_user_spans_nodes() {
     }
     let mut over_ws = bob_on_b;
     let reply = over_ws
-        .send_message(SendMessage { conversation_id: id, body: "hi from B".into(), client_id: None, reply_to: None })
+        .send_message(SendMessage {
+            conversation_id: id,
+            body: "hi from B".into(),
+            client_id: None,
+            reply_to: None,
+            attachments: vec![],
+        })
         .await
         .unwrap();
     assert_eq!(next_message(&mut carol_on_c).await.id, reply.id);
@@ -247,6 +253,7 @@ async fn a_killed_node_loses_nothing_acked_and_its_users_go_offline() {
                 body: format!("via B {i}"),
                 client_id: Some(format!("b-{i}")),
                 reply_to: None,
+                attachments: vec![],
             })
             .await
             .unwrap();

@@ -116,6 +116,7 @@ async fn outsiders_get_the_same_not_found_as_for_a_missing_conversation() {
             body: "hi".into(),
             client_id: None,
             reply_to: None,
+            attachments: vec![],
         })
         .await;
     match sent {

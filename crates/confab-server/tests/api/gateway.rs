@@ -39,7 +39,13 @@ async fn every_session_of_both_users_receives_every_message() {
     }
     // Alice sends from her first socket; all six sockets, hers included, see it.
     let sent = sessions[0]
-        .send_message(SendMessage { conversation_id: dm.id, body: "hello".into(), client_id: None, reply_to: None })
+        .send_message(SendMessage {
+            conversation_id: dm.id,
+            body: "hello".into(),
+            client_id: None,
+            reply_to: None,
+            attachments: vec![],
+        })
         .await
         .unwrap();
     for ws in &mut sessions {

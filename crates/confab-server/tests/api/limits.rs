@@ -39,7 +39,13 @@ async fn one_user_flooding_sends_is_limited_on_rest_and_websocket_and_recovers()
 
     // The WebSocket spends the same budget, and says which command was refused.
     let mut ws = alice.connect().await;
-    let send = SendMessage { conversation_id: dm.id, body: "ws flood".into(), client_id: None, reply_to: None };
+    let send = SendMessage {
+        conversation_id: dm.id,
+        body: "ws flood".into(),
+        client_id: None,
+        reply_to: None,
+        attachments: vec![],
+    };
     match ws.send_message(send.clone()).await {
         Err(ClientError::Command(error)) => {
             assert_eq!(error.code, ErrorCode::RateLimited);

@@ -13,6 +13,7 @@ mod helpers;
 mod host_app;
 mod invitations;
 mod limits;
+mod media;
 mod messages;
 mod notifications;
 mod operations;

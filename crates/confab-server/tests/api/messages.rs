@@ -53,7 +53,8 @@ async fn retrying_with_the_same_client_id_stores_one_message() {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
     let dm = alice.dm_with(&bob).await;
-    let req = SendMessageRequest { body: "once".into(), client_id: Some("c-1".into()), reply_to: None };
+    let req =
+        SendMessageRequest { body: "once".into(), client_id: Some("c-1".into()), reply_to: None, attachments: vec![] };
 
     let first = alice.client.send_message(dm.id, &req).await.unwrap();
     let retry = alice.client.send_message(dm.id, &req).await.unwrap();
@@ -67,6 +68,7 @@ async fn retrying_with_the_same_client_id_stores_one_message() {
             body: "once".into(),
             client_id: Some("c-1".into()),
             reply_to: None,
+            attachments: vec![],
         })
         .await
         .unwrap();
@@ -76,7 +78,12 @@ async fn retrying_with_the_same_client_id_stores_one_message() {
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let client = alice.client.clone();
-        let req = SendMessageRequest { body: "race".into(), client_id: Some("c-2".into()), reply_to: None };
+        let req = SendMessageRequest {
+            body: "race".into(),
+            client_id: Some("c-2".into()),
+            reply_to: None,
+            attachments: vec![],
+        };
         tasks.push(tokio::spawn(async move { client.send_message(dm.id, &req).await.unwrap().id }));
     }
     let mut ids = Vec::new();
@@ -102,7 +109,13 @@ async fn an_acknowledged_message_survives_a_restart() {
     let dm = alice.dm_with(&bob).await;
     let mut ws = alice.connect().await;
     let acked = ws
-        .send_message(SendMessage { conversation_id: dm.id, body: "durable".into(), client_id: None, reply_to: None })
+        .send_message(SendMessage {
+            conversation_id: dm.id,
+            body: "durable".into(),
+            client_id: None,
+            reply_to: None,
+            attachments: vec![],
+        })
         .await
         .unwrap();
     drop(ws);
@@ -128,7 +141,12 @@ async fn replies_must_point_into_the_same_conversation() {
         .client
         .send_message(
             dm.id,
-            &SendMessageRequest { body: "answer".into(), client_id: None, reply_to: Some(original.id) },
+            &SendMessageRequest {
+                body: "answer".into(),
+                client_id: None,
+                reply_to: Some(original.id),
+                attachments: vec![],
+            },
         )
         .await
         .unwrap();
@@ -136,7 +154,15 @@ async fn replies_must_point_into_the_same_conversation() {
 
     let cross = alice
         .client
-        .send_message(dm.id, &SendMessageRequest { body: "x".into(), client_id: None, reply_to: Some(elsewhere.id) })
+        .send_message(
+            dm.id,
+            &SendMessageRequest {
+                body: "x".into(),
+                client_id: None,
+                reply_to: Some(elsewhere.id),
+                attachments: vec![],
+            },
+        )
         .await;
     assert_api_error(cross, 400, ErrorCode::InvalidReply);
 }
@@ -155,11 +181,25 @@ async fn the_length_limit_is_the_same_on_rest_and_websocket() {
     assert_api_error(alice.client.send_message(dm.id, &text("  \n ")).await, 400, ErrorCode::EmptyMessage);
 
     let mut ws = alice.connect().await;
-    ws.send_message(SendMessage { conversation_id: dm.id, body: at_limit, client_id: None, reply_to: None })
-        .await
-        .unwrap();
+    ws.send_message(SendMessage {
+        conversation_id: dm.id,
+        body: at_limit,
+        client_id: None,
+        reply_to: None,
+        attachments: vec![],
+    })
+    .await
+    .unwrap();
     for (body, code) in [(over, ErrorCode::MessageTooLong), (" ".into(), ErrorCode::EmptyMessage)] {
-        let r = ws.send_message(SendMessage { conversation_id: dm.id, body, client_id: None, reply_to: None }).await;
+        let r = ws
+            .send_message(SendMessage {
+                conversation_id: dm.id,
+                body,
+                client_id: None,
+                reply_to: None,
+                attachments: vec![],
+            })
+            .await;
         match r {
             Err(confab_client::ClientError::Command(e)) => assert_eq!(e.code, code),
             other => panic!("expected {code:?}, got {other:?}"),

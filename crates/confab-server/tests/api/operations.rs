@@ -125,8 +125,13 @@ async fn metrics_count_this_nodes_connections_and_commands() {
     let bob = app.user("bob").await;
     let dm = alice.dm_with(&bob).await.id;
     let mut ws = alice.connect().await;
-    let sent =
-        SendMessage { conversation_id: dm, body: "counted".into(), client_id: Some("c-1".into()), reply_to: None };
+    let sent = SendMessage {
+        conversation_id: dm,
+        body: "counted".into(),
+        client_id: Some("c-1".into()),
+        reply_to: None,
+        attachments: vec![],
+    };
     ws.send_message(sent.clone()).await.expect("sent over the socket");
     ws.send_message(sent).await.expect("a retry answers with the first message");
 

@@ -105,8 +105,15 @@ async fn a_block_stops_direct_messages_both_ways_on_rest_and_websocket_until_unb
     assert_api_error(alice.client.send_message(dm, &text("bye")).await, 403, ErrorCode::Blocked);
     assert_api_error(mallory.client.edit_message(dm, earlier.id, "edited").await, 403, ErrorCode::Blocked);
     let mut ws = mallory.connect().await;
-    let over_ws =
-        ws.send_message(SendMessage { conversation_id: dm, body: "ws".into(), client_id: None, reply_to: None }).await;
+    let over_ws = ws
+        .send_message(SendMessage {
+            conversation_id: dm,
+            body: "ws".into(),
+            client_id: None,
+            reply_to: None,
+            attachments: vec![],
+        })
+        .await;
     assert_eq!(command_error(over_ws), ErrorCode::Blocked);
     assert_eq!(command_error(ws.react(dm, earlier.id, "👎", true).await), ErrorCode::Blocked);
     assert_eq!(
@@ -124,9 +131,15 @@ async fn a_block_stops_direct_messages_both_ways_on_rest_and_websocket_until_unb
 
     alice.client.unblock(mallory.id()).await.unwrap();
     mallory.client.send_message(dm, &text("sorry")).await.unwrap();
-    ws.send_message(SendMessage { conversation_id: dm, body: "ws works".into(), client_id: None, reply_to: None })
-        .await
-        .unwrap();
+    ws.send_message(SendMessage {
+        conversation_id: dm,
+        body: "ws works".into(),
+        client_id: None,
+        reply_to: None,
+        attachments: vec![],
+    })
+    .await
+    .unwrap();
     assert_api_error(alice.client.unblock(mallory.id()).await, 404, ErrorCode::NotFound);
 }
 
@@ -545,6 +558,7 @@ async fn quotes_of_a_blocked_user_carry_no_excerpt_live_or_stored() {
         body: "about that".into(),
         client_id: None,
         reply_to: Some(original.id),
+        attachments: vec![],
     };
     let reply = bob.client.send_message(id, &quoting).await.unwrap();
     assert_eq!(reply.reply.as_ref().unwrap().excerpt, "secret plans", "Bob sees what he quotes");

@@ -41,7 +41,15 @@ async fn replies_quote_the_original_and_show_when_it_is_deleted() {
     let question = send(&bob, dm, "Pong tonight? Bring your paddle, the club has none left").await;
     let answer = alice
         .client
-        .send_message(dm, &SendMessageRequest { body: "yes!".into(), client_id: None, reply_to: Some(question.id) })
+        .send_message(
+            dm,
+            &SendMessageRequest {
+                body: "yes!".into(),
+                client_id: None,
+                reply_to: Some(question.id),
+                attachments: vec![],
+            },
+        )
         .await
         .unwrap();
     let quote = answer.reply.clone().unwrap();

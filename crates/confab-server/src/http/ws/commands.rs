@@ -82,7 +82,12 @@ async fn dispatch(app: &Arc<App>, principal: Principal, command: Command) -> Res
     let messages = &app.messages;
     match command {
         Command::SendMessage(send) => {
-            let req = SendMessageRequest { body: send.body, client_id: send.client_id, reply_to: send.reply_to };
+            let req = SendMessageRequest {
+                body: send.body,
+                client_id: send.client_id,
+                reply_to: send.reply_to,
+                attachments: send.attachments,
+            };
             let sent = messages.send(principal, send.conversation_id, req).await?;
             Ok(message(sent.message))
         }
