@@ -19,6 +19,7 @@ import "./tests/groups.mjs";
 import "./tests/a11y.mjs";
 import "./tests/timeline.mjs";
 import "./tests/format.mjs";
+import "./tests/files.mjs";
 import { embedServerArgs, stopPageServers } from "./tests/embed.mjs";
 
 const failed = await runAll([...embedServerArgs, "--profile-link", "https://game.example/users/{username}"]);

@@ -17,6 +17,12 @@ export class ApiError extends Error {
   }
 }
 
+/** The `ApiError` a refusal carries (`{"error": {code, message}}`, or only its status). */
+export async function errorOf(response) {
+  const error = (await response.json().catch(() => null))?.error || {};
+  return new ApiError(response.status, error.code || "unknown", error.message || response.statusText);
+}
+
 const WEB = { "X-Confab-Client": "web" };
 /** Set while a session is kept in the cookie, so that a visit to the sign-in page does not ask
  * the server for a session that does not exist (and other tabs hear of sign-in and sign-out). */
@@ -39,24 +45,23 @@ export class Api {
   }
 
   async call(method, path, body) {
-    let response = await this.#send(method, path, body);
-    if (response.status === 401 && (this.session.cookie || this.session.refresh_token)) {
-      if (await this.refresh()) response = await this.#send(method, path, body);
-    }
-    if (response.status === 401) this.onSignedOut?.();
+    const json = body === undefined ? {} : { headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+    const response = await this.request(method, path, json);
     if (response.status === 204) return null;
-    const data = await response.json().catch(() => null);
-    if (!response.ok) {
-      const error = data?.error || {};
-      throw new ApiError(response.status, error.code || "unknown", error.message || response.statusText);
-    }
-    return data;
+    if (!response.ok) throw await errorOf(response);
+    return response.json().catch(() => null);
   }
 
-  #send(method, path, body) {
-    const headers = { Authorization: `Bearer ${this.session.access_token}` };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  /** Any request with the access token (refreshed once on a 401), answered as the raw
+   * `Response`: what uploads.js sends is no JSON. `init` is fetch's (headers, body, signal). */
+  async request(method, path, { headers = {}, ...init } = {}) {
+    const send = () => fetch(path, { ...init, method, headers: { ...headers, Authorization: `Bearer ${this.session.access_token}` } });
+    let response = await send();
+    if (response.status === 401 && (this.session.cookie || this.session.refresh_token)) {
+      if (await this.refresh()) response = await send();
+    }
+    if (response.status === 401) this.onSignedOut?.();
+    return response;
   }
 
   /** A new access token; several callers in this tab share one refresh. */

@@ -11,7 +11,7 @@ export class Connection {
   #backoff = 1000;
   #stopped = false;
   #flushing = false;
-  outbox = []; // {client_id, conversation_id, body, reply_to}
+  outbox = []; // {client_id, conversation_id, body, reply_to?, attachments?: [upload id]}
   failed = []; // refused by the server: outbox items with `error: {code, message}`, until retried or discarded
 
   constructor(api, state, onSignedOut) {
@@ -129,10 +129,11 @@ export class Connection {
     if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify({ type, data }));
   }
 
-  /** Queues a message and sends it now if possible. */
-  send(conversation_id, body, reply_to) {
+  /** Queues a message and sends it now if possible; `attachments` are complete uploads' ids. */
+  send(conversation_id, body, reply_to, attachments = []) {
     const item = { client_id: crypto.randomUUID(), conversation_id, body };
     if (reply_to) item.reply_to = reply_to;
+    if (attachments.length) item.attachments = attachments;
     this.outbox.push(item);
     this.#saveOutbox();
     this.state.changed("outbox");

@@ -134,12 +134,41 @@ export function initials(text) {
   return ((words.length > 1 ? first(words[0]) + first(words.at(-1)) : Array.from(words[0] || "?").slice(0, 2).join("")) || "?").toUpperCase();
 }
 
-/** A round avatar with initials (until uploads land), its tone picked from `key` (an id) so a
- * person keeps their colour; decorative, since the name is always written next to it. */
-export function avatar(text, key = text, { presence = null, size = "" } = {}) {
+/** A URL the server gave for a file or picture, if it is one to use: http(s), absolute or
+ * relative to this page (attachments and avatars are relative unless `media.public_origin` is
+ * set). Anything else — `javascript:`, `data:`, nonsense — is null. */
+export function mediaUrl(url) {
+  if (typeof url !== "string" || !url) return null;
+  try {
+    const parsed = new URL(url, location.href);
+    return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A round avatar: the picture at `url` when there is one, over initials on a tone picked from
+ * `key` (an id) so a person keeps their colour — what shows while the picture loads, or if it
+ * cannot. Decorative, since the name is always written next to it. */
+export function avatar(text, key = text, { presence = null, size = "", url = null } = {}) {
   let hash = 0;
   for (const ch of String(key)) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
-  return h(`span.avatar${size ? "." + size : ""}`, { "aria-hidden": "true", "data-tone": String(hash % 8) },
+  const src = mediaUrl(url);
+  const picture = src ? h("img.avatar-picture", { src, alt: "", loading: "lazy", decoding: "async", referrerpolicy: "no-referrer" }) : null;
+  const el = h(`span.avatar${size ? "." + size : ""}`, { "aria-hidden": "true", "data-tone": String(hash % 8) },
     initials(text),
+    picture,
     presence ? h("span.presence", { "data-presence": presence }) : null);
+  if (picture) {
+    // Drawn again (lists are redrawn whole): a picture the browser holds shows at once.
+    if (picture.complete && picture.naturalWidth) el.classList.add("has-picture");
+    picture.addEventListener("load", () => el.classList.add("has-picture"));
+    picture.addEventListener("error", () => picture.remove());
+  }
+  return el;
+}
+
+/** A user's avatar (`user` as the server sends it: display name, id, picture). */
+export function userAvatar(user, options = {}) {
+  return avatar(user?.display_name, user?.id, { url: user?.avatar_url, ...options });
 }

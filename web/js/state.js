@@ -189,6 +189,17 @@ export class State extends EventTarget {
     this.users.set(user.id, user);
   }
 
+  /** A user's profile changed (yours from the Me dialog, or read again for a profile card):
+   * every copy held follows, the conversations' member lists included, where pictures are
+   * looked up. The caller says what changed. */
+  updateUser(user) {
+    this.users.set(user.id, user);
+    if (user.id === this.me?.id) this.me = user;
+    for (const c of this.conversations.values()) {
+      for (const member of c.members) if (member.user.id === user.id) member.user = user;
+    }
+  }
+
   /** Blocking or unblocking changes how history reads (collapsed or not): drop what is cached so
    * that it is fetched again, and say so. */
   invalidateMessages() {

@@ -27,17 +27,11 @@ export function continues(prev, m) {
   return Date.parse(m.created_at) - Date.parse(prev.created_at) < GROUP_GAP_MS;
 }
 
-/** The user's picture when they have one (https only: the page allows no other images), else
- * the same initials avatar as the sidebar's (dom.js: one colour per user everywhere).
- * Decorative: the name is always next to it. */
-export function avatar(user, id, size = "") {
-  const url = user?.avatar_url;
-  if (url && /^https:\/\//i.test(url)) {
-    return h(`img.avatar${size}`, { src: url, alt: "", "aria-hidden": "true", loading: "lazy", referrerpolicy: "no-referrer", decoding: "async" });
-  }
-  const el = initialsAvatar(user?.display_name, id);
-  if (size) el.classList.add(...size.split(".").filter(Boolean));
-  return el;
+/** The same avatar as the sidebar's (dom.js: one colour per user everywhere, the picture over
+ * the initials); `id` too, since the user may not be known yet. Decorative: the name is always
+ * next to it. */
+export function avatar(user, id) {
+  return initialsAvatar(user?.display_name, id, { url: user?.avatar_url });
 }
 
 /** "a, b and c" with the names kept as nodes. */

@@ -7,6 +7,8 @@ import { clear, confirmLeave, h, modal, name, timeOf } from "../dom.js";
 import { plainText, renderBody } from "../markdown.js";
 import { MAX_WINDOW, PAGE } from "../state.js";
 import { avatar, continues, dayKey, dayLabel, describeSystem, joined } from "./render.js";
+import { attachmentsNode } from "./attachments.js";
+import { attachmentSummary } from "../files.js";
 import { closeMenu, openMenu } from "./menu.js";
 
 /** How close to an end of the list (px) the next page is fetched. */
@@ -83,7 +85,7 @@ export function createTimeline(ctx, id, actions) {
       const arrived = new Set(w.messages.slice(-PAGE).filter((m) => m.sender_id === me() && m.client_id).map((m) => m.client_id));
       for (const item of connection.outbox) {
         if (item.conversation_id !== id || arrived.has(item.client_id)) continue;
-        out.push({ key: `pending:${item.client_id}`, deps: [item], build: () => h("li.message.mine.continued.pending", h("div.gutter"), h("div.content", h("div.body", renderBody(item.body, { me: state.me.username })), h("small.muted", "sending…"))) });
+        out.push({ key: `pending:${item.client_id}`, deps: [item], build: () => h("li.message.mine.continued.pending", h("div.gutter"), h("div.content", queuedBody(item), h("small.muted", "sending…"))) });
       }
       for (const item of connection.failed) {
         if (item.conversation_id === id) out.push({ key: `failed:${item.client_id}`, deps: [item], build: () => failedNode(item) });
@@ -108,9 +110,11 @@ export function createTimeline(ctx, id, actions) {
     if (m.kind === "system") return h("li.system", { dataset: { seq: m.seq, id: m.id } }, describeSystem(m, (u) => state.userName(u)));
     const mine = m.sender_id === me();
     const author = name(state.userName(m.sender_id));
+    const files = m.deleted_at || m.collapsed ? null : attachmentsNode(m.attachments);
     const body = m.deleted_at ? h("p.body.deleted", "Message deleted")
       : m.collapsed ? h("p.body.deleted", "Message from a user you blocked")
       : m.kind === "invitation" ? invitationCard(m)
+      : !m.body && files ? null
       : h("div.body", renderBody(m.body, { mentions: mentionedNames(m), me: state.me.username }));
     const quote = m.reply ? h("button.quote", { type: "button", "data-act": "quote", "data-target": m.reply.message_id },
       h("strong", name(state.userName(m.reply.sender_id))), " ", m.reply.deleted ? "(deleted)" : h("bdi", plainText(m.reply.excerpt))) : null;
@@ -130,7 +134,7 @@ export function createTimeline(ctx, id, actions) {
       h("div.content",
         head ? h("div.meta", h("button.link.author", { type: "button", "data-act": "author", "data-user": m.sender_id }, author), " ", time, marks)
           : h("span.sr-only", author, " ", timeOf(m.created_at), " "),
-        quote, body, head ? null : marks, reactions));
+        quote, body, files, head ? null : marks, reactions));
   }
 
   /** The usernames behind a message's `mentions` (user ids), which renderBody highlights. */
@@ -138,11 +142,21 @@ export function createTimeline(ctx, id, actions) {
     return (m.mentions || []).map((uid) => userOf(uid)?.username).filter(Boolean);
   }
 
+  /** What a queued or refused message says: its text, and how many files it carries (their
+   * names and pictures come with the server's answer). */
+  function queuedBody(item) {
+    const count = item.attachments?.length || 0;
+    return [
+      item.body ? h("div.body", renderBody(item.body, { me: state.me.username })) : null,
+      count ? h("p.body.queued-files", `📎 ${count} ${count === 1 ? "file" : "files"}`) : null,
+    ];
+  }
+
   /** A message the server refused: shown with its reason, to send again or discard. */
   function failedNode(item) {
     return h("li.message.mine.continued.failed", { dataset: { clientId: item.client_id } }, h("div.gutter"),
       h("div.content",
-        h("div.body", renderBody(item.body, { me: state.me.username })),
+        queuedBody(item),
         h("p.error", { role: "alert" }, `Not sent: ${actions.refusal(item.error)}`),
         h("div.actions",
           h("button.link", { type: "button", on: { click: () => connection.retry(item.client_id) } }, "Retry"),
@@ -439,7 +453,7 @@ export function createTimeline(ctx, id, actions) {
   }
 
   function announce(m) {
-    const text = m.kind === "invitation" ? `invites you to ${m.invitation?.label || "an activity"}` : m.collapsed ? "a hidden message" : [...(m.body || "")].slice(0, 140).join("");
+    const text = m.kind === "invitation" ? `invites you to ${m.invitation?.label || "an activity"}` : m.collapsed ? "a hidden message" : [...(m.body || attachmentSummary(m.attachments))].slice(0, 140).join("");
     announcer.append(h("p", name(state.userName(m.sender_id)), ": ", h("bdi", text)));
     while (announcer.childNodes.length > 3) announcer.firstChild.remove();
   }
@@ -516,7 +530,8 @@ export function createTimeline(ctx, id, actions) {
   list.addEventListener("contextmenu", (e) => {
     const li = e.target.closest("li.message[data-seq]");
     const m = messageOf(li);
-    if (!m || disabled || m.kind === "system" || e.target.closest("a")) return;
+    // Links and pictures keep the browser's own menu (open, copy, save).
+    if (!m || disabled || m.kind === "system" || e.target.closest("a, img")) return;
     e.preventDefault();
     attachToolbar(li);
     if (!m.deleted_at && !m.collapsed) openMessageMenu(m, toolbar.querySelector("[data-act=menu]"));

@@ -1,11 +1,12 @@
 // The signed-in screen: the sidebar (you, your conversations, contacts, notifications), the open
 // conversation, the address of what is open (router.js), the tab title and the shortcuts.
 
-import { announce, avatar, clear, dialog, h, modal, name, timeOf } from "../dom.js";
+import { announce, avatar, clear, dialog, h, modal, name, timeOf, userAvatar } from "../dom.js";
 import { navigate, onRoute, parseRoute } from "../router.js";
 import { toggleTheme } from "../theme.js";
 import { persistent } from "../storage.js";
 import { plainText } from "../markdown.js";
+import { attachmentSummary } from "../files.js";
 import { showChat } from "./chat.js";
 import { showMe } from "./me.js";
 import { desktopNotifications } from "./notify.js";
@@ -131,7 +132,7 @@ export function showApp(root, ctx) {
   const renderMe = () => {
     // What you chose (invisible shows as such to you), dimmed while the connection is down.
     const chosen = state.ownPresence?.status || "online";
-    clear(meAvatar, avatar(state.me.display_name, state.me.id, { presence: state.status === "online" ? chosen : "offline" }));
+    clear(meAvatar, userAvatar(state.me, { presence: state.status === "online" ? chosen : "offline" }));
     clear(meName, name(state.me.display_name));
   };
   const renderStatus = () => {
@@ -208,6 +209,11 @@ export function showApp(root, ctx) {
   const onKey = (e) => shortcut(e, { ctx, filter });
   document.addEventListener("keydown", onKey);
   cleanups.push(() => document.removeEventListener("keydown", onKey));
+  // A file dropped beside the conversation (which takes drops) would be opened by the browser,
+  // leaving Confab.
+  const keepDrops = (e) => { if (e.dataTransfer?.types.includes("Files")) e.preventDefault(); };
+  for (const type of ["dragover", "drop"]) document.addEventListener(type, keepDrops);
+  cleanups.push(() => { for (const type of ["dragover", "drop"]) document.removeEventListener(type, keepDrops); });
 
   renderStatus();
   renderList();
@@ -283,12 +289,12 @@ function conversationItem(ctx, c) {
   const other = state.otherMember(c);
   const presence = other ? state.presence.get(other.id) : null;
   const last = c.last_message;
-  const preview = !last ? "" : last.kind === "system" ? "Group updated" : last.kind === "invitation" ? `Invitation: ${last.invitation?.label || ""}` : last.deleted_at ? "Message deleted" : last.collapsed ? "Hidden message" : plainText(last.body);
+  const preview = !last ? "" : last.kind === "system" ? "Group updated" : last.kind === "invitation" ? `Invitation: ${last.invitation?.label || ""}` : last.deleted_at ? "Message deleted" : last.collapsed ? "Hidden message" : plainText(last.body) || attachmentSummary(last.attachments);
   const title = state.title(c);
   const unread = c.unread_count || 0;
   const muted = c.notification_level === "none";
   // The accessible name is the visible text, with what the eye gets from colour said in words.
-  const picture = avatar(title, other?.id || c.id);
+  const picture = avatar(title, other?.id || c.id, { url: other ? other.avatar_url : c.avatar_url });
   if (other) picture.append(h("span.dot", { "data-presence": presence?.status || "offline", "aria-hidden": "true" }));
   return h("button.conversation", {
     type: "button", class: `conversation${unread ? " unread" : ""}`, "aria-current": state.current === c.id ? "true" : null,
@@ -333,7 +339,7 @@ async function showContacts(ctx) {
   const body = h("div.contacts");
   const refresh = async () => {
     const list = await ctx.api.get("/api/v1/contacts");
-    const row = (c, actions) => h("li.person", avatar(c.user.display_name, c.user.id, { presence: c.presence?.status }),
+    const row = (c, actions) => h("li.person", userAvatar(c.user, { presence: c.presence?.status }),
       h("button.link", { type: "button", on: { click: () => profileCard(ctx, c.user) } }, name(c.user.display_name)),
       c.presence ? h("span.visually-hidden", `, ${c.presence.status}`) : null, h("span.row-actions", actions));
     const act = (label, fn) => h("button.secondary", { type: "button", on: { click: async () => { try { await fn(); } catch (e) { modal("That did not work", e.message); } refresh(); } } }, label);

@@ -1,17 +1,20 @@
-// One conversation: its header (title, presence or members, pinned messages), the timeline
-// (timeline/view.js: paged, windowed history, grouped by author, with per-message actions), the
-// composer (Enter sends, replies, @mentions with autocomplete, Up edits your last message),
-// typing and read receipts, and group management for owners and admins.
+// One conversation: its header (picture, title, presence or members, pinned messages), the
+// timeline (timeline/view.js: paged, windowed history, grouped by author, with per-message
+// actions), the composer (Enter sends, replies, @mentions with autocomplete, Up edits your last
+// message, files attached, dropped or pasted — views/attach.js), typing and read receipts, and
+// group management for owners and admins.
 //
 // For the router: `showChat(ctx, id, { seq, main, onBack })` opens conversation `id` (at message
 // `seq` when given) in `main` (default `ctx.main`; Back calls `onBack`, default `ctx.closeChat`)
 // and returns `{ dispose, jumpTo(seq), jumpToLatest(), jumpToUnread(), opened }`.
 // `permalink(id, seq)` is a message's address.
 
-import { clear, dialog, h, modal, name } from "../dom.js";
+import { avatar, clear, dialog, h, modal, name } from "../dom.js";
 import { plainText, renderBody } from "../markdown.js";
 import { createTimeline } from "../timeline/view.js";
 import { joined } from "../timeline/render.js";
+import { attachmentSummary } from "../files.js";
+import { attachmentTray } from "./attach.js";
 import { pickEmoji } from "./emoji.js";
 import { headerActions } from "./members.js";
 import { profileCard } from "./people.js";
@@ -68,12 +71,14 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
   const input = h("textarea", { rows: 1, placeholder: "Write a message", "aria-label": "Message", "aria-controls": suggestions.id, "aria-autocomplete": "list", "aria-keyshortcuts": "ArrowUp" });
   const lengthNote = h("p.length-note.hidden", { role: "status" });
   const sendButton = h("button", { type: "submit" }, "Send");
+  const tray = attachmentTray(ctx, { onChange: () => checkSendable() });
   const composer = h("form.composer", { on: { submit: (e) => { e.preventDefault(); send(); } } },
-    replyBox, suggestions, lengthNote,
-    h("div.row", input,
+    replyBox, suggestions, tray.element, lengthNote,
+    h("div.row", tray.button, input,
       h("button.icon", { type: "button", title: "Invite to an activity", "aria-label": "Invite to an activity", on: { click: invite } }, "🎮"),
       sendButton));
-  clear(main, header, timeline.element, typingLine, toast, composer);
+  const dropZone = h("div.drop-zone", { hidden: true, "aria-hidden": "true" }, h("p", "Drop files to attach them"));
+  clear(main, header, timeline.element, typingLine, toast, composer, dropZone);
 
   function renderHeader() {
     const c = conversation();
@@ -82,6 +87,7 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
     const presence = other ? state.presence.get(other.id) : null;
     clear(header,
       h("button.icon.back", { type: "button", "aria-label": "Back", on: { click: onBack } }, "←"),
+      avatar(state.title(c), other?.id || c.id, { url: other ? other.avatar_url : c.avatar_url }),
       h("div.title",
         h("h2", other ? h("button.link", { type: "button", on: { click: () => profileCard(ctx, other) } }, name(state.title(c))) : name(state.title(c))),
         h("p.muted", c.kind === "group" ? [`${c.member_count} members`, c.topic ? [" · ", h("bdi", c.topic)] : null] : presence ? [presence.status, presence.status_text ? [" · ", h("bdi", presence.status_text)] : null] : "")),
@@ -96,7 +102,7 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
 
   function startReply(m) {
     replyTo = m;
-    clear(replyBox, "Replying to ", h("strong", name(state.userName(m.sender_id))), ": ", h("bdi", [...plainText(m.body)].slice(0, 80).join("")),
+    clear(replyBox, "Replying to ", h("strong", name(state.userName(m.sender_id))), ": ", h("bdi", [...(plainText(m.body) || attachmentSummary(m.attachments))].slice(0, 80).join("")),
       h("button.link", { type: "button", "aria-label": "Cancel reply", on: { click: cancelReply } }, "✕"));
     replyBox.classList.remove("hidden");
     input.focus();
@@ -107,25 +113,31 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
     replyBox.classList.add("hidden");
   }
 
-  /** Over the limit: said next to the composer, and Send waits (nothing is cut). */
-  function checkLength() {
+  /** Over the limit: said next to the composer, and Send waits (nothing is cut); so it does
+   * while a file is still uploading or was refused. */
+  function checkSendable() {
     const over = [...input.value].length - MAX_MESSAGE_CHARS;
     lengthNote.textContent = over > 0 ? `Too long to send: ${over.toLocaleString()} ${over === 1 ? "character" : "characters"} over the limit of ${MAX_MESSAGE_CHARS.toLocaleString()}.` : "";
     lengthNote.classList.toggle("hidden", over <= 0);
-    sendButton.disabled = over > 0;
-    return over <= 0;
+    const waiting = !tray.ready();
+    sendButton.disabled = over > 0 || waiting;
+    sendButton.title = waiting ? "Sends once every file is uploaded" : "";
+    return over <= 0 && !waiting;
   }
 
   async function send() {
     if (gone) return;
     const body = input.value;
-    if (!body.trim() || !checkLength()) return;
+    // With files, the text may be empty (not blank: the server takes "" or some text).
+    if ((!body.trim() && !tray.count()) || !checkSendable()) return;
+    const attachments = tray.ids();
     input.value = "";
+    tray.clear();
     const reply = replyTo?.id;
     cancelReply();
     suggestions.classList.add("hidden");
     // Sending reads the conversation: back to the latest, where the message appears.
-    const sent = connection.send(id, body, reply);
+    const sent = connection.send(id, body.trim() ? body : "", reply, attachments);
     await timeline.jumpToLatest();
     await sent;
   }
@@ -221,7 +233,7 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
     input.focus();
   };
   input.addEventListener("input", () => {
-    checkLength();
+    checkSendable();
     if (Date.now() - lastTyping > 2500) { lastTyping = Date.now(); connection.notify("typing", { conversation_id: id }); }
     const match = /@([a-z0-9_.-]*)$/i.exec(input.value.slice(0, input.selectionStart));
     const c = conversation();
@@ -250,12 +262,39 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); send(); }
     if (e.key === "Escape") cancelReply();
   });
+  // Files on the clipboard (a copied picture, a screenshot) are attached; text pasted with them
+  // still goes in the message.
+  input.addEventListener("paste", (e) => {
+    const files = [...(e.clipboardData?.files || [])];
+    if (!files.length || gone) return;
+    if (!e.clipboardData.types.includes("text/plain")) e.preventDefault();
+    tray.add(files);
+  });
+
+  // Files dragged over the conversation: it says where they go, and takes them when dropped.
+  let dragDepth = 0;
+  const carriesFiles = (e) => !gone && !!e.dataTransfer?.types.includes("Files");
+  const dragEvents = {
+    dragenter: (e) => { if (!carriesFiles(e)) return; e.preventDefault(); dragDepth += 1; dropZone.hidden = false; },
+    dragover: (e) => { if (!carriesFiles(e)) return; e.preventDefault(); e.dataTransfer.dropEffect = "copy"; },
+    dragleave: (e) => { if (!carriesFiles(e)) return; dragDepth = Math.max(0, dragDepth - 1); if (!dragDepth) dropZone.hidden = true; },
+    drop: (e) => {
+      if (!carriesFiles(e)) return;
+      e.preventDefault();
+      dragDepth = 0;
+      dropZone.hidden = true;
+      tray.add([...e.dataTransfer.files]);
+      input.focus();
+    },
+  };
+  for (const [type, fn] of Object.entries(dragEvents)) main.addEventListener(type, fn);
 
   /** Removed from the conversation (or it was deleted): it stays on screen, read-only, so that
    * what was being read does not vanish, and nothing can be sent to it any more. */
   function showGone() {
     gone = true;
     closeSuggestions();
+    tray.dispose();
     renderHeader();
     clear(composer, h("p.muted.gone", { role: "status" }, "You are no longer a member of this conversation."));
     clear(typingLine);
@@ -290,6 +329,8 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
       clearInterval(typingTimer);
       clearTimeout(toastTimer);
       document.removeEventListener("visibilitychange", onVisible);
+      for (const [type, fn] of Object.entries(dragEvents)) main.removeEventListener(type, fn);
+      tray.dispose();
       timeline.dispose();
     },
     opened,
@@ -305,4 +346,5 @@ const REFUSALS = {
   message_too_long: `longer than the limit of ${MAX_MESSAGE_CHARS.toLocaleString()} characters`,
   empty_message: "the message is empty",
   rate_limited: "too many messages — wait a moment, then retry",
+  invalid_attachment: "a file can no longer be attached (it expired, or went with another message) — attach it again",
 };

@@ -1,9 +1,10 @@
-// "Me": your profile (display name, bio), your status (online, away, do not disturb, invisible,
+// "Me": your profile (picture, display name, bio), your status (online, away, do not disturb, invisible,
 // and a status text), desktop notifications, and your signed-in sessions — each can be signed
 // out, or all of them at once.
 
-import { avatar, clear, dialog, h, modal, name, timeOf } from "../dom.js";
+import { clear, dialog, h, modal, name, timeOf, userAvatar } from "../dom.js";
 import { enableDesktopNotifications, permission } from "./notify.js";
+import { pictureChooser } from "./picture.js";
 
 const STATUSES = [
   ["online", "Online", "Others see you online while you are connected."],
@@ -18,6 +19,18 @@ export function showMe(ctx) {
   const own = state.ownPresence || { status: "online" };
 
   const profileError = h("p.error", { role: "alert" });
+  // You, as the server now has you: the sidebar, your messages and the member lists follow.
+  const changedMe = (user) => {
+    state.updateUser(user);
+    state.changed("presence");
+    state.changed("names");
+  };
+  const chooser = pictureChooser(ctx, {
+    draw: () => userAvatar(state.me, { size: "large" }),
+    has: () => !!state.me.avatar_url,
+    apply: async (upload_id) => changedMe(await api.put("/api/v1/me/avatar", { upload_id })),
+    remove: async () => changedMe(await api.del("/api/v1/me/avatar")),
+  });
   const displayName = h("input", { value: me.display_name, maxlength: 64, required: true, autocomplete: "nickname" });
   const bio = h("textarea", { value: me.bio || "", maxlength: 1000, rows: 3 });
   const profile = h("form.section", { "aria-labelledby": "me-profile", on: { submit: async (e) => {
@@ -28,17 +41,14 @@ export function showMe(ctx) {
     if (bio.value !== (me.bio || "")) changes.bio = bio.value;
     if (!Object.keys(changes).length) return say(profileSaved, "Nothing to save.");
     try {
-      state.me = await api.patch("/api/v1/me", changes);
-      state.rememberUser(state.me);
-      state.changed("presence");
-      state.changed("names");
+      changedMe(await api.patch("/api/v1/me", changes));
       say(profileSaved, "Profile saved.");
     } catch (err) {
       profileError.textContent = err.message;
     }
   } } },
   h("h3#me-profile", "Profile"),
-  h("div.me-card", avatar(me.display_name, me.id, { size: "large" }), h("div", h("strong", name(me.display_name)), h("p.muted", `@${me.username}`))),
+  h("div.me-card", chooser.picture, h("div.me-who", h("strong", name(me.display_name)), h("p.muted", `@${me.username}`), chooser.controls)),
   h("label", "Display name", displayName),
   h("label", "Bio", bio),
   profileError,

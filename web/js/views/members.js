@@ -1,12 +1,13 @@
 // A conversation's settings from its header: the notification level of any conversation, and a
 // group's Members dialog — who is in it and with what role, and what owners and admins can do
-// (add several people at once, edit name, topic and avatar, promote, transfer ownership, remove,
+// (add several people at once, edit name, topic and picture, promote, transfer ownership, remove,
 // read the change history, delete the group); anyone can leave. Everything that cannot be undone
 // asks first.
 
-import { avatar, clear, dialog, h, modal, name, timeOf } from "../dom.js";
+import { avatar, clear, dialog, h, modal, name, timeOf, userAvatar } from "../dom.js";
 import { chooseNotificationLevel } from "./notify.js";
 import { pickUsers } from "./pick.js";
+import { pictureChooser } from "./picture.js";
 import { profileCard } from "./people.js";
 
 const LEVEL_TEXT = { all: "All messages", mentions: "Mentions only", none: "Muted" };
@@ -53,7 +54,7 @@ export function showMembers(ctx, id) {
       buttons.push(h("button.link.danger", { type: "button", on: { click: () => confirmThen("Remove from the group?", `${them.display_name} will no longer see this group or its messages.`, "Remove",
         () => api.del(`/api/v1/conversations/${id}/members/${them.id}`)) } }, "Remove"));
     }
-    return h("li.person", avatar(them.display_name, them.id, { presence: state.presence.get(them.id)?.status }),
+    return h("li.person", userAvatar(them, { presence: state.presence.get(them.id)?.status }),
       h("span.who",
         h("button.link", { type: "button", on: { click: () => profileCard(ctx, them) } }, name(them.display_name), self ? " (you)" : ""),
         h("small", ` ${ROLE_TEXT[m.role] || m.role}`)),
@@ -80,24 +81,41 @@ export function showMembers(ctx, id) {
   return box;
 }
 
-/** Name, topic and avatar URL; only what changed is sent. */
+/** Picture, name, topic and avatar URL; only what changed is sent. */
 function detailsForm(ctx, c, act) {
+  const { api, state } = ctx;
   const field = (label, value, attrs) => {
     const input = h(attrs.rows ? "textarea" : "input", { value: value || "", ...attrs });
     return [h("label", label, input), input];
   };
+  // The picture changes at once (the dialog stays open); the group's update redraws the rest.
+  const changedGroup = (updated) => {
+    state.setConversation(updated);
+    state.changed("conversations");
+    state.changed("header");
+  };
+  const current = () => state.conversations.get(c.id) || c;
+  const chooser = pictureChooser(ctx, {
+    draw: () => avatar(current().name, c.id, { size: "large", url: current().avatar_url }),
+    has: () => !!current().avatar_url,
+    apply: async (upload_id) => changedGroup(await api.put(`/api/v1/conversations/${c.id}/avatar`, { upload_id })),
+    remove: async () => changedGroup(await api.del(`/api/v1/conversations/${c.id}/avatar`)),
+  });
+  // An uploaded picture has a URL of the server's own: the field is for a link to one elsewhere.
+  const linked = /^https?:\/\//i.test(c.avatar_url || "") && !/\/api\/v1\/avatars\//.test(c.avatar_url) ? c.avatar_url : "";
   const [nameLabel, groupName] = field("Group name", c.name, { maxlength: 100, required: true });
   const [topicLabel, topic] = field("Topic", c.topic, { maxlength: 500, rows: 2 });
-  const [avatarLabel, avatarUrl] = field("Avatar URL", c.avatar_url, { type: "url", maxlength: 2048, placeholder: "https://…" });
+  const [avatarLabel, avatarUrl] = field("Avatar URL", linked, { type: "url", maxlength: 2048, placeholder: "https://…" });
   const save = () => {
     const changes = {};
     if (groupName.value.trim() !== c.name) changes.name = groupName.value.trim();
     if (topic.value.trim() !== (c.topic || "")) changes.topic = topic.value.trim();
-    if (avatarUrl.value.trim() !== (c.avatar_url || "")) changes.avatar_url = avatarUrl.value.trim();
+    if (avatarUrl.value.trim() !== linked) changes.avatar_url = avatarUrl.value.trim();
     if (!Object.keys(changes).length) return;
-    act(() => ctx.api.patch(`/api/v1/conversations/${c.id}`, changes));
+    act(() => api.patch(`/api/v1/conversations/${c.id}`, changes));
   };
   return h("form.details", { on: { submit: (e) => { e.preventDefault(); save(); } } },
+    h("div.me-card", chooser.picture, chooser.controls),
     nameLabel, topicLabel, avatarLabel,
     h("div.actions", h("button", { type: "submit" }, "Save details")));
 }

@@ -11,6 +11,7 @@
 
 import { clear, dialog, h, name } from "../dom.js";
 import { plainText } from "../markdown.js";
+import { attachmentSummary } from "../files.js";
 import { localStore } from "../storage.js";
 
 const DECLINED = "confab.desktopNotifications.declined";
@@ -62,7 +63,7 @@ export function desktopNotifications(ctx, notices) {
     const c = state.conversations.get(m.conversation_id);
     const who = state.userName(m.sender_id);
     const where = c && c.kind === "group" ? `${who} in ${state.title(c)}` : who;
-    const body = m.kind === "invitation" ? `Invitation: ${m.invitation?.label || ""}` : m.body;
+    const body = m.kind === "invitation" ? `Invitation: ${m.invitation?.label || ""}` : m.body || attachmentSummary(m.attachments);
     // The tag folds the mention notification and the message event of one message into one.
     const n = new Notification(where, { body: [...(body || "")].slice(0, 200).join(""), tag: `confab-${m.id}` });
     n.onclick = () => {

@@ -1,13 +1,23 @@
 // A user's profile card: name, bio, presence, the link to their profile in the host app, and
 // what you can do about them (contact, block, restrict).
 
-import { avatar, dialog, externalLink, h, modal, name } from "../dom.js";
+import { dialog, externalLink, h, modal, name, userAvatar } from "../dom.js";
 
-export async function profileCard(ctx, user) {
+export async function profileCard(ctx, known) {
   const { state } = ctx;
-  const presence = state.presence.get(user.id);
-  const own = user.id === state.me.id;
-  const blocks = own ? null : await ctx.api.get("/api/v1/blocks").catch(() => null);
+  const presence = state.presence.get(known.id);
+  const own = known.id === state.me.id;
+  // Read again: no event says that someone changed their name or picture.
+  const [blocks, fresh] = await Promise.all([
+    own ? null : ctx.api.get("/api/v1/blocks").catch(() => null),
+    ctx.api.get(`/api/v1/users/${encodeURIComponent(known.id)}`).catch(() => null),
+  ]);
+  const user = fresh || known;
+  if (fresh && (fresh.avatar_url !== known.avatar_url || fresh.display_name !== known.display_name)) {
+    state.updateUser(fresh);
+    state.changed("names");
+    state.changed("conversations");
+  }
   const blocked = blocks?.blocked.some((u) => u.id === user.id);
   const restricted = blocks?.restricted.some((u) => u.id === user.id);
   let box = null;
@@ -31,7 +41,7 @@ export async function profileCard(ctx, user) {
     title: name(user.display_name),
     className: "profile",
     body: [
-      h("div.me-card", avatar(user.display_name, user.id, { size: "large", presence: presence?.status }), h("p.muted", `@${user.username}`, presence ? ` · ${presence.status}` : "")),
+      h("div.me-card", userAvatar(user, { size: "large", presence: presence?.status }), h("p.muted", `@${user.username}`, presence ? ` · ${presence.status}` : "")),
       presence?.status_text ? h("p.status", { dir: "auto" }, presence.status_text) : null,
       user.bio ? h("p.bio", { dir: "auto" }, user.bio) : null,
       profileLink,
