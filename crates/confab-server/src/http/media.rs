@@ -99,7 +99,11 @@ pub async fn avatar(
 /// Use a complete avatar upload (purpose `avatar`) as your avatar.
 #[utoipa::path(put, path = "/api/v1/me/avatar", tag = "users", security(("bearer" = [])),
     request_body = SetAvatarRequest,
-    responses((status = 200, body = User), (status = 400, description = "invalid_attachment", body = ErrorBody)))]
+    responses(
+        (status = 200, body = User),
+        (status = 400, description = "invalid_attachment: not a complete avatar upload", body = ErrorBody),
+        (status = 404, description = "not_found: no upload of yours by that id", body = ErrorBody),
+    ))]
 pub async fn set_my_avatar(
     State(app): State<Arc<App>>,
     Authenticated(me): Authenticated,

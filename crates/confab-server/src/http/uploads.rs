@@ -42,7 +42,7 @@ pub async fn capabilities(State(app): State<Arc<App>>) -> Response {
 #[utoipa::path(post, path = "/api/v1/uploads", tag = "uploads", security(("bearer" = [])),
     params(
         ("Tus-Resumable" = String, Header, description = "`1.0.0`", pattern = "^1\\.0\\.0$"),
-        ("Upload-Length" = String, Header, description = "Size of the whole file in bytes (1 to `media.max_file_bytes`)", pattern = "^[0-9]{1,19}$"),
+        ("Upload-Length" = String, Header, description = "Size of the whole file in bytes (1 to `media.max_file_bytes`, which `OPTIONS` gives as `Tus-Max-Size`)", pattern = "^[1-9][0-9]{0,18}$"),
         ("Upload-Metadata" = Option<String>, Header, description = "tus metadata: comma-separated `key base64(value)` pairs; keys `filename` (or `name`), `sha256` (64 hex digits), `purpose` (`attachment` or `avatar`); others are ignored"),
     ),
     responses(
