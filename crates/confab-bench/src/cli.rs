@@ -79,6 +79,8 @@ pub enum Scenario {
     History(HistoryArgs),
     /// A mostly idle population with presence churn, typing, direct and group messages.
     Mixed(MixedArgs),
+    /// Files through tus: throughput for one and many clients, image processing, memory.
+    Uploads(UploadsArgs),
     /// The direct pattern through a NATS server's WebSocket listener.
     NatsDirect(DirectArgs),
     /// The fan-out pattern through a NATS server's WebSocket listener.
@@ -251,4 +253,26 @@ pub struct MixedArgs {
     pub churn: f64,
     #[arg(long, default_value_t = 15.0)]
     pub duration: f64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UploadsArgs {
+    /// Size of each file of the throughput runs, in MiB.
+    #[arg(long, default_value_t = 64)]
+    pub size_mib: u64,
+    /// Clients uploading at once in the second run (one user each).
+    #[arg(long, default_value_t = 4)]
+    pub clients: usize,
+    /// Bytes per `PATCH`, in MiB.
+    #[arg(long, default_value_t = 8)]
+    pub chunk_mib: u64,
+    /// Photographs uploaded one after another (each beside a plain file of its size).
+    #[arg(long, default_value_t = 10)]
+    pub images: usize,
+    /// Width of the photographs in pixels (height ¾ of it).
+    #[arg(long, default_value_t = 4000)]
+    pub image_side: u32,
+    /// One large file, in MiB, during which the server's memory is sampled (0: none).
+    #[arg(long, default_value_t = 1024)]
+    pub large_mib: u64,
 }

@@ -6,6 +6,7 @@ mod history;
 mod messaging;
 mod mixed;
 mod sweep;
+mod uploads;
 
 use std::time::Duration;
 
@@ -79,6 +80,7 @@ pub async fn run(cli: Cli, machine: Machine) -> anyhow::Result<()> {
         Scenario::SocketioFanout(args) => messaging::run_one(&ctx, Target::SocketIo, &Pattern::Fanout(args)).await,
         Scenario::History(args) => history::run(&ctx, &args).await,
         Scenario::Mixed(args) => mixed::run(&ctx, &args).await,
+        Scenario::Uploads(args) => uploads::run(&ctx, &args).await,
         Scenario::Compare { peers, pattern } => {
             let peers: Vec<Target> = peers.iter().map(|&p| Target::from(p)).collect();
             sweep::compare(&ctx, &peers, &pattern).await
