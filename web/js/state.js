@@ -189,7 +189,8 @@ export class State extends EventTarget {
     this.users.set(user.id, user);
   }
 
-  /** A user's profile changed (yours from the Me dialog, or read again for a profile card):
+  /** A user's profile changed (a `user.updated` event, yours from the Me dialog, or read again
+   * for a profile card):
    * every copy held follows, the conversations' member lists included, where pictures are
    * looked up. The caller says what changed. */
   updateUser(user) {
@@ -270,6 +271,13 @@ export class State extends EventTarget {
       case "presence.updated":
         this.presence.set(data.user_id, data);
         this.changed("presence");
+        break;
+      case "user.updated":
+        // A new name or picture, from the user (or from your own other session).
+        this.updateUser(data);
+        this.changed("presence");
+        this.changed("names");
+        this.changed("conversations");
         break;
       case "contact.updated":
         this.changed("contacts-stale");

@@ -303,6 +303,10 @@ pub enum Event {
     /// A contact, or a member of a shared conversation, changed presence (also the user's own).
     #[serde(rename = "presence.updated")]
     PresenceUpdated(Presence),
+    /// A user changed their profile (display name, avatar, bio): sent to the same people as
+    /// their presence (contacts, members of shared conversations) and to their own sessions.
+    #[serde(rename = "user.updated")]
+    UserUpdated(User),
     /// The relation with another user changed (request sent or received, accepted, declined,
     /// cancelled, removed): the caller's view of it.
     #[serde(rename = "contact.updated")]

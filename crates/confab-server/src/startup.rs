@@ -199,6 +199,7 @@ impl Application {
                 conversations: conversations.clone(),
                 users: users.clone(),
                 blocks: blocks.clone(),
+                presence: presence.clone(),
                 render: render.clone(),
             },
             config.media.clone(),

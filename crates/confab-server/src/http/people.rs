@@ -156,7 +156,9 @@ pub async fn update_profile(
     Authenticated(me): Authenticated,
     Json(req): Json<UpdateProfileRequest>,
 ) -> Result<axum::Json<User>, Error> {
-    Ok(axum::Json(app.users.update_profile(me.user_id, req).await?))
+    let profile = app.users.update_profile(me.user_id, req).await?;
+    app.presence.announce_profile(&profile).await?;
+    Ok(axum::Json(profile))
 }
 
 /// Your presence settings, and how others see you.

@@ -33,6 +33,7 @@ use crate::conversations::Conversations;
 use crate::error::{Error, Result};
 use crate::ids::IdGenerator;
 use crate::people::Blocks;
+use crate::presence::Presence;
 use crate::render::Renderer;
 use crate::store::{AttachmentRow, FileId, FileRow, NewUpload, Refusal, Store, UploadQuota, UploadRow};
 use crate::users::Users;
@@ -73,6 +74,7 @@ pub struct Media {
     conversations: Arc<Conversations>,
     users: Arc<Users>,
     blocks: Arc<Blocks>,
+    presence: Arc<Presence>,
     render: Renderer,
     config: MediaConfig,
     /// Images decoded at once on this node: each may take `max_decode_bytes`.
@@ -89,14 +91,27 @@ pub struct MediaDeps {
     pub conversations: Arc<Conversations>,
     pub users: Arc<Users>,
     pub blocks: Arc<Blocks>,
+    pub presence: Arc<Presence>,
     pub render: Renderer,
 }
 
 impl Media {
     pub fn new(deps: MediaDeps, config: MediaConfig) -> Media {
-        let MediaDeps { store, blobs, ids, conversations, users, blocks, render } = deps;
+        let MediaDeps { store, blobs, ids, conversations, users, blocks, presence, render } = deps;
         let decodes = Semaphore::new(config.decode_concurrency.max(1));
-        Media { store, blobs, ids, conversations, users, blocks, render, config, decodes, sweep_now: Notify::new() }
+        Media {
+            store,
+            blobs,
+            ids,
+            conversations,
+            users,
+            blocks,
+            presence,
+            render,
+            config,
+            decodes,
+            sweep_now: Notify::new(),
+        }
     }
 
     pub fn config(&self) -> &MediaConfig {
@@ -344,6 +359,7 @@ impl Media {
         };
         let user = self.users.set_avatar(principal.user_id, avatar).await?;
         self.sweep_now.notify_one();
+        self.presence.announce_profile(&user).await?;
         Ok(user)
     }
 

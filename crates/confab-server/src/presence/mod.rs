@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use confab_proto::frames::Event;
-use confab_proto::rest::{ChosenStatus, OwnPresence, Presence as PresenceView, PresenceStatus, SetPresenceRequest};
+use confab_proto::rest::{
+    ChosenStatus, OwnPresence, Presence as PresenceView, PresenceStatus, SetPresenceRequest, User,
+};
 use confab_proto::{ErrorCode, UserId};
 
 use crate::auth::Principal;
@@ -225,20 +227,32 @@ impl Presence {
         }
     }
 
-    /// Sends `user`'s current presence to their contacts, the members of their direct
-    /// conversations and of groups up to `push_group_limit` members, and their own sessions —
-    /// not to users they blocked.
+    /// Sends `user`'s current presence to those who watch it (`watchers`).
     pub async fn announce(&self, user: UserId) -> Result<()> {
         let row = self.store.user_by_id(user).await?.ok_or(Error::NotFound("user"))?;
+        let audience = self.watchers(user).await?;
+        let online = self.online_set(&[user]).await;
+        self.hub.publish(&audience, Event::PresenceUpdated(self.effective(&row, &online)));
+        Ok(())
+    }
+
+    /// Sends a user's changed profile to the same people as their presence, so that a new name
+    /// or picture shows at once wherever they appear.
+    pub async fn announce_profile(&self, profile: &User) -> Result<()> {
+        let audience = self.watchers(profile.id).await?;
+        self.hub.publish(&audience, Event::UserUpdated(profile.clone()));
+        Ok(())
+    }
+
+    /// Who sees `user` live: their contacts, the members of their direct conversations and of
+    /// groups up to `push_group_limit` members, and their own sessions — not users they blocked.
+    async fn watchers(&self, user: UserId) -> Result<Vec<UserId>> {
         let blocks = self.blocks.of(user).await?;
         let mut audience: HashSet<UserId> = self.store.contact_ids(user).await?.into_iter().collect();
         audience.extend(self.store.co_member_ids(user, self.push_group_limit).await?);
         audience.retain(|u| !blocks.blocked.contains(u));
         audience.insert(user);
-        let audience: Vec<UserId> = audience.into_iter().collect();
-        let online = self.online_set(&[user]).await;
-        self.hub.publish(&audience, Event::PresenceUpdated(self.effective(&row, &online)));
-        Ok(())
+        Ok(audience.into_iter().collect())
     }
 
     /// Tells `viewer` that `user` now looks offline to them (after `user` blocked `viewer`).

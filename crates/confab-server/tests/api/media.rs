@@ -473,10 +473,19 @@ async fn the_tus_protocol_and_its_refusals() {
 async fn avatars_are_made_from_uploads_as_small_squares() {
     let app = spawn_app().await;
     let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    alice.dm_with(&bob).await;
+    let mut bob_ws = bob.connect().await;
     let avatar = NewUpload { purpose: UploadPurpose::Avatar, ..named("me.png") };
     let up = alice.client.upload(Bytes::from(png(600, 400)), &avatar).await.unwrap();
     let me = alice.client.set_avatar(up.id).await.unwrap();
     let url = me.avatar_url.clone().expect("an avatar url");
+    let seen = first_event(&mut bob_ws, Duration::from_secs(5), |e| match e {
+        Event::UserUpdated(user) if user.id == alice.id() => Some(user),
+        _ => None,
+    })
+    .await
+    .expect("bob sees the new picture live");
+    assert_eq!(seen.avatar_url, Some(url.clone()));
     assert!(url.starts_with("/api/v1/avatars/"), "{url}");
     let square = image::load_from_memory(&app.anonymous().download(&url).await.unwrap()).unwrap();
     assert_eq!((square.width(), square.height()), (256, 256));

@@ -368,6 +368,25 @@ async fn statuses_invisibility_and_who_may_see_presence() {
 }
 
 #[tokio::test]
+async fn a_changed_profile_reaches_those_who_see_the_user_but_not_whom_they_blocked() {
+    let app = spawn_app().await;
+    let (alice, bob, carol) = (app.user("alice").await, app.user("bob").await, app.user("carol").await);
+    alice.dm_with(&bob).await;
+    alice.dm_with(&carol).await;
+    alice.client.block(carol.id()).await.unwrap();
+    let (mut bob_ws, mut carol_ws, mut alice_ws) = (bob.connect().await, carol.connect().await, alice.connect().await);
+    let update = UpdateProfileRequest { display_name: Some("Alice P.".into()), ..Default::default() };
+    alice.client.update_profile(&update).await.unwrap();
+    let renamed = |e: Event| match e {
+        Event::UserUpdated(user) if user.id == alice.id() => Some(user.display_name),
+        _ => None,
+    };
+    assert_eq!(first_event(&mut bob_ws, WAIT, renamed).await.as_deref(), Some("Alice P."));
+    assert_eq!(first_event(&mut alice_ws, WAIT, renamed).await.as_deref(), Some("Alice P."), "her own sessions");
+    assert_eq!(first_event(&mut carol_ws, Duration::from_millis(500), renamed).await, None, "carol is blocked");
+}
+
+#[tokio::test]
 async fn profiles_are_validated_and_link_to_the_host_app() {
     let app = spawn_app_with(|c| c.profiles.link_template = Some("https://game.example/users/{username}".into())).await;
     let alice = app.user("alice").await;
