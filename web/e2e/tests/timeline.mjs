@@ -160,12 +160,16 @@ test("timeline: paging up keeps the reader's place, a jump to an old message and
   // The place is kept exactly when a page comes in above.
   const kept = await list.evaluate(async (el) => {
     const target = [...el.querySelectorAll("li.message[data-seq]")][30];
-    const y = target.getBoundingClientRect().top;
+    // Measured from the list's own top: a banner above the list (say, a slow connection's)
+    // moves the whole list, not the reader's place in it.
+    const inList = () => target.getBoundingClientRect().top - el.getBoundingClientRect().top;
+    const y = inList();
     el.scrollTop = 1; // near the top: the next page loads
-    const y1 = target.getBoundingClientRect().top;
+    const y1 = inList();
+    const listTop = el.getBoundingClientRect().top;
     const first = el.querySelector("li[data-seq]").dataset.seq;
     for (let i = 0; i < 100 && el.querySelector("li[data-seq]").dataset.seq === first; i++) await new Promise((r) => setTimeout(r, 50));
-    return { moved: target.getBoundingClientRect().top - y1, y, connected: target.isConnected };
+    return { moved: inList() - y1, y, listMoved: el.getBoundingClientRect().top - listTop, connected: target.isConnected };
   });
   assert.ok(kept.connected && Math.abs(kept.moved) < 2, `the message on screen stays put when a page loads above (${JSON.stringify(kept)})`);
   // The latest are gone from the page (bounded); "Jump to latest" brings them back.

@@ -2,7 +2,7 @@
 //! `version` every change bumps, edits, tombstones, reactions and pins.
 
 use confab_proto::rest::MessageKind;
-use confab_proto::{ConversationId, MessageId, UserId};
+use confab_proto::{ConversationId, MessageId, UploadId, UserId};
 use sqlx::{Any, Transaction};
 use tokio::sync::oneshot;
 
@@ -572,5 +572,44 @@ impl Store {
             query = query.bind(Db(*id));
         }
         Ok(query.fetch_all(&self.pool).await?.into_iter().map(|(Db(id), n)| (id, n)).collect())
+    }
+}
+
+impl Store {
+    /// Stores a message that carries `uploads` (complete attachment uploads of its sender), in
+    /// one transaction with their use: a message never shows a file its sender could not attach,
+    /// and a file is never attached twice. `None` (nothing stored) when one of them is not
+    /// usable. A repeated `client_id` returns the first message, as for any send.
+    pub async fn send_with_attachments(
+        &self,
+        m: &NewMessage<'_>,
+        uploads: &[UploadId],
+    ) -> Result<Option<SendOutcome>, StoreError> {
+        if let Some(client_id) = m.client_id
+            && let Some(first) = self.message_by_client_id(m.conversation_id, m.sender_id, client_id).await?
+        {
+            return Ok(Some(SendOutcome::Duplicate(first)));
+        }
+        let attempt = async {
+            let mut tx = self.begin_write().await?;
+            let row = append(&mut tx, m).await?;
+            if !super::media::use_uploads(&mut tx, uploads, m.sender_id, m.conversation_id, m.id).await? {
+                return Ok(None); // dropped without commit: nothing of it stays
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(Some(row))
+        };
+        match attempt.await {
+            Ok(row) => Ok(row.map(SendOutcome::Created)),
+            // A retry racing the first send of the same client id lost on the unique index.
+            Err(e) if e.is_unique_violation() && m.client_id.is_some() => {
+                let client_id = m.client_id.unwrap_or_default();
+                match self.message_by_client_id(m.conversation_id, m.sender_id, client_id).await? {
+                    Some(first) => Ok(Some(SendOutcome::Duplicate(first))),
+                    None => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 }

@@ -194,6 +194,39 @@ async fn a_file_travels_as_an_attachment_to_members_only() {
 }
 
 #[tokio::test]
+async fn unattached_uploads_expire_with_their_bytes_and_attached_ones_stay() {
+    let app = spawn_app_with(|c| c.media.upload_expiry_secs = 3).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let dm = alice.dm_with(&bob).await.id;
+    let kept = attach(&alice, dm, &noise(20_000, 11), "kept.bin").await;
+    let finished = upload(&alice, &noise(20_000, 12), "never-sent.bin").await;
+    let half = alice.client.create_upload(10_000, &named("half.bin")).await.unwrap();
+    alice.client.upload_chunk(half.id, 0, Bytes::from(noise(4_000, 13))).await.unwrap();
+    let parts = app.data_dir.path().join(format!("media/uploads/{}", half.id));
+    assert!(parts.exists(), "the first part is stored");
+
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    // Ending any upload wakes the sweep at once (else it runs every minute).
+    let nudge = alice.client.create_upload(1, &named("nudge")).await.unwrap();
+    alice.client.delete_upload(nudge.id).await.unwrap();
+    let files = || std::fs::read_dir(app.data_dir.path().join("media/files")).unwrap().count();
+    let gone = |r: Result<Upload, confab_client::ClientError>| r.is_err_and(|e| e.status() == Some(404));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let uploads_gone =
+            gone(alice.client.upload_status(finished.id).await) && gone(alice.client.upload_status(half.id).await);
+        // The parts of the half upload, and the file only the unsent upload held, go with them.
+        if uploads_gone && !parts.exists() && files() == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "expired uploads or their bytes are still there");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let still = app.anonymous().download(&kept.attachments[0].url).await.unwrap();
+    assert_eq!(still.len(), 20_000, "an attachment never expires");
+}
+
+#[tokio::test]
 async fn shared_files_are_stored_once_and_outlive_one_of_their_messages() {
     let app = spawn_app().await;
     let (alice, bob) = (app.user("alice").await, app.user("bob").await);
