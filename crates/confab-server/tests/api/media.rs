@@ -180,17 +180,15 @@ async fn a_file_travels_as_an_attachment_to_members_only() {
     alice.client.delete_message(dm, sent.id).await.unwrap();
     let tombstone = bob.client.history(dm, &Default::default()).await.unwrap();
     assert!(tombstone.messages.last().unwrap().attachments.is_empty());
+    // At once the URL is dead; the sweep then deletes the bytes, leaving only eve's unused upload.
+    let status = app.anonymous().raw(Method::GET, &attachment.url, None).await.unwrap().status;
+    assert_eq!(status, 404, "the file is not served once its message is deleted");
+    let stored = || std::fs::read_dir(app.data_dir.path().join("media/files")).map(|d| d.count()).unwrap_or(0);
     let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let status = app.anonymous().raw(Method::GET, &attachment.url, None).await.unwrap().status;
-        if status == 404 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the file is still served after its message was deleted");
+    while stored() != 1 {
+        assert!(Instant::now() < deadline, "{} files on disk, not only eve's", stored());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let stored = std::fs::read_dir(app.data_dir.path().join("media/files")).map(|d| d.count()).unwrap_or(0);
-    assert_eq!(stored, 1, "only eve's unused upload is left on disk");
 }
 
 #[tokio::test]
@@ -455,6 +453,18 @@ async fn html_svg_and_hostile_names_are_served_as_inert_downloads() {
         assert!(served.header("set-cookie").is_none());
         assert!(served.header("content-security-policy").unwrap().starts_with("sandbox"));
     }
+
+    // A polyglot: a real PNG with a page after IEND. It is shown as the image it is, and the
+    // page is gone from the bytes served.
+    let mut polyglot = png(40, 30);
+    polyglot.extend_from_slice(&html[..]);
+    let sent = attach(&alice, dm, &polyglot, "both.png").await;
+    let served = bob.client.raw(Method::GET, &sent.attachments[0].url, None).await.unwrap();
+    assert_eq!(served.header("content-type"), Some("image/png"));
+    assert_eq!(served.header("x-content-type-options"), Some("nosniff"));
+    let body = app.anonymous().download(&sent.attachments[0].url).await.unwrap();
+    assert!(!body.windows(7).any(|w| w == b"<script"), "nothing after IEND is served");
+    assert!(body.ends_with(b"IEND\xae\x42\x60\x82"), "the PNG ends at its IEND chunk");
 }
 
 #[tokio::test]
