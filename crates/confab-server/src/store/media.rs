@@ -434,14 +434,14 @@ pub(super) async fn use_uploads(
     Ok(true)
 }
 
-/// Deletes the attachments of the messages chosen by `filter` (an SQL condition on `message_id`
-/// or `conversation_id` with `$1`), releasing their files.
+/// Deletes the attachments whose `column` (`message_id` or `conversation_id`, a constant of the
+/// caller's) is `value`, releasing their files.
 pub(super) async fn drop_attachments(
     tx: &mut Transaction<'static, Any>,
-    filter: &'static str,
+    column: &'static str,
     value: i64,
 ) -> Result<(), StoreError> {
-    let sql = format!("DELETE FROM uploads WHERE state = 'used' AND {filter} = $1 RETURNING file_id");
+    let sql = format!("DELETE FROM uploads WHERE state = 'used' AND {column} = $1 RETURNING file_id");
     let files: Vec<(Option<FileId>,)> = sqlx::query_as(composed(sql)).bind(value).fetch_all(&mut **tx).await?;
     let files: Vec<FileId> = files.into_iter().filter_map(|(f,)| f).collect();
     release_files(tx, &files).await
