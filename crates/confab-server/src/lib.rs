@@ -11,6 +11,7 @@ pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod conversations;
+pub mod egress;
 pub mod error;
 pub mod http;
 pub mod hub;

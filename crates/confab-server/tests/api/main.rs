@@ -5,6 +5,7 @@ mod accounts;
 mod bad_input;
 mod cluster;
 mod conversations;
+mod egress;
 mod external_auth;
 mod faults;
 mod gateway;
