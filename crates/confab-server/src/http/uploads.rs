@@ -31,7 +31,7 @@ const MAX_METADATA_BYTES: usize = 4096;
 #[utoipa::path(options, path = "/api/v1/uploads", tag = "uploads",
     responses((status = 204, description = "`Tus-Version`, `Tus-Extension` and `Tus-Max-Size` headers")))]
 pub async fn capabilities(State(app): State<Arc<App>>) -> Response {
-    let mut headers = tus_headers();
+    let mut headers = HeaderMap::new();
     headers.insert("tus-version", HeaderValue::from_static(TUS_VERSION));
     headers.insert("tus-extension", HeaderValue::from_static(TUS_EXTENSIONS));
     headers.insert("tus-max-size", HeaderValue::from(app.media.config().max_file_bytes));
@@ -163,33 +163,26 @@ pub async fn terminate(
 ) -> Result<Response, Error> {
     check_version(&headers)?;
     app.media.terminate(me, id).await?;
-    Ok((StatusCode::NO_CONTENT, tus_headers()).into_response())
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Every answer under `/api/v1/uploads` carries `Tus-Resumable`, errors included (a router layer).
+/// Every answer under `/api/v1/uploads` carries `Tus-Resumable`, errors included: this router
+/// layer is the one place that adds it.
 pub async fn with_tus_version(uri: axum::http::Uri, mut response: Response) -> Response {
-    if uri.path().starts_with("/api/v1/uploads") && !response.headers().contains_key(TUS_RESUMABLE) {
+    if uri.path().starts_with("/api/v1/uploads") {
         response.headers_mut().insert(TUS_RESUMABLE, HeaderValue::from_static(TUS_VERSION));
     }
     response
 }
 
-/// The tus version header every tus answer carries.
-fn tus_headers() -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(TUS_RESUMABLE, HeaderValue::from_static(TUS_VERSION));
-    headers
-}
-
 /// The tus headers that describe an upload.
 fn described(upload: &Upload) -> HeaderMap {
-    let mut headers = tus_headers();
+    let mut headers = HeaderMap::new();
     headers.insert(UPLOAD_OFFSET, HeaderValue::from(upload.offset));
     headers.insert(UPLOAD_LENGTH, HeaderValue::from(upload.length));
     if let Ok(expires) = HeaderValue::from_str(&http_date(upload.expires_at)) {
         headers.insert(UPLOAD_EXPIRES, expires);
     }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers
 }
 

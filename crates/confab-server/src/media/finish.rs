@@ -8,12 +8,10 @@
 //! avatar; anything else is stored as it came. A refused file deletes its upload.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use confab_proto::ErrorCode;
 use confab_proto::media::UploadPurpose;
-use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 
 use super::image::{self, Format, ImageError, Limits};
@@ -193,35 +191,4 @@ fn image_error(e: ImageError) -> Error {
         }
         ImageError::Malformed(_) | ImageError::Unsupported => Error::invalid(ErrorCode::InvalidImage, e.to_string()),
     }
-}
-
-/// `body`, cut after `max` bytes; the flag tells whether more was sent.
-pub(super) fn at_most<S, E>(
-    body: S,
-    max: u64,
-) -> (impl Stream<Item = std::result::Result<Bytes, std::io::Error>> + Unpin + Send, Arc<AtomicBool>)
-where
-    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin + Send,
-    E: std::fmt::Display,
-{
-    let overflow = Arc::new(AtomicBool::new(false));
-    let flag = overflow.clone();
-    let limited = body.scan(max, move |left, chunk| {
-        let chunk = match chunk {
-            Ok(mut chunk) => {
-                if chunk.len() as u64 > *left {
-                    flag.store(true, Ordering::Relaxed);
-                    if *left == 0 {
-                        return std::future::ready(None); // stop reading: nothing more fits
-                    }
-                    chunk.truncate(usize::try_from(*left).unwrap_or(usize::MAX));
-                }
-                *left -= chunk.len() as u64;
-                Ok(chunk)
-            }
-            Err(e) => Err(std::io::Error::other(e.to_string())),
-        };
-        std::future::ready(Some(chunk))
-    });
-    (Box::pin(limited), overflow)
 }

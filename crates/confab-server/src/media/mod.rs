@@ -18,12 +18,15 @@ pub mod storage;
 mod sweep;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use confab_proto::media::Attachment;
-use confab_proto::media::{FileInfo, MAX_ATTACHMENTS, SetAvatarRequest, Upload, UploadPurpose, UploadState};
+use bytes::Bytes;
+use confab_proto::media::{
+    Attachment, FileInfo, MAX_ATTACHMENTS, SetAvatarRequest, Upload, UploadPurpose, UploadState,
+};
 use confab_proto::rest::{Conversation, User};
 use confab_proto::{ConversationId, ErrorCode, UploadId, UserId};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::auth::Principal;
@@ -195,10 +198,10 @@ impl Media {
         body: S,
     ) -> Result<Upload>
     where
-        S: Stream<Item = std::result::Result<bytes::Bytes, E>> + Unpin + Send,
+        S: Stream<Item = std::result::Result<Bytes, E>> + Unpin + Send,
         E: std::fmt::Display,
     {
-        let upload = self.own_upload(principal, id).await?;
+        let mut upload = self.own_upload(principal, id).await?;
         let received = u64::try_from(upload.received).unwrap_or_default();
         let length = u64::try_from(upload.length).unwrap_or_default();
         if upload.state != UploadState::Open {
@@ -222,33 +225,38 @@ impl Media {
             ));
         }
         if remaining > 0 {
-            self.store_part(&upload, received, remaining, body).await?;
+            // The row as the recorded part left it, without reading it again.
+            upload.expires_at = self.expiry(now_ms());
+            upload.received = self.store_part(&upload, received, remaining, body).await?;
         }
-        let upload = self.own_upload(principal, id).await?;
-        if upload.state == UploadState::Open && upload.received == upload.length {
-            self.finish(upload).await?;
+        if upload.received < upload.length {
+            return Ok(wire_upload(&upload, None));
         }
+        self.finish(upload).await?;
         self.status(principal, id).await
     }
 
-    async fn store_part<S, E>(&self, upload: &UploadRow, start: u64, remaining: u64, body: S) -> Result<()>
+    /// Streams `body` into a part blob and records it; returns the upload's new offset.
+    async fn store_part<S, E>(&self, upload: &UploadRow, start: u64, remaining: u64, body: S) -> Result<i64>
     where
-        S: Stream<Item = std::result::Result<bytes::Bytes, E>> + Unpin + Send,
+        S: Stream<Item = std::result::Result<Bytes, E>> + Unpin + Send,
         E: std::fmt::Display,
     {
         let key = format!("uploads/{}/{start}-{}", upload.id, &access_key()[..8].to_ascii_lowercase());
-        let (limited, overflow) = finish::at_most(body, remaining);
+        let (limited, overflow) = at_most(body, remaining);
         let written = self.blobs.put_stream(&key, limited).await.map_err(blob_error)?;
+        let mut offset = clamp(start);
         if written.bytes > 0 {
             let recorded =
-                self.store.add_part(upload.id, clamp(start), clamp(written.bytes), &key, self.expiry(now_ms())).await?;
-            if recorded.is_none() {
+                self.store.add_part(upload.id, offset, clamp(written.bytes), &key, upload.expires_at).await?;
+            let Some(moved) = recorded else {
                 // Another PATCH got there first (or the upload was deleted meanwhile).
                 let _ = self.blobs.delete(&key).await;
                 return Err(Error::Conflict(ErrorCode::OffsetMismatch, "the upload moved on meanwhile".into()));
-            }
+            };
+            offset = moved;
         }
-        if overflow.load(std::sync::atomic::Ordering::Relaxed) {
+        if overflow.load(Ordering::Relaxed) {
             return Err(Error::invalid(
                 ErrorCode::FileTooLarge,
                 format!("the upload is complete at {} bytes; the rest of the request was dropped", upload.length),
@@ -257,7 +265,7 @@ impl Media {
         if written.cut {
             return Err(Error::invalid(ErrorCode::InvalidParameter, "the request body was cut off; resume from HEAD"));
         }
-        Ok(())
+        Ok(offset)
     }
 
     /// Deletes an upload no message uses (tus termination).
@@ -413,6 +421,37 @@ impl Media {
             tracing::warn!(error = %e, upload = %id, "could not delete an upload's parts; they stay in storage");
         }
     }
+}
+
+/// `body`, cut after `max` bytes; the flag tells whether more was sent.
+fn at_most<S, E>(
+    body: S,
+    max: u64,
+) -> (impl Stream<Item = std::result::Result<Bytes, std::io::Error>> + Unpin + Send, Arc<AtomicBool>)
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin + Send,
+    E: std::fmt::Display,
+{
+    let overflow = Arc::new(AtomicBool::new(false));
+    let flag = overflow.clone();
+    let limited = body.scan(max, move |left, chunk| {
+        let chunk = match chunk {
+            Ok(mut chunk) => {
+                if chunk.len() as u64 > *left {
+                    flag.store(true, Ordering::Relaxed);
+                    if *left == 0 {
+                        return std::future::ready(None); // stop reading: nothing more fits
+                    }
+                    chunk.truncate(usize::try_from(*left).unwrap_or(usize::MAX));
+                }
+                *left -= chunk.len() as u64;
+                Ok(chunk)
+            }
+            Err(e) => Err(std::io::Error::other(e.to_string())),
+        };
+        std::future::ready(Some(chunk))
+    });
+    (Box::pin(limited), overflow)
 }
 
 fn served_file(file: &FileRow, name: &str) -> Served {

@@ -478,6 +478,7 @@ async fn the_tus_protocol_and_its_refusals() {
     let options = app.anonymous().raw(Method::OPTIONS, "/api/v1/uploads", None).await.unwrap();
     assert_eq!(options.status, 204);
     assert_eq!(options.header("tus-version"), Some("1.0.0"));
+    assert_eq!(options.header("tus-resumable"), Some("1.0.0"), "every tus answer says its version");
     assert_eq!(options.header("tus-extension"), Some("creation,expiration,termination"));
     assert_eq!(options.header("tus-max-size"), Some("1048576"));
 
