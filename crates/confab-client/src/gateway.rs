@@ -140,7 +140,8 @@ impl Connection {
         message_id: MessageId,
         body: &str,
     ) -> Result<ChatMessage, ClientError> {
-        let edit = EditMessage { conversation_id, message_id, body: body.to_owned() };
+        let edit =
+            EditMessage { conversation_id, message_id, body: body.to_owned(), tones: Vec::new(), literal: false };
         expect_message(self.request(Command::EditMessage(edit)).await?)
     }
 

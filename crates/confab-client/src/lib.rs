@@ -16,7 +16,7 @@
 //! // Alice writes over her own socket and gets the stored message back in the ack.
 //! let dm = alice.open_direct(bob_auth.user.id).await?;
 //! let mut alice_socket = alice.connect().await?;
-//! let message = SendMessage { conversation_id: dm.id, body: "hi Bob".into(), client_id: None, reply_to: None, attachments: vec![]  };
+//! let message = SendMessage::text(dm.id, "hi Bob");
 //! let sent = alice_socket.send_message(message).await?;
 //!
 //! loop {

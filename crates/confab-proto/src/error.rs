@@ -60,6 +60,12 @@ pub enum ErrorCode {
     /// An attachment names an upload that is not the caller's, not complete, not an attachment
     /// upload, or already used.
     InvalidAttachment,
+    /// A tone indicator that the server does not know, or more than 5 on one message.
+    InvalidTone,
+    /// A conversation theme whose colours are below WCAG AA contrast (the message names the pair).
+    LowContrast,
+    /// A sticker that does not exist (or whose pack was deleted), or a sticker pack rule.
+    InvalidSticker,
 
     // Authentication (401)
     /// No credentials were presented.
@@ -149,6 +155,9 @@ impl ErrorCode {
             ChecksumMismatch => "checksum_mismatch",
             UnsupportedTusVersion => "unsupported_tus_version",
             InvalidAttachment => "invalid_attachment",
+            InvalidTone => "invalid_tone",
+            LowContrast => "low_contrast",
+            InvalidSticker => "invalid_sticker",
             MissingToken => "missing_token",
             InvalidToken => "invalid_token",
             TokenExpired => "token_expired",

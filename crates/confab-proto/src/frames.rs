@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::ids::{ConversationId, MessageId, SessionId, UploadId, UserId};
+use crate::ids::{ConversationId, MessageId, SessionId, StickerId, UploadId, UserId};
 use crate::rest::{Contact, Conversation, Message, Notification, Presence, User};
 
 /// Longest accepted command `id`.
@@ -72,6 +72,29 @@ pub struct SendMessage {
     /// Complete uploads the message carries (see `SendMessageRequest::attachments`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<UploadId>,
+    /// As `SendMessageRequest::tones`, `literal` and `sticker_id`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tones: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub literal: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticker_id: Option<StickerId>,
+}
+
+impl SendMessage {
+    /// A plain text message: no client id, reply, attachments or chosen tones.
+    pub fn text(conversation_id: ConversationId, body: impl Into<String>) -> SendMessage {
+        SendMessage {
+            conversation_id,
+            body: body.into(),
+            client_id: None,
+            reply_to: None,
+            attachments: Vec::new(),
+            tones: Vec::new(),
+            literal: false,
+            sticker_id: None,
+        }
+    }
 }
 
 /// Data of `invitation.send`.
@@ -91,6 +114,11 @@ pub struct EditMessage {
     pub conversation_id: ConversationId,
     pub message_id: MessageId,
     pub body: String,
+    /// As for `PATCH …/messages/{id}`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tones: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub literal: bool,
 }
 
 /// Data of `message.delete`.
@@ -427,10 +455,8 @@ mod tests {
     fn commands_round_trip_through_decode() {
         let cmd = Command::SendMessage(SendMessage {
             conversation_id: ConversationId(7),
-            body: "hi".into(),
             client_id: Some("c1".into()),
-            reply_to: None,
-            attachments: vec![],
+            ..SendMessage::text(ConversationId(7), "hi")
         });
         let json = serde_json::to_string(&cmd).unwrap();
         let frame: IncomingFrame = serde_json::from_str(&json).unwrap();

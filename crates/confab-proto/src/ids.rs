@@ -78,6 +78,14 @@ id_type!(
     /// A file as carried by one message.
     AttachmentId
 );
+id_type!(
+    /// A sticker pack, managed by the server's admins.
+    StickerPackId
+);
+id_type!(
+    /// A sticker of a pack.
+    StickerId
+);
 
 /// Accepts the canonical string form and, for convenience of hand-written clients, a JSON integer.
 /// Only positive values are ids.

@@ -11,7 +11,7 @@ pub mod optional;
 pub mod rest;
 
 pub use error::{ApiError, ErrorBody, ErrorCode};
-pub use ids::{AttachmentId, ConversationId, MessageId, SessionId, UploadId, UserId};
+pub use ids::{AttachmentId, ConversationId, MessageId, SessionId, StickerId, StickerPackId, UploadId, UserId};
 
 /// The WebSocket subprotocol spoken by this version of the gateway.
 pub const WS_SUBPROTOCOL: &str = "confab.v1";

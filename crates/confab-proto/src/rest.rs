@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::ids::{ConversationId, MessageId, SessionId, UploadId, UserId};
+use crate::ids::{ConversationId, MessageId, SessionId, StickerId, StickerPackId, UploadId, UserId};
 use crate::media::Attachment;
 
 /// `POST /api/v1/auth/register`
@@ -356,6 +356,11 @@ pub struct Conversation {
     pub topic: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar_url: Option<String>,
+    /// The colours members' clients use for it; none: their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theme: Option<Theme>,
+    /// Whether links sent here get previews (see `previews.enabled` for the whole server).
+    pub link_previews: bool,
     /// All members, except in `GET /api/v1/conversations` where at most 20 are listed.
     pub members: Vec<Member>,
     pub member_count: usize,
@@ -412,6 +417,66 @@ pub struct UpdateConversationRequest {
         pattern = "^(|[hH][tT][tT][pP][sS]?://[^\\s\\u0000-\\u001f\\u007f-\\u009f]*)(?![\\s\\S])"
     )]
     pub avatar_url: Option<String>,
+    /// Whether links sent here get previews.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::optional::not_null")]
+    #[schema(nullable = false)]
+    pub link_previews: Option<bool>,
+}
+
+/// Colours of one variant (light or dark) of a conversation theme, each `#rrggbb`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Palette {
+    /// Links, buttons, focus rings: at least 3:1 against `background`.
+    #[schema(pattern = "^#[0-9a-fA-F]{6}(?![\\s\\S])")]
+    pub accent: String,
+    #[schema(pattern = "^#[0-9a-fA-F]{6}(?![\\s\\S])")]
+    pub background: String,
+    /// Text on `background` (names, day labels, system entries): at least 4.5:1.
+    #[schema(pattern = "^#[0-9a-fA-F]{6}(?![\\s\\S])")]
+    pub text: String,
+    /// Others' messages.
+    #[schema(pattern = "^#[0-9a-fA-F]{6}(?![\\s\\S])")]
+    pub bubble: String,
+    #[schema(pattern = "^#[0-9a-fA-F]{6}(?![\\s\\S])")]
+    pub bubble_text: String,
+    /// The reader's own messages.
+    #[schema(pattern = "^#[0-9a-fA-F]{6}(?![\\s\\S])")]
+    pub own_bubble: String,
+    #[schema(pattern = "^#[0-9a-fA-F]{6}(?![\\s\\S])")]
+    pub own_bubble_text: String,
+}
+
+/// A conversation's theme: both variants, and the preset it came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Theme {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    pub light: Palette,
+    pub dark: Palette,
+}
+
+/// `PUT /api/v1/conversations/{id}/theme`: a preset by id, or both palettes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged, deny_unknown_fields)]
+#[allow(clippy::large_enum_variant)] // a request body, decoded once and dropped
+pub enum SetThemeRequest {
+    Preset { preset: String },
+    Custom { light: Palette, dark: Palette },
+}
+
+/// A theme the server offers (`GET /api/v1/themes`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ThemePreset {
+    pub id: String,
+    pub name: String,
+    pub light: Palette,
+    pub dark: Palette,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ThemePresetList {
+    pub presets: Vec<ThemePreset>,
 }
 
 /// `POST /api/v1/conversations/{id}/members`
@@ -491,6 +556,35 @@ pub struct SendMessageRequest {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(max_items = 10)]
     pub attachments: Vec<UploadId>,
+    /// Tone indicators chosen for the message (codes or aliases, with or without the slash:
+    /// `"j"`, `"/lh"`); those at the end of `body` are added unless `literal`. At most 5 in all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 5)]
+    pub tones: Vec<String>,
+    /// Keep `body` exactly as written: no trailing tone indicator is lifted out of it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub literal: bool,
+    /// Send a sticker (`kind: "sticker"`) instead of text: `body` must then be empty and there
+    /// are no attachments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticker_id: Option<StickerId>,
+}
+
+/// A tone indicator the server knows (`GET /api/v1/tones`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ToneInfo {
+    /// Without the slash: `j`.
+    pub code: String,
+    /// What it means, in English: `joking`.
+    pub meaning: String,
+    /// Other spellings that stand for it (`sarc` for `s`).
+    pub aliases: Vec<String>,
+}
+
+/// `GET /api/v1/tones`
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ToneList {
+    pub tones: Vec<ToneInfo>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -502,6 +596,8 @@ pub enum MessageKind {
     System,
     /// An invitation to an activity of the host app (see `invitation`).
     Invitation,
+    /// A sticker (see `sticker`); `body` is empty.
+    Sticker,
 }
 
 /// An activity of the host app that members can invite each other to (declared in the config).
@@ -690,6 +786,9 @@ pub struct Message {
     /// Members mentioned as `@username` in the body.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<UserId>,
+    /// Tone indicators (codes of `GET /api/v1/tones`), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tones: Vec<String>,
     /// Reactions, one entry per emoji, in the order they first appeared.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
@@ -700,6 +799,13 @@ pub struct Message {
     /// The files the message carries, in the sender's order; empty once it is deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// Previews of the links in the body, built by the server after the send (they arrive
+    /// with a `message.updated`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previews: Vec<LinkPreview>,
+    /// For `kind: "sticker"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticker: Option<Sticker>,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
     pub edited_at: Option<OffsetDateTime>,
     /// Set on a tombstone: the message was deleted for everyone.
@@ -714,6 +820,47 @@ pub struct Message {
     pub version: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+/// What a link in a message shows: plain text, never markup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LinkPreview {
+    /// The link as it is in the body.
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_name: Option<String>,
+    /// The page's image, fetched and served by this server (never the linked site's URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<PreviewImage>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PreviewImage {
+    pub url: String,
+    pub width: u32,
+    pub height: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blurhash: Option<String>,
+}
+
+/// A sticker of a pack (`GET /api/v1/sticker-packs`), or the one a sticker message shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Sticker {
+    pub id: StickerId,
+    pub pack_id: StickerPackId,
+    /// Unique in its pack: `[a-z0-9_-]{1,32}`.
+    pub shortcode: String,
+    /// What it shows, for screen readers and text-only clients.
+    pub body: String,
+    /// Absent once its pack is deleted: the message then says only what it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub width: u32,
+    pub height: u32,
 }
 
 /// The quoted original of a reply.
@@ -737,17 +884,47 @@ pub struct Reaction {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum SystemEvent {
-    GroupCreated { name: String },
-    Renamed { from: String, to: String },
-    TopicChanged { topic: Option<String> },
-    AvatarChanged { avatar_url: Option<String> },
-    MembersAdded { users: Vec<UserId> },
-    MemberRemoved { user: UserId },
+    GroupCreated {
+        name: String,
+    },
+    Renamed {
+        from: String,
+        to: String,
+    },
+    TopicChanged {
+        topic: Option<String>,
+    },
+    AvatarChanged {
+        avatar_url: Option<String>,
+    },
+    MembersAdded {
+        users: Vec<UserId>,
+    },
+    MemberRemoved {
+        user: UserId,
+    },
     MemberLeft,
-    RoleChanged { user: UserId, role: Role },
-    OwnershipTransferred { from: UserId, to: UserId },
-    MessagePinned { message_id: MessageId },
-    MessageUnpinned { message_id: MessageId },
+    RoleChanged {
+        user: UserId,
+        role: Role,
+    },
+    OwnershipTransferred {
+        from: UserId,
+        to: UserId,
+    },
+    MessagePinned {
+        message_id: MessageId,
+    },
+    MessageUnpinned {
+        message_id: MessageId,
+    },
+    /// `theme` is null when the theme was removed.
+    ThemeChanged {
+        theme: Option<Box<Theme>>,
+    },
+    LinkPreviewsChanged {
+        enabled: bool,
+    },
 }
 
 /// `PATCH /api/v1/conversations/{id}/messages/{message_id}`
@@ -760,6 +937,12 @@ pub struct EditMessageRequest {
         pattern = "^(?![\\s\\S]*[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f])[\\s\\S]*\\S"
     )]
     pub body: String,
+    /// As for a new message: chosen tone indicators, added to those lifted off the new text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 5)]
+    pub tones: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub literal: bool,
 }
 
 /// One earlier version of an edited message.

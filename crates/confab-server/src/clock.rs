@@ -13,3 +13,8 @@ pub fn now_ms() -> i64 {
 pub fn datetime(ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
+
+/// A date-time from the wire as stored: Unix milliseconds (the inverse of [`datetime`]).
+pub fn unix_ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}

@@ -142,6 +142,62 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub web: WebConfig,
     pub media: MediaConfig,
+    pub egress: EgressConfig,
+    pub previews: PreviewsConfig,
+    pub tones: TonesConfig,
+}
+
+/// Every request Confab makes to another host (`egress/`, docs/security.md).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EgressConfig {
+    /// `host:port` entries reached even when they resolve to a private address (a host app on
+    /// the internal network that link previews should reach too). The hosts of the URLs
+    /// configured for the host app (webhooks, JWKS, introspection) need no entry here: each is
+    /// trusted by the service it was configured for, and only by it.
+    pub allow: Vec<String>,
+}
+
+/// Link previews (`previews/`, docs/protocol.md "Link previews").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PreviewsConfig {
+    /// The server-wide switch; each conversation has its own too.
+    pub enabled: bool,
+    /// How long a fetched page's preview is reused; a failed fetch is remembered for a tenth.
+    pub cache_secs: u64,
+    /// Providers asked by oEmbed instead of reading the page.
+    pub oembed: Vec<OembedProvider>,
+}
+
+impl Default for PreviewsConfig {
+    fn default() -> Self {
+        PreviewsConfig { enabled: true, cache_secs: 24 * 3600, oembed: Vec::new() }
+    }
+}
+
+/// A provider whose pages are described by its oEmbed endpoint (`https://www.youtube.com/oembed`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OembedProvider {
+    /// Hosts whose links this provider describes (`youtube.com`, `www.youtube.com`).
+    pub hosts: Vec<String>,
+    pub endpoint: String,
+}
+
+/// Tone indicators (`messages/tones.rs`): the built-in list plus the host app's own.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TonesConfig {
+    pub extra: Vec<ToneConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToneConfig {
+    /// Without the slash: `gg`.
+    pub code: String,
+    pub meaning: String,
 }
 
 /// Files and images (`media/`, docs/media.md).
@@ -540,6 +596,9 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             web: WebConfig::default(),
             media: MediaConfig::default(),
+            egress: EgressConfig::default(),
+            previews: PreviewsConfig::default(),
+            tones: TonesConfig::default(),
         }
     }
 }
@@ -705,6 +764,19 @@ impl Config {
             }
             if activity.secret.len() < 16 {
                 return invalid("activities: secret must be at least 16 bytes");
+            }
+        }
+        if self
+            .egress
+            .allow
+            .iter()
+            .any(|a| a.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()))
+        {
+            return invalid("egress.allow: each entry is host:port (example.internal:8080, [fd00::1]:80)");
+        }
+        for provider in &self.previews.oembed {
+            if !provider.endpoint.starts_with("https://") && !provider.endpoint.starts_with("http://") {
+                return invalid("previews.oembed: endpoint must be an http or https URL");
             }
         }
         if self.notifications.webhook_url.is_some() && self.notifications.secret.as_ref().is_none_or(|s| s.len() < 16) {

@@ -28,6 +28,7 @@ pub mod node_log;
 pub mod notifications;
 pub mod people;
 pub mod presence;
+pub mod previews;
 pub mod principal;
 pub mod render;
 pub mod shutdown;

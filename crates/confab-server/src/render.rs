@@ -8,12 +8,14 @@
 use std::collections::{HashMap, HashSet};
 
 use confab_proto::media::{Attachment, FileInfo};
-use confab_proto::rest::{Invitation, Message, MessageKind, Reaction, ReplyQuote, SystemEvent};
-use confab_proto::{AttachmentId, MessageId, UserId};
+use confab_proto::rest::{
+    Invitation, LinkPreview, Message, MessageKind, PreviewImage, Reaction, ReplyQuote, Sticker, SystemEvent,
+};
+use confab_proto::{AttachmentId, MessageId, StickerId, UserId};
 
 use crate::clock::datetime;
 use crate::error::Result;
-use crate::store::{AttachmentRow, FileRow, InvitationRow, MessageRow, Store};
+use crate::store::{AttachmentRow, FileRow, InvitationRow, MessagePreviewRow, MessageRow, StickerRow, Store};
 
 /// Characters of the original kept in a reply's quote.
 const QUOTE_CHARS: usize = 140;
@@ -47,7 +49,38 @@ impl Renderer {
     pub fn new_message(&self, row: MessageRow, replied: Option<&MessageRow>, attachments: &[AttachmentRow]) -> Message {
         let reply = row.reply_to.map(|id| quote(id, replied));
         let attachments = attachments.iter().map(|a| self.attachment(a)).collect();
-        to_wire(row, reply, Vec::new(), None, attachments)
+        to_wire(row, Carried { reply, attachments, ..Carried::default() })
+    }
+
+    /// Renders a sticker message just stored: its sticker was read when the send checked it.
+    pub fn new_sticker_message(&self, row: MessageRow, sticker: &StickerRow) -> Message {
+        to_wire(row, Carried { sticker: Some(self.sticker(sticker)), ..Carried::default() })
+    }
+
+    /// A sticker with its capability URL (none once its pack is deleted).
+    pub fn sticker(&self, row: &StickerRow) -> Sticker {
+        let dimension = |v: Option<i64>| v.and_then(|v| u32::try_from(v).ok()).unwrap_or_default();
+        Sticker {
+            id: row.id,
+            pack_id: row.pack_id,
+            shortcode: row.shortcode.clone(),
+            body: row.body.clone(),
+            url: row.file.as_ref().map(|f| self.public_file_url(f)),
+            width: dimension(row.file.as_ref().and_then(|f| f.width)),
+            height: dimension(row.file.as_ref().and_then(|f| f.height)),
+        }
+    }
+
+    /// A stored link preview, its image served from here.
+    pub fn preview(&self, row: &MessagePreviewRow) -> Option<LinkPreview> {
+        let mut preview: LinkPreview = serde_json::from_str(&row.preview).ok()?;
+        preview.image = row.file.as_ref().map(|file| PreviewImage {
+            url: self.public_file_url(file),
+            width: file.width.and_then(|v| u32::try_from(v).ok()).unwrap_or_default(),
+            height: file.height.and_then(|v| u32::try_from(v).ok()).unwrap_or_default(),
+            blurhash: file.blurhash.clone(),
+        });
+        Some(preview)
     }
 
     /// An attachment as members see it, with its capability URLs.
@@ -63,6 +96,12 @@ impl Renderer {
 
     /// Where an avatar made from `file` is served (no credentials needed, like attachments).
     pub fn avatar_url(&self, file: &FileRow) -> String {
+        self.public_file_url(file)
+    }
+
+    /// Where a file that is not an attachment (an avatar, a link preview's image, a sticker) is
+    /// served: a capability URL, like attachments'.
+    pub fn public_file_url(&self, file: &FileRow) -> String {
         format!("{}/api/v1/avatars/{}/{}", self.media_origin, file.id.0, file.access_key)
     }
 
@@ -100,15 +139,30 @@ impl Renderer {
                 attachments.entry(message).or_default().push(self.attachment(&a));
             }
         }
+        let mut previews: HashMap<MessageId, Vec<LinkPreview>> = HashMap::new();
+        for p in store.previews_of(&texts).await? {
+            if let Some(preview) = self.preview(&p) {
+                previews.entry(p.message_id).or_default().push(preview);
+            }
+        }
+        let mut sticker_ids: Vec<StickerId> = rows.iter().filter_map(|r| r.sticker_id).collect();
+        sticker_ids.sort_unstable();
+        sticker_ids.dedup();
+        let stickers: HashMap<StickerId, Sticker> =
+            store.stickers_by_ids(&sticker_ids).await?.iter().map(|s| (s.id, self.sticker(s))).collect();
 
         Ok(rows
             .into_iter()
             .map(|row| {
-                let reply = row.reply_to.map(|id| quote(id, originals.get(&id)));
-                let reactions = reactions.remove(&row.id).unwrap_or_default();
-                let invitation = invitations.remove(&row.id);
-                let attachments = attachments.remove(&row.id).unwrap_or_default();
-                seen_by(to_wire(row, reply, reactions, invitation, attachments), hidden)
+                let carried = Carried {
+                    reply: row.reply_to.map(|id| quote(id, originals.get(&id))),
+                    reactions: reactions.remove(&row.id).unwrap_or_default(),
+                    invitation: invitations.remove(&row.id),
+                    attachments: attachments.remove(&row.id).unwrap_or_default(),
+                    previews: previews.remove(&row.id).unwrap_or_default(),
+                    sticker: row.sticker_id.and_then(|id| stickers.get(&id).cloned()),
+                };
+                seen_by(to_wire(row, carried), hidden)
             })
             .collect())
     }
@@ -138,10 +192,13 @@ pub fn seen_by(mut message: Message, hidden: &HashSet<UserId>) -> Message {
     if let Some(reply) = message.reply.as_mut().filter(|r| hidden.contains(&r.sender_id)) {
         reply.excerpt.clear();
     }
-    if hidden.contains(&message.sender_id) && message.kind == MessageKind::Text {
+    if hidden.contains(&message.sender_id) && matches!(message.kind, MessageKind::Text | MessageKind::Sticker) {
         message.body.clear();
         message.mentions.clear();
+        message.tones.clear();
         message.attachments.clear();
+        message.previews.clear();
+        message.sticker = None;
         message.collapsed = true;
     }
     message
@@ -172,14 +229,22 @@ fn quote(id: MessageId, original: Option<&MessageRow>) -> ReplyQuote {
     }
 }
 
-fn to_wire(
-    row: MessageRow,
+/// What a message carries beside its own row.
+#[derive(Default)]
+struct Carried {
     reply: Option<ReplyQuote>,
     reactions: Vec<Reaction>,
     invitation: Option<Invitation>,
     attachments: Vec<Attachment>,
-) -> Message {
+    previews: Vec<LinkPreview>,
+    sticker: Option<Sticker>,
+}
+
+fn to_wire(row: MessageRow, carried: Carried) -> Message {
+    let Carried { reply, reactions, invitation, attachments, previews, sticker } = carried;
     let mentions: Vec<UserId> = row.mentions.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
+    let tones: Vec<String> =
+        row.tones.as_deref().map(|t| t.split(' ').map(str::to_owned).collect()).unwrap_or_default();
     let system: Option<SystemEvent> = row.system.as_deref().and_then(|s| serde_json::from_str(s).ok());
     Message {
         id: row.id,
@@ -192,10 +257,13 @@ fn to_wire(
         reply_to: row.reply_to,
         reply,
         mentions,
+        tones,
         reactions,
         system,
         invitation,
         attachments,
+        previews,
+        sticker,
         edited_at: row.edited_at.map(datetime),
         deleted_at: row.deleted_at.map(datetime),
         pinned: row.pinned_at.is_some(),

@@ -11,6 +11,7 @@ use crate::auth::Auth;
 use crate::auth::external::ExternalAuth;
 use crate::config::{Config, ConfigError, StorageKind};
 use crate::conversations::{ConversationDeps, Conversations};
+use crate::egress::{Egress, SystemLookup};
 use crate::http;
 use crate::hub::Hub;
 use crate::hub::bus::{Bus, Invalidation};
@@ -19,12 +20,14 @@ use crate::invitations::{InvitationDeps, Invitations};
 use crate::limits::Traffic;
 use crate::media::storage::S3Config;
 use crate::media::{Blobs, Media, MediaDeps};
+use crate::messages::tones::Tones;
 use crate::messages::{MessageDeps, Messages};
 use crate::metrics::Metrics;
 use crate::node_lease::{MAX_NODE_ID, NodeLease};
 use crate::notifications::{Notifications, OfflineDelivery};
 use crate::people::{Blocks, Contacts};
 use crate::presence::Presence;
+use crate::previews::{PreviewDeps, Previews};
 use crate::render::Renderer;
 use crate::shutdown::{self, ShutdownTrigger};
 use crate::store::{Store, StoreError};
@@ -126,15 +129,17 @@ impl Application {
         let ids = Arc::new(IdGenerator::new(node_id));
         let metrics = Arc::new(Metrics::new(node_id, config.redis_url.is_some()));
         let hub = Arc::new(Hub::new(metrics.clone()));
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("confab/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| StartError::Other(format!("cannot build the HTTP client: {e}")))?;
+        // Every outbound request goes through the egress guard; the host app's own URLs are
+        // trusted only by the services configured with them.
+        let client_error = |e: reqwest::Error| StartError::Other(format!("cannot build the HTTP client: {e}"));
+        let egress = Egress::new(config.egress.allow.clone(), Arc::new(SystemLookup)).map_err(client_error)?;
         let external = match &config.auth.external {
-            Some(external) => Some(ExternalAuth::new(external, http.clone())?),
+            Some(external) => Some(ExternalAuth::new(external, &egress)?),
             None => None,
         };
-        let webhooks = Webhooks::new(http, config.webhooks.clone());
+        let webhook_urls = config.activities.iter().map(|a| a.webhook_url.as_str());
+        let webhook_urls = webhook_urls.chain(config.notifications.webhook_url.as_deref());
+        let webhooks = Webhooks::new(egress.trusting(webhook_urls).map_err(client_error)?, config.webhooks.clone());
         let offline = match (&config.notifications.webhook_url, &config.notifications.secret) {
             (Some(url), Some(secret)) => Some(OfflineDelivery::start(
                 webhooks.clone(),
@@ -204,6 +209,8 @@ impl Application {
             },
             config.media.clone(),
         ));
+        let tones = Arc::new(Tones::new(&config.tones.extra)?);
+        let (preview_queue, preview_jobs) = tokio::sync::mpsc::channel(crate::messages::links::QUEUE);
         let messages = Arc::new(Messages::new(
             MessageDeps {
                 store: store.clone(),
@@ -216,9 +223,15 @@ impl Application {
                 media: media.clone(),
                 render: render.clone(),
                 tasks: tasks.clone(),
+                tones,
+                previews: config.previews.enabled.then_some(preview_queue),
             },
             config.limits.max_message_chars,
         ));
+        if config.previews.enabled {
+            let deps = PreviewDeps { store: store.clone(), egress, media: media.clone(), messages: messages.clone() };
+            Previews::start(deps, config.previews.clone(), preview_jobs, &tasks);
+        }
         let invitations = Invitations::new(
             InvitationDeps {
                 store: store.clone(),

@@ -144,6 +144,8 @@ impl PreparedEvent {
                 client_id: None,
                 reply_to: None,
                 mentions: None,
+                tones: None,
+                sticker_id: None,
                 system: Some(&self.json),
                 created_at: self.now,
             },

@@ -4,7 +4,8 @@
 use confab_proto::frames::{SyncRequest, SyncResult};
 use confab_proto::rest::{
     AddMembersRequest, AddMembersResponse, AuditLog, Conversation, ConversationList, ConversationListQuery,
-    CreateConversationRequest, ReadRequest, Role, UpdateConversationRequest, UpdateMemberRequest,
+    CreateConversationRequest, ReadRequest, Role, SetThemeRequest, ThemePresetList, UpdateConversationRequest,
+    UpdateMemberRequest,
 };
 use confab_proto::{ConversationId, UserId};
 use reqwest::Method;
@@ -48,6 +49,22 @@ impl Client {
         req: &UpdateConversationRequest,
     ) -> Result<Conversation, ClientError> {
         self.call(Method::PATCH, &format!("/api/v1/conversations/{id}"), Some(req)).await
+    }
+
+    /// `GET /api/v1/themes`: the theme presets the server offers.
+    pub async fn themes(&self) -> Result<ThemePresetList, ClientError> {
+        self.get("/api/v1/themes").await
+    }
+
+    /// `PUT /api/v1/conversations/{id}/theme`: a preset or both palettes; `low_contrast` when a
+    /// colour pair is hard to read.
+    pub async fn set_theme(&self, id: ConversationId, req: &SetThemeRequest) -> Result<Conversation, ClientError> {
+        self.call(Method::PUT, &format!("/api/v1/conversations/{id}/theme"), Some(req)).await
+    }
+
+    /// `DELETE /api/v1/conversations/{id}/theme`.
+    pub async fn remove_theme(&self, id: ConversationId) -> Result<Conversation, ClientError> {
+        self.call(Method::DELETE, &format!("/api/v1/conversations/{id}/theme"), NO_BODY).await
     }
 
     /// `DELETE /api/v1/conversations/{id}`: deletes a group (owner only).

@@ -1,7 +1,7 @@
 //! Messages of a conversation: sending, history, edits, deletion, reactions, pins.
 
 use confab_proto::rest::{
-    EditMessageRequest, HistoryQuery, Message, MessageEditList, MessagePage, PinList, SendMessageRequest,
+    EditMessageRequest, HistoryQuery, Message, MessageEditList, MessagePage, PinList, SendMessageRequest, ToneList,
 };
 use confab_proto::{ConversationId, MessageId};
 use reqwest::Method;
@@ -37,8 +37,28 @@ impl Client {
         message: MessageId,
         body: &str,
     ) -> Result<Message, ClientError> {
-        let path = format!("/api/v1/conversations/{id}/messages/{message}");
-        self.call(Method::PATCH, &path, Some(&EditMessageRequest { body: body.to_owned() })).await
+        let req = EditMessageRequest { body: body.to_owned(), tones: Vec::new(), literal: false };
+        self.edit_message_with(id, message, &req).await
+    }
+
+    /// [`Client::edit_message`] with chosen tone indicators, or `literal` text.
+    pub async fn edit_message_with(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        req: &EditMessageRequest,
+    ) -> Result<Message, ClientError> {
+        self.call(Method::PATCH, &format!("/api/v1/conversations/{id}/messages/{message}"), Some(req)).await
+    }
+
+    /// `DELETE …/messages/{message}/previews`: takes the link previews off one's own message.
+    pub async fn remove_previews(&self, id: ConversationId, message: MessageId) -> Result<Message, ClientError> {
+        self.call(Method::DELETE, &format!("/api/v1/conversations/{id}/messages/{message}/previews"), NO_BODY).await
+    }
+
+    /// `GET /api/v1/tones`: the tone indicators the server knows, with their meanings.
+    pub async fn tones(&self) -> Result<ToneList, ClientError> {
+        self.get("/api/v1/tones").await
     }
 
     /// `DELETE /api/v1/conversations/{id}/messages/{message}`: deletes a message for everyone;

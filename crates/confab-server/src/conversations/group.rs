@@ -4,17 +4,30 @@
 //! to those added, `conversation.removed` to those who lost access.
 
 use confab_proto::frames::{ConversationRemoved, Event, RemovalReason};
-use confab_proto::rest::{AddMembersResponse, Conversation, Role, SystemEvent, UpdateConversationRequest};
+use confab_proto::rest::{
+    AddMembersResponse, Conversation, Role, SetThemeRequest, SystemEvent, Theme, UpdateConversationRequest,
+};
 use confab_proto::{ConversationId, ErrorCode, MessageId, UploadId, UserId};
 
-use super::Conversations;
 use super::permissions::GroupAction;
+use super::{Conversations, theme};
 use crate::auth::Principal;
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::store::{GroupPatch, MessageRow, NewAudit};
 use crate::timeline::PreparedEvent;
 use crate::users::{parse_avatar_url, shown_text};
+
+/// What one update changes (`None`: leave it).
+#[derive(Default)]
+struct Change {
+    name: Option<String>,
+    topic: Option<Option<String>>,
+    avatar: Option<Option<String>>,
+    avatar_upload: Option<(UploadId, UserId)>,
+    theme: Option<Option<Theme>>,
+    link_previews: Option<bool>,
+}
 
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_TOPIC_CHARS: usize = 500;
@@ -28,14 +41,37 @@ impl Conversations {
         req: UpdateConversationRequest,
     ) -> Result<Conversation> {
         let me = principal.user_id;
-        self.authorize(me, id, GroupAction::EditInfo).await?;
         let name = req.name.as_deref().map(|n| parse_name(Some(n))).transpose()?;
         let topic = req.topic.as_deref().map(parse_topic).transpose()?;
         let avatar = req.avatar_url.as_deref().map(parse_avatar_url).transpose()?;
-        if name.is_none() && topic.is_none() && avatar.is_none() {
-            return Err(Error::invalid(ErrorCode::InvalidParameter, "give at least one of name, topic, avatar_url"));
+        if name.is_none() && topic.is_none() && avatar.is_none() && req.link_previews.is_none() {
+            return Err(Error::invalid(
+                ErrorCode::InvalidParameter,
+                "give at least one of name, topic, avatar_url, link_previews",
+            ));
         }
-        self.apply_update(me, id, name, topic, avatar, None).await?;
+        if name.is_some() || topic.is_some() || avatar.is_some() {
+            self.authorize(me, id, GroupAction::EditInfo).await?;
+        } else {
+            self.authorize_settings(me, id).await?;
+        }
+        let change = Change { name, topic, avatar, link_previews: req.link_previews, ..Change::default() };
+        self.apply_update(me, id, change).await?;
+        self.get(principal, id).await
+    }
+
+    /// Sets (or with `None`, removes) the conversation's theme: a group's owner and admins, or
+    /// either member of a direct conversation. A theme below WCAG AA contrast is refused.
+    pub async fn set_theme(
+        &self,
+        principal: Principal,
+        id: ConversationId,
+        req: Option<SetThemeRequest>,
+    ) -> Result<Conversation> {
+        let me = principal.user_id;
+        let theme = req.map(theme::resolve).transpose()?;
+        self.authorize_settings(me, id).await?;
+        self.apply_update(me, id, Change { theme: Some(theme), ..Change::default() }).await?;
         self.get(principal, id).await
     }
 
@@ -53,19 +89,12 @@ impl Conversations {
             Some((url, upload)) => (Some(url), Some((upload, me))),
             None => (None, None),
         };
-        self.apply_update(me, id, None, None, Some(url), upload).await?;
+        self.apply_update(me, id, Change { avatar: Some(url), avatar_upload: upload, ..Change::default() }).await?;
         self.get(principal, id).await
     }
 
-    async fn apply_update(
-        &self,
-        me: UserId,
-        id: ConversationId,
-        name: Option<String>,
-        topic: Option<Option<String>>,
-        avatar: Option<Option<String>>,
-        avatar_upload: Option<(UploadId, UserId)>,
-    ) -> Result<()> {
+    async fn apply_update(&self, me: UserId, id: ConversationId, change: Change) -> Result<()> {
+        let Change { name, topic, avatar, avatar_upload, theme, link_previews } = change;
         let _in_order = self.timeline.lock(id).await;
         let current = self.store.conversation(id).await?.ok_or(Error::NotFound("conversation"))?;
         let mut events = Vec::new();
@@ -83,6 +112,16 @@ impl Conversations {
             patch.avatar_url = Some(avatar.as_deref());
             patch.avatar_upload = avatar_upload;
             events.push(self.timeline.prepare(id, me, &SystemEvent::AvatarChanged { avatar_url: avatar.clone() }));
+        }
+        let current_theme: Option<Theme> = current.theme.as_deref().and_then(|t| serde_json::from_str(t).ok());
+        let theme_json = theme.as_ref().map(|t| t.as_ref().map(|t| serde_json::to_string(t).unwrap_or_default()));
+        if let Some(theme) = theme.filter(|t| *t != current_theme) {
+            patch.theme = Some(theme_json.as_ref().and_then(|t| t.as_deref()));
+            events.push(self.timeline.prepare(id, me, &SystemEvent::ThemeChanged { theme: theme.map(Box::new) }));
+        }
+        if let Some(enabled) = link_previews.filter(|on| *on != (current.link_previews != 0)) {
+            patch.link_previews = Some(enabled);
+            events.push(self.timeline.prepare(id, me, &SystemEvent::LinkPreviewsChanged { enabled }));
         }
         if !events.is_empty() {
             let group_events: Vec<_> = events.iter().map(PreparedEvent::as_group_event).collect();

@@ -7,6 +7,7 @@ mod group;
 mod live;
 mod membership;
 pub mod permissions;
+pub mod theme;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -250,6 +251,16 @@ impl Conversations {
     }
 
     /// Checks that `user` may do `action` in group `id`; direct conversations allow none of them.
+    /// Who may change what every member sees of a conversation (its theme, its link
+    /// previews): either member of a direct conversation, those allowed `EditInfo` in a group.
+    async fn authorize_settings(&self, user: UserId, id: ConversationId) -> Result<Arc<Membership>> {
+        let membership = self.membership(user, id).await?;
+        if membership.kind == ConversationKind::Direct {
+            return Ok(membership);
+        }
+        self.authorize(user, id, GroupAction::EditInfo).await
+    }
+
     async fn authorize(&self, user: UserId, id: ConversationId, action: GroupAction) -> Result<Arc<Membership>> {
         let membership = self.membership(user, id).await?;
         if membership.kind == ConversationKind::Direct {
@@ -370,6 +381,8 @@ impl Conversations {
                     name: row.name,
                     topic: row.topic,
                     avatar_url: row.avatar_url,
+                    theme: row.theme.as_deref().and_then(|t| serde_json::from_str(t).ok()),
+                    link_previews: row.link_previews != 0,
                     members,
                     member_count,
                     last_seq: row.last_seq,

@@ -1,5 +1,6 @@
-//! The one way Confab reaches out to other hosts (link previews, their images, a GIF provider):
-//! a fetch that may only connect to public addresses.
+//! The one way Confab reaches out to other hosts — link previews and their images, the GIF
+//! provider, and the host app's webhooks, JWKS and introspection: requests that may only connect
+//! to public addresses, unless the operator named the host.
 //!
 //! reqwest never asks a DNS resolver about a URL whose host is an IP literal, so the check sits
 //! in two places that together cover every connection the client can make: an IP-literal host
@@ -7,7 +8,9 @@
 //! reqwest only the public addresses of the answer — the very addresses it then connects to, so
 //! a second, rebinding answer cannot slip past. Redirects are followed here, each hop judged
 //! again; environment proxies are ignored; answers are capped in size, time and type.
-//! Operator-configured `allow` entries (`host:port`) pass without the address check.
+//! Operator-configured `allow` entries (`host:port`) pass without the address check; the URLs
+//! the operator configured for the host app are trusted only by the clients made for them
+//! ([`Egress::trusting`]), so a user's link cannot reach an internal webhook endpoint.
 
 pub mod address;
 
@@ -43,6 +46,38 @@ pub enum EgressError {
     Request(#[from] reqwest::Error),
     #[error("invalid URL: {0}")]
     Url(String),
+    #[error("timed out")]
+    Timeout,
+}
+
+impl EgressError {
+    /// The failure in words, with its causes but without the URL (which may carry a secret).
+    pub fn describe(&self) -> String {
+        let EgressError::Request(err) = self else { return self.to_string() };
+        if err.is_timeout() {
+            return "timed out".to_owned();
+        }
+        let mut text = err.to_string();
+        if let Some(url) = err.url() {
+            text = text.replace(&format!(" for url ({url})"), "");
+        }
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+
+    /// A timeout, or a refusal that retrying may get past (the connection failed).
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            EgressError::Timeout => true,
+            EgressError::Request(e) => e.is_timeout(),
+            _ => false,
+        }
+    }
 }
 
 /// How names are looked up: the system resolver, or a test's.
@@ -112,6 +147,7 @@ pub struct Fetched {
 pub struct Egress {
     http: reqwest::Client,
     allow: Arc<Vec<String>>,
+    lookup: Arc<dyn Lookup>,
 }
 
 impl Egress {
@@ -122,13 +158,43 @@ impl Egress {
         // installed already.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
-            .user_agent(concat!("confab/", env!("CARGO_PKG_VERSION"), " (link preview)"))
+            .user_agent(concat!("confab/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .connect_timeout(Duration::from_secs(3))
-            .dns_resolver(Arc::new(Guard { lookup, allow: allow.clone() }))
+            .dns_resolver(Arc::new(Guard { lookup: lookup.clone(), allow: allow.clone() }))
             .build()?;
-        Ok(Egress { http, allow })
+        Ok(Egress { http, allow, lookup })
+    }
+
+    /// A client for URLs the operator configured (the host app's webhooks, its JWKS): the same
+    /// guard, with the `host:port` of each of `urls` trusted as well. Only the service the URLs
+    /// were configured for holds it.
+    pub fn trusting<'a>(&self, urls: impl IntoIterator<Item = &'a str>) -> Result<Egress, reqwest::Error> {
+        let mut allow = self.allow.as_ref().clone();
+        for url in urls.into_iter().filter_map(|u| Url::parse(u).ok()) {
+            let port = url.port_or_known_default().unwrap_or(0);
+            match url.host() {
+                Some(Host::Domain(name)) => allow.push(format!("{}:{port}", name.trim_end_matches('.'))),
+                Some(Host::Ipv4(ip)) => allow.push(format!("{ip}:{port}")),
+                Some(Host::Ipv6(ip)) => allow.push(format!("[{ip}]:{port}")),
+                None => {}
+            }
+        }
+        Egress::new(allow, self.lookup.clone())
+    }
+
+    /// A request to build and hand to [`Egress::send`].
+    pub fn request(&self, method: reqwest::Method, url: Url) -> reqwest::RequestBuilder {
+        self.http.request(method, url)
+    }
+
+    /// Sends one request, without following redirects: its URL is judged as every hop of
+    /// [`Egress::get`] is (the name by the resolver guard).
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, EgressError> {
+        let request = request.build()?;
+        self.check(request.url())?;
+        Ok(self.http.execute(request).await?)
     }
 
     /// GETs `url`, following up to [`MAX_REDIRECTS`] redirects, each hop checked.
@@ -150,7 +216,7 @@ impl Egress {
         };
         match tokio::time::timeout(limits.timeout, fetch).await {
             Ok(result) => result,
-            Err(_) => Err(EgressError::Url("timed out".into())),
+            Err(_) => Err(EgressError::Timeout),
         }
     }
 

@@ -6,7 +6,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use confab_proto::rest::{
     AddMembersRequest, AddMembersResponse, AuditLog, Conversation, ConversationList, ConversationListQuery,
-    CreateConversationRequest, ReadRequest, UpdateConversationRequest, UpdateMemberRequest,
+    CreateConversationRequest, ReadRequest, SetThemeRequest, ThemePresetList, UpdateConversationRequest,
+    UpdateMemberRequest,
 };
 use confab_proto::{ConversationId, ErrorBody, UserId};
 
@@ -56,7 +57,8 @@ pub async fn get(
     Ok(axum::Json(app.conversations.get(me, id).await?))
 }
 
-/// Rename a group, or set or clear its topic and avatar (owner and admins).
+/// Rename a group, or set or clear its topic and avatar (owner and admins); turn link previews
+/// on or off (also either member of a direct conversation).
 #[utoipa::path(patch, path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = UpdateConversationRequest,
     responses((status = 200, body = Conversation), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -159,4 +161,37 @@ pub async fn audit(
     Path(id): Path<ConversationId>,
 ) -> Result<axum::Json<AuditLog>, Error> {
     Ok(axum::Json(app.conversations.audit(me, id).await?))
+}
+
+/// The theme presets the server offers.
+#[utoipa::path(get, path = "/api/v1/themes", tag = "conversations", security(("bearer" = [])),
+    responses((status = 200, body = ThemePresetList)))]
+pub async fn themes(Authenticated(_caller): Authenticated) -> axum::Json<ThemePresetList> {
+    axum::Json(ThemePresetList { presets: crate::conversations::theme::presets() })
+}
+
+/// Give the conversation a theme: a preset, or both palettes (a group's owner and admins;
+/// either member of a direct conversation). Below WCAG AA contrast: `low_contrast`.
+#[utoipa::path(put, path = "/api/v1/conversations/{id}/theme", tag = "conversations", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = SetThemeRequest,
+    responses((status = 200, body = Conversation), (status = 400, description = "low_contrast, invalid_parameter", body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn set_theme(
+    State(app): State<Arc<App>>,
+    Authenticated(me): Authenticated,
+    Path(id): Path<ConversationId>,
+    Json(req): Json<SetThemeRequest>,
+) -> Result<axum::Json<Conversation>, Error> {
+    Ok(axum::Json(app.conversations.set_theme(me, id, Some(req)).await?))
+}
+
+/// Remove the conversation's theme: members' clients use their own colours again.
+#[utoipa::path(delete, path = "/api/v1/conversations/{id}/theme", tag = "conversations", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Conversation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn remove_theme(
+    State(app): State<Arc<App>>,
+    Authenticated(me): Authenticated,
+    Path(id): Path<ConversationId>,
+) -> Result<axum::Json<Conversation>, Error> {
+    Ok(axum::Json(app.conversations.set_theme(me, id, None).await?))
 }

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use confab_proto::frames::{SyncRequest, SyncResult};
 use confab_proto::rest::{
-    EditMessageRequest, HistoryQuery, Message, MessageEditList, MessagePage, PinList, SendMessageRequest,
+    EditMessageRequest, HistoryQuery, Message, MessageEditList, MessagePage, PinList, SendMessageRequest, ToneList,
 };
 use confab_proto::{ConversationId, ErrorBody, MessageId};
 
@@ -59,7 +59,7 @@ pub async fn edit_message(
     Path((id, message)): Path<(ConversationId, MessageId)>,
     Json(req): Json<EditMessageRequest>,
 ) -> Result<axum::Json<Message>, Error> {
-    Ok(axum::Json(app.messages.edit(me, id, message, &req.body).await?))
+    Ok(axum::Json(app.messages.edit(me, id, message, &req).await?))
 }
 
 /// Delete a message for everyone (author, or a group owner or admin); answers with the tombstone.
@@ -155,4 +155,23 @@ pub async fn sync(
     Json(req): Json<SyncRequest>,
 ) -> Result<axum::Json<SyncResult>, Error> {
     Ok(axum::Json(app.sync.sync(me, req).await?))
+}
+
+/// Take the link previews off your own message, for good (an edit does not bring them back).
+#[utoipa::path(delete, path = "/api/v1/conversations/{id}/messages/{message_id}/previews", tag = "messages", security(("bearer" = [])),
+    params(("id" = String, Path), ("message_id" = String, Path)),
+    responses((status = 200, body = Message), (status = 404, description = "not_found: no such message of yours", body = ErrorBody)))]
+pub async fn remove_previews(
+    State(app): State<Arc<App>>,
+    Authenticated(me): Authenticated,
+    Path((id, message)): Path<(ConversationId, MessageId)>,
+) -> Result<axum::Json<Message>, Error> {
+    Ok(axum::Json(app.messages.remove_previews(me, id, message).await?))
+}
+
+/// The tone indicators this server knows (`/j`, `/srs`, …) with their meanings.
+#[utoipa::path(get, path = "/api/v1/tones", tag = "messages", security(("bearer" = [])),
+    responses((status = 200, body = ToneList)))]
+pub async fn tones(State(app): State<Arc<App>>, Authenticated(_caller): Authenticated) -> axum::Json<ToneList> {
+    axum::Json(ToneList { tones: app.messages.tones().list().to_vec() })
 }

@@ -107,6 +107,8 @@ impl Invitations {
             client_id: None,
             reply_to: None,
             mentions: None,
+            tones: None,
+            sticker_id: None,
             system: None,
             created_at: now,
         };

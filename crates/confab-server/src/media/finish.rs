@@ -117,7 +117,55 @@ impl Media {
             ));
         }
         let original = self.blobs.read_all(&key, self.config.max_image_bytes).await.map_err(blob_error)?;
-        let processed = self.process(original, format, upload.purpose).await?;
+        self.store_image(&mut file, original, format, upload.purpose).await?;
+        Ok(file)
+    }
+
+    /// An image that came from elsewhere than an upload (a link preview's): checked, stripped and
+    /// stored exactly as an uploaded one. Its row is not in the database yet: the caller's store
+    /// call takes it (or a file of the same bytes, and then [`Media::discard`]s this one).
+    pub async fn import_image(&self, original: Bytes) -> Result<FileRow> {
+        let sniffed = image::sniff(&original[..original.len().min(SNIFF_BYTES)]);
+        let Some(format) = sniffed.image else {
+            return Err(Error::invalid(ErrorCode::NotAnImage, "not a PNG, JPEG, GIF or WebP image"));
+        };
+        if original.len() as u64 > self.config.max_image_bytes {
+            return Err(Error::invalid(ErrorCode::ImageTooLarge, "the image is too large"));
+        }
+        let mut file = FileRow {
+            id: FileId(self.ids.next::<i64>()),
+            sha256: String::new(),
+            size: 0,
+            mime: sniffed.mime.to_owned(),
+            width: None,
+            height: None,
+            frames: None,
+            blurhash: None,
+            thumbnail: None,
+            access_key: access_key(),
+        };
+        if let Err(e) = self.store_image(&mut file, original, format, UploadPurpose::Attachment).await {
+            self.discard(&file).await;
+            return Err(e);
+        }
+        Ok(file)
+    }
+
+    /// Deletes the blobs of a file that no row took.
+    pub async fn discard(&self, file: &FileRow) {
+        let _ = self.blobs.delete(&file_key(file.id)).await;
+        let _ = self.blobs.delete(&thumbnail_key(file.id)).await;
+    }
+
+    /// Processes an image and stores what it became under `file`'s keys, filling in `file`.
+    async fn store_image(
+        &self,
+        file: &mut FileRow,
+        original: Bytes,
+        format: Format,
+        purpose: UploadPurpose,
+    ) -> Result<()> {
+        let processed = self.process(original, format, purpose).await?;
         file.size = clamp(processed.bytes.len() as u64);
         file.sha256 = hex::encode(Sha256::digest(&processed.bytes));
         file.mime = processed.mime.to_owned();
@@ -125,12 +173,12 @@ impl Media {
         file.height = Some(i64::from(processed.height));
         file.frames = (processed.frames > 1).then_some(i64::from(processed.frames));
         file.blurhash = processed.blurhash;
-        self.blobs.put(&key, Bytes::from(processed.bytes)).await.map_err(blob_error)?;
+        self.blobs.put(&file_key(file.id), Bytes::from(processed.bytes)).await.map_err(blob_error)?;
         if let Some(thumbnail) = processed.thumbnail {
             file.thumbnail = Some(thumbnail.mime.to_owned());
-            self.blobs.put(&thumbnail_key(file_id), Bytes::from(thumbnail.bytes)).await.map_err(blob_error)?;
+            self.blobs.put(&thumbnail_key(file.id), Bytes::from(thumbnail.bytes)).await.map_err(blob_error)?;
         }
-        Ok(file)
+        Ok(())
     }
 
     /// Inspects, strips and scales an image on the blocking pool, at most `decode_concurrency`

@@ -1,4 +1,5 @@
-//! The media sweep: deletes uploads past their expiry that no message uses, then every file
+//! The media sweep: deletes uploads past their expiry that no message uses and link previews
+//! past their time in the cache, then every file
 //! nothing references any more (`files.refs` at 0), blobs first and the row last, so that a
 //! crash in between leaves a row the next sweep finishes, never bytes without a row.
 
@@ -35,6 +36,8 @@ pub fn spawn_sweeper(media: Arc<Media>, tasks: &Tasks) {
 impl Media {
     /// One pass: expired uploads, then unreferenced files. Returns the files deleted.
     pub async fn sweep(&self) -> Result<usize> {
+        // Link previews past their time release their images.
+        self.store.expire_previews(now_ms(), BATCH).await?;
         for id in self.store.expired_uploads(now_ms(), BATCH).await? {
             if self.store.delete_upload(id).await?.is_some() {
                 self.delete_parts(id).await;

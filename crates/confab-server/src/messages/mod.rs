@@ -7,15 +7,17 @@
 //! `Hub::publish` of one `message.created` to every member's sessions → the caller acks.
 
 mod body;
+pub mod links;
 mod mentions;
+pub mod tones;
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use confab_proto::frames::Event;
 use confab_proto::rest::{
-    ConversationKind, HistoryQuery, Message, MessageEdit, MessageEditList, MessageKind, MessagePage, PinList, Role,
-    SendMessageRequest, SystemEvent,
+    ConversationKind, EditMessageRequest, HistoryQuery, Message, MessageEdit, MessageEditList, MessageKind,
+    MessagePage, PinList, Role, SendMessageRequest, SystemEvent,
 };
 use confab_proto::{ConversationId, ErrorCode, MessageId, UploadId, UserId};
 
@@ -32,12 +34,18 @@ use crate::ids::IdGenerator;
 use crate::media::Media;
 use crate::notifications::Notifications;
 use crate::people::Blocks;
-use crate::store::{AttachmentRow, ChangeOutcome, HistoryRange, MessageRow, NewMessage, SendOutcome, Store};
+use crate::store::{
+    AttachmentRow, ChangeOutcome, EditedText, HistoryRange, MessageRow, NewMessage, NewPreview, SendOutcome, Store,
+};
 use crate::tasks::Tasks;
 use crate::timeline::Timeline;
+use links::{PreviewJob, PreviewQueue};
+use tones::Tones;
 
 pub const MAX_PAGE: u32 = 100;
 pub const DEFAULT_PAGE: u32 = 50;
+/// Links of one message that get a preview.
+pub const MAX_PREVIEWS: usize = 3;
 /// Distinct emojis one message may carry.
 pub const MAX_DISTINCT_REACTIONS: i64 = 50;
 
@@ -52,6 +60,8 @@ pub struct Messages {
     media: Arc<Media>,
     render: Renderer,
     tasks: Tasks,
+    tones: Arc<Tones>,
+    previews: Option<PreviewQueue>,
     max_chars: usize,
 }
 
@@ -67,6 +77,9 @@ pub struct MessageDeps {
     pub media: Arc<Media>,
     pub render: Renderer,
     pub tasks: Tasks,
+    pub tones: Arc<Tones>,
+    /// Where messages with links go for their previews; `None` when previews are off.
+    pub previews: Option<PreviewQueue>,
 }
 
 /// What a send produced.
@@ -78,9 +91,40 @@ pub struct Sent {
 
 impl Messages {
     pub fn new(deps: MessageDeps, max_chars: usize) -> Messages {
-        let MessageDeps { store, ids, conversations, hub, timeline, blocks, notifications, media, render, tasks } =
-            deps;
-        Messages { store, ids, conversations, hub, timeline, blocks, notifications, media, render, tasks, max_chars }
+        let MessageDeps {
+            store,
+            ids,
+            conversations,
+            hub,
+            timeline,
+            blocks,
+            notifications,
+            media,
+            render,
+            tasks,
+            tones,
+            previews,
+        } = deps;
+        Messages {
+            store,
+            ids,
+            conversations,
+            hub,
+            timeline,
+            blocks,
+            notifications,
+            media,
+            render,
+            tasks,
+            tones,
+            previews,
+            max_chars,
+        }
+    }
+
+    /// The tone indicators this server knows.
+    pub fn tones(&self) -> &Tones {
+        &self.tones
     }
 
     /// How messages are rendered, for services that return the messages they change.
@@ -99,6 +143,8 @@ impl Messages {
         let membership = self.conversations.membership(principal.user_id, conversation).await?;
         self.check_direct(&membership, principal.user_id).await?;
         body::check_body(&req.body, self.max_chars, !req.attachments.is_empty())?;
+        let (text, tones) = self.tones.apply(&req.body, &req.tones, req.literal)?;
+        let tones = tones::stored(&tones);
         let attachments = self.media.attachable(principal.user_id, &req.attachments).await?;
         if let Some(client_id) = &req.client_id {
             body::check_client_id(client_id)?;
@@ -109,17 +155,19 @@ impl Messages {
             })?),
             None => None,
         };
-        let mentions = self.mentions(&membership, &req.body).await?;
+        let mentions = self.mentions(&membership, text).await?;
 
         let new = NewMessage {
             id: self.ids.next(),
             conversation_id: conversation,
             sender_id: principal.user_id,
             kind: MessageKind::Text,
-            body: &req.body,
+            body: text,
             client_id: req.client_id.as_deref(),
             reply_to: req.reply_to,
             mentions: mentions.as_deref(),
+            tones: tones.as_deref(),
+            sticker_id: None,
             system: None,
             created_at: now_ms(),
         };
@@ -138,6 +186,7 @@ impl Messages {
                 place.turn().await;
                 self.publish(&membership, message.clone(), Event::MessageCreated).await?;
                 drop(place);
+                self.queue_previews(&message, false);
                 self.notify_in_background(&membership, message.clone());
                 Ok(Sent { message: self.for_caller(principal.user_id, message).await?, created: true })
             }
@@ -170,6 +219,7 @@ impl Messages {
                 let message = self.render.new_message(row, replied.as_ref(), &attachments);
                 self.publish(membership, message.clone(), Event::MessageCreated).await?;
                 drop(in_order);
+                self.queue_previews(&message, false);
                 self.notify_in_background(membership, message.clone());
                 Ok(Sent { message: self.for_caller(principal.user_id, message).await?, created: true })
             }
@@ -181,13 +231,14 @@ impl Messages {
         }
     }
 
-    /// Edits the caller's own message; the previous text is kept in its edit history.
+    /// Edits the caller's own message; the previous text is kept in its edit history. Tone
+    /// indicators are worked out again from the new text (and those chosen with the edit).
     pub async fn edit(
         &self,
         principal: Principal,
         conversation: ConversationId,
         id: MessageId,
-        body: &str,
+        req: &EditMessageRequest,
     ) -> Result<Message> {
         let membership = self.conversations.membership(principal.user_id, conversation).await?;
         self.check_direct(&membership, principal.user_id).await?;
@@ -198,16 +249,88 @@ impl Messages {
         if original.kind != MessageKind::Text || original.deleted_at.is_some() {
             return Err(Error::Forbidden("this message cannot be edited".into()));
         }
-        body::check_body(body, self.max_chars, false)?;
+        body::check_body(&req.body, self.max_chars, false)?;
+        let (body, tones) = self.tones.apply(&req.body, &req.tones, req.literal)?;
+        let tones = tones::stored(&tones);
         let mentions = self.mentions(&membership, body).await?;
         let _in_order = self.timeline.lock(conversation).await;
         let row = self
             .store
-            .edit_message(conversation, id, principal.user_id, body, mentions.as_deref(), now_ms())
+            .edit_message(
+                conversation,
+                id,
+                principal.user_id,
+                &EditedText { body, mentions: mentions.as_deref(), tones: tones.as_deref() },
+                now_ms(),
+            )
             .await?
             .ok_or(Error::NotFound("message"))?;
+        let removed = row.previews_removed.is_some();
         let message = self.publish_update(&membership, row).await?;
+        drop(_in_order);
+        if !removed {
+            self.queue_previews(&message, true);
+        }
         self.for_caller(principal.user_id, message).await
+    }
+
+    /// Takes the link previews off the caller's own message; an edit does not bring them back.
+    pub async fn remove_previews(
+        &self,
+        principal: Principal,
+        conversation: ConversationId,
+        id: MessageId,
+    ) -> Result<Message> {
+        let membership = self.conversations.membership(principal.user_id, conversation).await?;
+        let _in_order = self.timeline.lock(conversation).await;
+        let now = now_ms();
+        let row = self
+            .store
+            .remove_previews(conversation, id, principal.user_id, now)
+            .await?
+            .ok_or(Error::NotFound("message"))?;
+        let message = if row.previews_removed == Some(now) {
+            self.media.released(); // the preview images may be unreferenced now
+            self.publish_update(&membership, row).await?
+        } else {
+            self.render.one(row).await? // removed before
+        };
+        self.for_caller(principal.user_id, message).await
+    }
+
+    /// Stores the previews built for a message and tells its members, if the message is still
+    /// the text they were built for (`job.edited_at`).
+    pub async fn apply_previews(&self, job: &PreviewJob, previews: &[NewPreview<'_>]) -> Result<()> {
+        let Ok(membership) = self.conversations.membership(job.sender_id, job.conversation_id).await else {
+            return Ok(()); // the sender left, or the conversation is gone
+        };
+        let _in_order = self.timeline.lock(job.conversation_id).await;
+        let Some(row) = self.store.set_previews(job.conversation_id, job.message_id, job.edited_at, previews).await?
+        else {
+            return Ok(()); // edited, deleted or its previews removed meanwhile
+        };
+        self.publish_update(&membership, row).await?;
+        Ok(())
+    }
+
+    /// Hands a message's links to the preview builder (an edit's too: they may differ now, or
+    /// be gone). A full queue costs the message its previews, never its delivery.
+    fn queue_previews(&self, message: &Message, edited: bool) {
+        let Some(queue) = &self.previews else { return };
+        let links = links::links(&message.body, MAX_PREVIEWS);
+        if links.is_empty() && !edited {
+            return;
+        }
+        let job = PreviewJob {
+            conversation_id: message.conversation_id,
+            message_id: message.id,
+            sender_id: message.sender_id,
+            edited_at: message.edited_at.map(crate::clock::unix_ms),
+            links,
+        };
+        if queue.try_send(job).is_err() {
+            tracing::warn!(message = %message.id, "the link preview queue is full; this message gets none");
+        }
     }
 
     /// Deletes a message for everyone, leaving a tombstone. Authors may delete their messages;

@@ -72,7 +72,7 @@ impl Notifications {
         match message.kind {
             MessageKind::System => false,
             MessageKind::Invitation => true,
-            MessageKind::Text => {
+            MessageKind::Text | MessageKind::Sticker => {
                 !message.mentions.is_empty()
                     || message.reply.as_ref().is_some_and(|quote| !quote.deleted)
                     || (kind == ConversationKind::Direct

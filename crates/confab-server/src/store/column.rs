@@ -10,7 +10,7 @@ use confab_proto::media::{UploadPurpose, UploadState};
 use confab_proto::rest::{
     ChosenStatus, ConversationKind, InvitationState, MessageKind, NotificationKind, NotificationLevel, Role,
 };
-use confab_proto::{AttachmentId, ConversationId, MessageId, SessionId, UploadId, UserId};
+use confab_proto::{AttachmentId, ConversationId, MessageId, SessionId, StickerId, StickerPackId, UploadId, UserId};
 use sqlx::any::{Any, AnyTypeInfo};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -90,7 +90,7 @@ macro_rules! id_column {
     )+};
 }
 
-id_column!(UserId, ConversationId, MessageId, SessionId, UploadId, AttachmentId);
+id_column!(UserId, ConversationId, MessageId, SessionId, UploadId, AttachmentId, StickerPackId, StickerId);
 
 /// An enum stored as TEXT under the names of its table.
 pub trait Named: Copy {
@@ -130,7 +130,7 @@ macro_rules! text_column {
 
 text_column!(ConversationKind { Direct = "direct", Group = "group" });
 text_column!(Role { Owner = "owner", Admin = "admin", Member = "member" });
-text_column!(MessageKind { Text = "text", System = "system", Invitation = "invitation" });
+text_column!(MessageKind { Text = "text", System = "system", Invitation = "invitation", Sticker = "sticker" });
 text_column!(InvitationState {
     Pending = "pending",
     Accepted = "accepted",

@@ -19,6 +19,10 @@ pub struct ConversationRow {
     pub name: Option<String>,
     pub topic: Option<String>,
     pub avatar_url: Option<String>,
+    /// JSON of the conversation's theme.
+    pub theme: Option<String>,
+    /// 1 when links sent here get previews.
+    pub link_previews: i64,
     pub direct_key: Option<String>,
     pub last_seq: i64,
     pub version: i64,
@@ -59,6 +63,9 @@ pub struct GroupPatch<'a> {
     /// With `avatar_url`: the avatar upload it was made from and its owner (the member making
     /// the change), taken in the same transaction.
     pub avatar_upload: Option<(UploadId, UserId)>,
+    /// The theme's JSON; `Some(None)` removes it.
+    pub theme: Option<Option<&'a str>>,
+    pub link_previews: Option<bool>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -85,7 +92,8 @@ pub struct NewConversation<'a> {
     pub members: Vec<(UserId, Role)>,
 }
 
-const CONVERSATION_COLUMNS: &str = "c.id, c.kind, c.name, c.topic, c.avatar_url, c.direct_key, c.last_seq, c.version, \
+const CONVERSATION_COLUMNS: &str = "c.id, c.kind, c.name, c.topic, c.avatar_url, c.theme, c.link_previews, \
+     c.direct_key, c.last_seq, c.version, \
      c.created_by, c.created_at, c.last_activity_at";
 
 async fn record(tx: &mut Transaction<'static, Any>, events: &[GroupEvent<'_>]) -> Result<Vec<MessageRow>, StoreError> {
@@ -252,7 +260,7 @@ impl Store {
         Ok(true)
     }
 
-    /// Applies a `PATCH` to a group's name, topic and avatar.
+    /// Applies a `PATCH` to a conversation's name, topic, avatar, theme and preview switch.
     pub async fn update_group(
         &self,
         conversation_id: ConversationId,
@@ -271,6 +279,20 @@ impl Store {
             sqlx::query("UPDATE conversations SET topic = $2 WHERE id = $1")
                 .bind(Db(conversation_id))
                 .bind(topic)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(theme) = patch.theme {
+            sqlx::query("UPDATE conversations SET theme = $2 WHERE id = $1")
+                .bind(Db(conversation_id))
+                .bind(theme)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(on) = patch.link_previews {
+            sqlx::query("UPDATE conversations SET link_previews = $2 WHERE id = $1")
+                .bind(Db(conversation_id))
+                .bind(i64::from(on))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -310,6 +332,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         media::drop_attachments(&mut tx, "conversation_id", conversation_id.0).await?;
+        super::previews::drop_previews(&mut tx, "conversation_id", conversation_id.0).await?;
         let avatar: Option<(Option<FileId>,)> =
             sqlx::query_as("SELECT avatar_file_id FROM conversations WHERE id = $1")
                 .bind(Db(conversation_id))

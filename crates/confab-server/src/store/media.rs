@@ -230,33 +230,7 @@ impl Store {
         expires_at: i64,
     ) -> Result<Option<FileRow>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let sql =
-            format!("UPDATE files SET refs = refs + 1 WHERE sha256 = $1 AND state = 'live' RETURNING {FILE_COLUMNS}");
-        let existing: Option<FileRow> =
-            sqlx::query_as(composed(sql)).bind(&file.sha256).fetch_optional(&mut *tx).await?;
-        let held = match existing {
-            Some(existing) => existing,
-            None => {
-                sqlx::query(
-                    "INSERT INTO files (id, sha256, size, mime, width, height, frames, blurhash, thumbnail, \
-                     access_key, refs, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, 'live', $11)",
-                )
-                .bind(file.id)
-                .bind(&file.sha256)
-                .bind(file.size)
-                .bind(&file.mime)
-                .bind(file.width)
-                .bind(file.height)
-                .bind(file.frames)
-                .bind(&file.blurhash)
-                .bind(&file.thumbnail)
-                .bind(&file.access_key)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                file.clone()
-            }
-        };
+        let held = hold_file(&mut tx, file, now).await?;
         let done = sqlx::query(
             "UPDATE uploads SET state = 'complete', file_id = $2, expires_at = $3 WHERE id = $1 AND state = 'open'",
         )
@@ -342,11 +316,10 @@ impl Store {
             return Ok(Vec::new());
         }
         let upload_columns: Vec<String> = UPLOAD_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect();
-        let file_columns: Vec<String> = FILE_COLUMNS.split(", ").map(|c| format!("f.{c} AS f_{c}")).collect();
         let sql = format!(
             "SELECT {}, {} FROM uploads u JOIN files f ON f.id = u.file_id WHERE {column} IN ({})",
             upload_columns.join(", "),
-            file_columns.join(", "),
+            joined_file_columns(),
             placeholders(1, values.len())
         );
         let mut query = sqlx::query(composed(sql));
@@ -381,10 +354,24 @@ impl Store {
 }
 
 fn attachment_row(row: &sqlx::any::AnyRow) -> Result<AttachmentRow, StoreError> {
-    use sqlx::{FromRow, Row};
+    use sqlx::FromRow;
     let upload = UploadRow::from_row(row)?;
-    let file = FileRow {
-        id: row.try_get("f_id")?,
+    let file = joined_file(row)?.ok_or(sqlx::Error::RowNotFound)?; // an inner join: always there
+    Ok(AttachmentRow { upload, file })
+}
+
+/// The columns of `files f` as `f_<column>`, for a join that [`joined_file`] reads back.
+pub(super) fn joined_file_columns() -> String {
+    FILE_COLUMNS.split(", ").map(|c| format!("f.{c} AS f_{c}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The file of a row that joined `files f` with [`joined_file_columns`]; `None` when the join
+/// found none (a `LEFT JOIN`).
+pub(super) fn joined_file(row: &sqlx::any::AnyRow) -> Result<Option<FileRow>, StoreError> {
+    use sqlx::Row;
+    let Some(id) = row.try_get::<Option<FileId>, _>("f_id")? else { return Ok(None) };
+    Ok(Some(FileRow {
+        id,
         sha256: row.try_get("f_sha256")?,
         size: row.try_get("f_size")?,
         mime: row.try_get("f_mime")?,
@@ -394,8 +381,49 @@ fn attachment_row(row: &sqlx::any::AnyRow) -> Result<AttachmentRow, StoreError> 
         blurhash: row.try_get("f_blurhash")?,
         thumbnail: row.try_get("f_thumbnail")?,
         access_key: row.try_get("f_access_key")?,
-    };
-    Ok(AttachmentRow { upload, file })
+    }))
+}
+
+/// Takes a reference on the live file with `file`'s SHA-256, or stores `file` (with one
+/// reference) when there is none. Returns the file now held: `file`'s blobs are not needed when
+/// it is another one.
+pub(super) async fn hold_file(
+    tx: &mut Transaction<'static, Any>,
+    file: &FileRow,
+    now: i64,
+) -> Result<FileRow, StoreError> {
+    let sql = format!("UPDATE files SET refs = refs + 1 WHERE sha256 = $1 AND state = 'live' RETURNING {FILE_COLUMNS}");
+    let existing: Option<FileRow> = sqlx::query_as(composed(sql)).bind(&file.sha256).fetch_optional(&mut **tx).await?;
+    if let Some(existing) = existing {
+        return Ok(existing);
+    }
+    sqlx::query(
+        "INSERT INTO files (id, sha256, size, mime, width, height, frames, blurhash, thumbnail, \
+         access_key, refs, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, 'live', $11)",
+    )
+    .bind(file.id)
+    .bind(&file.sha256)
+    .bind(file.size)
+    .bind(&file.mime)
+    .bind(file.width)
+    .bind(file.height)
+    .bind(file.frames)
+    .bind(&file.blurhash)
+    .bind(&file.thumbnail)
+    .bind(&file.access_key)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(file.clone())
+}
+
+/// Takes one more reference on a live file; false when it is no longer live.
+pub(super) async fn hold_again(tx: &mut Transaction<'static, Any>, file: FileId) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE files SET refs = refs + 1 WHERE id = $1 AND state = 'live'")
+        .bind(file)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Drops one reference on each of `files` (a file listed twice loses two).

@@ -2,7 +2,7 @@
 //! `version` every change bumps, edits, tombstones, reactions and pins.
 
 use confab_proto::rest::MessageKind;
-use confab_proto::{ConversationId, MessageId, UploadId, UserId};
+use confab_proto::{ConversationId, MessageId, StickerId, UploadId, UserId};
 use sqlx::{Any, Transaction};
 use tokio::sync::oneshot;
 
@@ -27,6 +27,12 @@ pub struct MessageRow {
     pub reply_to: Option<MessageId>,
     /// JSON array of user ids.
     pub mentions: Option<String>,
+    /// Tone indicator codes, space-separated.
+    pub tones: Option<String>,
+    #[sqlx(try_from = "Db<Option<StickerId>>")]
+    pub sticker_id: Option<StickerId>,
+    /// When the author removed the link previews (they are not fetched again).
+    pub previews_removed: Option<i64>,
     /// JSON of the group event, for `kind = 'system'`.
     pub system: Option<String>,
     pub version: i64,
@@ -46,8 +52,20 @@ pub struct NewMessage<'a> {
     pub client_id: Option<&'a str>,
     pub reply_to: Option<MessageId>,
     pub mentions: Option<&'a str>,
+    pub tones: Option<&'a str>,
+    pub sticker_id: Option<StickerId>,
     pub system: Option<&'a str>,
     pub created_at: i64,
+}
+
+/// The new text of an edited message: its body and what was worked out from it.
+#[derive(Debug, Clone, Copy)]
+pub struct EditedText<'a> {
+    pub body: &'a str,
+    /// JSON array of user ids.
+    pub mentions: Option<&'a str>,
+    /// Tone codes, space-separated.
+    pub tones: Option<&'a str>,
 }
 
 #[derive(Debug)]
@@ -102,7 +120,7 @@ pub struct NewAudit<'a> {
 }
 
 pub(super) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender_id, kind, body, client_id, reply_to, \
-     mentions, system, version, edited_at, deleted_at, pinned_at, created_at";
+     mentions, tones, sticker_id, previews_removed, system, version, edited_at, deleted_at, pinned_at, created_at";
 
 /// Appends an entry inside `tx`: the conversation's next `seq` and `version`, and the row. The
 /// counter update takes the conversation's row lock, so concurrent appends commit in seq order.
@@ -117,7 +135,8 @@ pub(super) async fn append(tx: &mut Transaction<'static, Any>, m: &NewMessage<'_
     .await?;
     sqlx::query(
         "INSERT INTO messages (id, conversation_id, seq, sender_id, kind, body, client_id, reply_to, mentions, \
-         system, version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         tones, sticker_id, system, version, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(Db(m.id))
     .bind(Db(m.conversation_id))
@@ -128,6 +147,8 @@ pub(super) async fn append(tx: &mut Transaction<'static, Any>, m: &NewMessage<'_
     .bind(m.client_id)
     .bind(Db(m.reply_to))
     .bind(m.mentions)
+    .bind(m.tones)
+    .bind(Db(m.sticker_id))
     .bind(m.system)
     .bind(version)
     .bind(m.created_at)
@@ -149,6 +170,9 @@ impl MessageRow {
             client_id: m.client_id.map(str::to_owned),
             reply_to: m.reply_to,
             mentions: m.mentions.map(str::to_owned),
+            tones: m.tones.map(str::to_owned),
+            sticker_id: m.sticker_id,
+            previews_removed: None,
             system: m.system.map(str::to_owned),
             version,
             edited_at: None,
@@ -259,10 +283,10 @@ impl Store {
         conversation_id: ConversationId,
         id: MessageId,
         editor: UserId,
-        body: &str,
-        mentions: Option<&str>,
+        text: &EditedText<'_>,
         now: i64,
     ) -> Result<Option<MessageRow>, StoreError> {
+        let EditedText { body, mentions, tones } = *text;
         let mut tx = self.begin_write().await?;
         let Some(old) = row_in(&mut tx, conversation_id, id).await? else { return Ok(None) };
         if old.sender_id != editor || old.kind != MessageKind::Text || old.deleted_at.is_some() {
@@ -278,17 +302,20 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE messages SET body = $2, mentions = $3, edited_at = $4, version = $5 WHERE id = $1")
-            .bind(Db(id))
-            .bind(body)
-            .bind(mentions)
-            .bind(now)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE messages SET body = $2, mentions = $3, tones = $4, edited_at = $5, version = $6 WHERE id = $1",
+        )
+        .bind(Db(id))
+        .bind(body)
+        .bind(mentions)
+        .bind(tones)
+        .bind(now)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
-        let mentions = mentions.map(str::to_owned);
-        Ok(Some(MessageRow { body: body.to_owned(), mentions, edited_at: Some(now), version, ..old }))
+        let (mentions, tones) = (mentions.map(str::to_owned), tones.map(str::to_owned));
+        Ok(Some(MessageRow { body: body.to_owned(), mentions, tones, edited_at: Some(now), version, ..old }))
     }
 
     /// Turns a text message into a tombstone: body, mentions, reactions, pin and edit history go.
@@ -302,13 +329,13 @@ impl Store {
     ) -> Result<Option<MessageRow>, StoreError> {
         let mut tx = self.begin_write().await?;
         let Some(old) = row_in(&mut tx, conversation_id, id).await? else { return Ok(None) };
-        if old.kind != MessageKind::Text || old.deleted_at.is_some() {
+        if !matches!(old.kind, MessageKind::Text | MessageKind::Sticker) || old.deleted_at.is_some() {
             return Ok(None);
         }
         let version = next_version(&mut tx, conversation_id).await?;
         sqlx::query(
-            "UPDATE messages SET body = '', mentions = NULL, deleted_at = $2, deleted_by = $3, pinned_at = NULL, \
-             pinned_by = NULL, version = $4 WHERE id = $1",
+            "UPDATE messages SET body = '', mentions = NULL, tones = NULL, sticker_id = NULL, deleted_at = $2, \
+             deleted_by = $3, pinned_at = NULL, pinned_by = NULL, version = $4 WHERE id = $1",
         )
         .bind(Db(id))
         .bind(now)
@@ -319,9 +346,18 @@ impl Store {
         sqlx::query("DELETE FROM reactions WHERE message_id = $1").bind(Db(id)).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM message_edits WHERE message_id = $1").bind(Db(id)).execute(&mut *tx).await?;
         super::media::drop_attachments(&mut tx, "message_id", id.0).await?;
+        super::previews::drop_previews(&mut tx, "message_id", id.0).await?;
         tx.commit().await?;
-        let tombstone =
-            MessageRow { body: String::new(), mentions: None, deleted_at: Some(now), pinned_at: None, version, ..old };
+        let tombstone = MessageRow {
+            body: String::new(),
+            mentions: None,
+            tones: None,
+            sticker_id: None,
+            deleted_at: Some(now),
+            pinned_at: None,
+            version,
+            ..old
+        };
         Ok(Some(tombstone))
     }
 

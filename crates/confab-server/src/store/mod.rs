@@ -11,8 +11,10 @@ mod media;
 mod messages;
 mod notifications;
 mod people;
+mod previews;
 mod secrets;
 mod sessions;
+mod stickers;
 mod users;
 mod writer;
 
@@ -30,11 +32,14 @@ pub use conversations::{AuditRow, ConversationRow, GroupEvent, GroupPatch, Membe
 pub use invitations::{InvitationRow, Transition};
 pub use media::{AttachmentRow, FileId, FileRow, NewUpload, PartRow, Refusal, UploadQuota, UploadRow};
 pub use messages::{
-    ChangeOutcome, EditRow, HistoryRange, MessageRow, NewAudit, NewMessage, QueuedMessage, ReactionRow, SendOutcome,
+    ChangeOutcome, EditRow, EditedText, HistoryRange, MessageRow, NewAudit, NewMessage, QueuedMessage, ReactionRow,
+    SendOutcome,
 };
 pub use notifications::{NewNotification, NotificationRow};
 pub use people::{ContactRow, ProfilePatch, Relation};
+pub use previews::{CachedPreview, MessagePreviewRow, NewPreview};
 pub use sessions::{NewSession, RefreshOutcome, SessionRow};
+pub use stickers::{NewSticker, StickerPackRow, StickerRefusal, StickerRow};
 pub use users::{NewUser, UserRow};
 
 #[derive(Debug, thiserror::Error)]
@@ -141,7 +146,7 @@ pub enum Backend {
 /// let message = NewMessage {
 ///     kind: "text",
 /// #   id: MessageId(1), conversation_id: ConversationId(2), sender_id: UserId(3), body: "hi",
-/// #   client_id: None, reply_to: None, mentions: None, system: None, created_at: 0,
+/// #   client_id: None, reply_to: None, mentions: None, tones: None, sticker_id: None, system: None, created_at: 0,
 /// };
 /// ```
 ///
@@ -156,7 +161,7 @@ pub enum Backend {
 /// let message = NewMessage {
 ///     kind: MessageKind::Text,
 /// #   id: MessageId(1), conversation_id: conversation, sender_id: user, body: "hi",
-/// #   client_id: None, reply_to: None, mentions: None, system: None, created_at: 0,
+/// #   client_id: None, reply_to: None, mentions: None, tones: None, sticker_id: None, system: None, created_at: 0,
 /// };
 /// # }
 /// ```

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use confab_proto::rest::MessageKind;
-use confab_proto::{ConversationId, MessageId, UserId};
+use confab_proto::{ConversationId, MessageId, StickerId, UserId};
 use sqlx::{Any, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
@@ -31,7 +31,7 @@ const MAX_BATCH: usize = 512;
 /// Messages waiting for the writer; beyond it senders wait their turn (backpressure).
 const QUEUE: usize = 8192;
 /// Columns of one inserted row, in [`insert_rows`]'s order.
-const INSERT_COLUMNS: usize = 12;
+const INSERT_COLUMNS: usize = 14;
 
 /// Most rows of the batch one statement carries. PostgreSQL parses and plans a statement
 /// afresh for every new text, and each batch size was a new text: a 512-row insert took 50–100
@@ -68,6 +68,8 @@ struct Pending {
     client_id: Option<String>,
     reply_to: Option<MessageId>,
     mentions: Option<String>,
+    tones: Option<String>,
+    sticker_id: Option<StickerId>,
     system: Option<String>,
     created_at: i64,
 }
@@ -355,7 +357,7 @@ async fn insert_rows(
     for part in rows.chunks(chunk) {
         let sql = format!(
             "INSERT INTO messages (id, conversation_id, seq, sender_id, kind, body, client_id, reply_to, mentions, \
-             system, version, created_at) VALUES {}",
+             tones, sticker_id, system, version, created_at) VALUES {}",
             tuples(backend, part.len(), INSERT_COLUMNS)
         );
         let mut query = sqlx::query(composed(sql));
@@ -370,6 +372,8 @@ async fn insert_rows(
                 .bind(r.client_id.as_deref())
                 .bind(Db(r.reply_to))
                 .bind(r.mentions.as_deref())
+                .bind(r.tones.as_deref())
+                .bind(Db(r.sticker_id))
                 .bind(r.system.as_deref())
                 .bind(r.version)
                 .bind(r.created_at);
@@ -411,6 +415,8 @@ impl From<&NewMessage<'_>> for Pending {
             client_id: m.client_id.map(str::to_owned),
             reply_to: m.reply_to,
             mentions: m.mentions.map(str::to_owned),
+            tones: m.tones.map(str::to_owned),
+            sticker_id: m.sticker_id,
             system: m.system.map(str::to_owned),
             created_at: m.created_at,
         }
@@ -428,6 +434,8 @@ impl Pending {
             client_id: self.client_id.as_deref(),
             reply_to: self.reply_to,
             mentions: self.mentions.as_deref(),
+            tones: self.tones.as_deref(),
+            sticker_id: self.sticker_id,
             system: self.system.as_deref(),
             created_at: self.created_at,
         }
@@ -489,6 +497,8 @@ mod tests {
             client_id,
             reply_to: None,
             mentions: None,
+            tones: None,
+            sticker_id: None,
             system: None,
             created_at: id,
         }

@@ -11,6 +11,7 @@ use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::config::WebhookConfig;
+use crate::egress::Egress;
 
 /// Largest answer read from the host app.
 const MAX_ANSWER_BYTES: usize = 16 * 1024;
@@ -37,12 +38,13 @@ pub enum DeliveryError {
 /// Posts signed JSON with timeouts and retries.
 #[derive(Clone)]
 pub struct Webhooks {
-    http: reqwest::Client,
+    http: Egress,
     config: WebhookConfig,
 }
 
 impl Webhooks {
-    pub fn new(http: reqwest::Client, config: WebhookConfig) -> Webhooks {
+    /// `http`: the egress guard, trusting the configured webhook URLs' hosts.
+    pub fn new(http: Egress, config: WebhookConfig) -> Webhooks {
         Webhooks { http, config }
     }
 
@@ -65,9 +67,12 @@ impl Webhooks {
                 tokio::time::sleep(Duration::from_millis(backoff)).await;
             }
             let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
+            let Ok(target) = reqwest::Url::parse(url) else {
+                return Err(DeliveryError::Refused { status: 0, detail: "the webhook URL is invalid".into() });
+            };
             let request = self
                 .http
-                .post(url)
+                .request(reqwest::Method::POST, target)
                 .timeout(Duration::from_millis(self.config.timeout_ms))
                 .header("content-type", "application/json")
                 .header("x-confab-event", event)
@@ -75,7 +80,7 @@ impl Webhooks {
                 .header("x-confab-timestamp", timestamp.to_string())
                 .header("x-confab-signature", signature(secret.as_bytes(), timestamp, &bytes))
                 .body(bytes.clone());
-            match request.send().await {
+            match self.http.send(request).await {
                 Ok(response) if response.status().is_success() => {
                     let answer = response.bytes().await.unwrap_or_default();
                     if answer.len() > MAX_ANSWER_BYTES {
@@ -93,8 +98,7 @@ impl Webhooks {
                     return Err(DeliveryError::Refused { status, detail: detail.chars().take(200).collect() });
                 }
                 Ok(response) => last = format!("status {}", response.status()),
-                Err(e) if e.is_timeout() => last = "timed out".to_owned(),
-                Err(e) => last = format!("{e}"),
+                Err(e) => last = e.describe(),
             }
             tracing::warn!(url, event, attempt, error = %last, "webhook delivery failed");
         }

@@ -46,6 +46,9 @@ async fn hostile_text_is_stored_and_returned_verbatim() {
                 client_id: Some(client_id.clone()),
                 reply_to: None,
                 attachments: vec![],
+                tones: vec![],
+                literal: false,
+                sticker_id: None,
             },
         )
         .await
@@ -191,6 +194,9 @@ async fn bad_frames_get_error_frames_and_the_connection_stays_up() {
             client_id: None,
             reply_to: None,
             attachments: vec![],
+            tones: vec![],
+            literal: false,
+            sticker_id: None,
         })
         .await
         .unwrap();
@@ -317,6 +323,9 @@ async fn control_characters_are_refused_the_same_on_every_backend() {
             client_id: None,
             reply_to: None,
             attachments: vec![],
+            tones: vec![],
+            literal: false,
+            sticker_id: None,
         })
         .await;
     assert!(

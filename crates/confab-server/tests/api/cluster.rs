@@ -50,6 +50,9 @@ async fn users_on_different_nodes_chat_and_one_user_spans_nodes() {
             client_id: None,
             reply_to: None,
             attachments: vec![],
+            tones: vec![],
+            literal: false,
+            sticker_id: None,
         })
         .await
         .unwrap();
@@ -254,6 +257,9 @@ async fn a_killed_node_loses_nothing_acked_and_its_users_go_offline() {
                 client_id: Some(format!("b-{i}")),
                 reply_to: None,
                 attachments: vec![],
+                tones: vec![],
+                literal: false,
+                sticker_id: None,
             })
             .await
             .unwrap();

@@ -117,6 +117,9 @@ async fn outsiders_get_the_same_not_found_as_for_a_missing_conversation() {
             client_id: None,
             reply_to: None,
             attachments: vec![],
+            tones: vec![],
+            literal: false,
+            sticker_id: None,
         })
         .await;
     match sent {

@@ -271,8 +271,16 @@ async fn a_full_disk_fails_writes_retryably_and_they_resume_once_space_is_freed(
     let still = format!("still full {filler}");
     expect_unavailable(alice.client.send_message(dm, &text(&still)).await.err());
     let mut ws = alice.connect().await;
-    let send =
-        SendMessage { conversation_id: dm, body: still.clone(), client_id: None, reply_to: None, attachments: vec![] };
+    let send = SendMessage {
+        conversation_id: dm,
+        body: still.clone(),
+        client_id: None,
+        reply_to: None,
+        attachments: vec![],
+        tones: vec![],
+        literal: false,
+        sticker_id: None,
+    };
     let answer = ws.request(Command::SendMessage(send)).await;
     assert_eq!(answer.as_ref().err().and_then(ClientError::code), Some(ErrorCode::Unavailable), "{answer:?}");
     let ready = app.anonymous().raw(Method::GET, "/readyz", None).await.unwrap();
@@ -311,6 +319,9 @@ async fn a_websocket_send_is_answered_within_the_deadline_while_the_writer_is_st
         client_id: Some("c1".into()),
         reply_to: None,
         attachments: vec![],
+        tones: vec![],
+        literal: false,
+        sticker_id: None,
     };
     let answer = tokio::time::timeout(Duration::from_secs(3), ws.request(Command::SendMessage(send.clone())))
         .await

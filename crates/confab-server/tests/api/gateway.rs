@@ -45,6 +45,9 @@ async fn every_session_of_both_users_receives_every_message() {
             client_id: None,
             reply_to: None,
             attachments: vec![],
+            tones: vec![],
+            literal: false,
+            sticker_id: None,
         })
         .await
         .unwrap();

@@ -225,10 +225,11 @@ pub fn assert_api_error<T: std::fmt::Debug>(
     result: Result<T, confab_client::ClientError>,
     status: u16,
     code: confab_proto::ErrorCode,
-) {
+) -> confab_proto::ApiError {
     match result {
         Err(confab_client::ClientError::Api { status: got_status, error }) => {
-            assert_eq!((got_status, error.code), (status, code), "message: {}", error.message)
+            assert_eq!((got_status, error.code), (status, code), "message: {}", error.message);
+            error
         }
         other => panic!("expected {status} {code:?}, got {other:?}"),
     }

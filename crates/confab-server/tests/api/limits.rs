@@ -45,6 +45,9 @@ async fn one_user_flooding_sends_is_limited_on_rest_and_websocket_and_recovers()
         client_id: None,
         reply_to: None,
         attachments: vec![],
+        tones: vec![],
+        literal: false,
+        sticker_id: None,
     };
     match ws.send_message(send.clone()).await {
         Err(ClientError::Command(error)) => {

@@ -6,6 +6,7 @@ mod bad_input;
 mod cluster;
 mod conversations;
 mod egress;
+mod expression;
 mod external_auth;
 mod faults;
 mod gateway;

@@ -53,8 +53,15 @@ async fn retrying_with_the_same_client_id_stores_one_message() {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
     let dm = alice.dm_with(&bob).await;
-    let req =
-        SendMessageRequest { body: "once".into(), client_id: Some("c-1".into()), reply_to: None, attachments: vec![] };
+    let req = SendMessageRequest {
+        body: "once".into(),
+        client_id: Some("c-1".into()),
+        reply_to: None,
+        attachments: vec![],
+        tones: vec![],
+        literal: false,
+        sticker_id: None,
+    };
 
     let first = alice.client.send_message(dm.id, &req).await.unwrap();
     let retry = alice.client.send_message(dm.id, &req).await.unwrap();
@@ -69,6 +76,9 @@ async fn retrying_with_the_same_client_id_stores_one_message() {
             client_id: Some("c-1".into()),
             reply_to: None,
             attachments: vec![],
+            tones: vec![],
+            literal: false,
+            sticker_id: None,
         })
         .await
         .unwrap();
@@ -83,6 +93,9 @@ async fn retrying_with_the_same_client_id_stores_one_message() {
             client_id: Some("c-2".into()),
             reply_to: None,
             attachments: vec![],
+            tones: vec![],
+            literal: false,
+            sticker_id: None,
         };
         tasks.push(tokio::spawn(async move { client.send_message(dm.id, &req).await.unwrap().id }));
     }
@@ -115,6 +128,9 @@ async fn an_acknowledged_message_survives_a_restart() {
             client_id: None,
             reply_to: None,
             attachments: vec![],
+            tones: vec![],
+            literal: false,
+            sticker_id: None,
         })
         .await
         .unwrap();
@@ -146,6 +162,9 @@ async fn replies_must_point_into_the_same_conversation() {
                 client_id: None,
                 reply_to: Some(original.id),
                 attachments: vec![],
+                tones: vec![],
+                literal: false,
+                sticker_id: None,
             },
         )
         .await
@@ -161,6 +180,9 @@ async fn replies_must_point_into_the_same_conversation() {
                 client_id: None,
                 reply_to: Some(elsewhere.id),
                 attachments: vec![],
+                tones: vec![],
+                literal: false,
+                sticker_id: None,
             },
         )
         .await;
@@ -187,6 +209,9 @@ async fn the_length_limit_is_the_same_on_rest_and_websocket() {
         client_id: None,
         reply_to: None,
         attachments: vec![],
+        tones: vec![],
+        literal: false,
+        sticker_id: None,
     })
     .await
     .unwrap();
@@ -198,6 +223,9 @@ async fn the_length_limit_is_the_same_on_rest_and_websocket() {
                 client_id: None,
                 reply_to: None,
                 attachments: vec![],
+                tones: vec![],
+                literal: false,
+                sticker_id: None,
             })
             .await;
         match r {

@@ -59,8 +59,15 @@ async fn mentions_replies_and_contact_requests_notify_live() {
     assert!(!live.read && !live.silent);
 
     let mine = bob.client.send_message(id, &text("question")).await.unwrap();
-    let reply =
-        SendMessageRequest { body: "answer".into(), client_id: None, reply_to: Some(mine.id), attachments: vec![] };
+    let reply = SendMessageRequest {
+        body: "answer".into(),
+        client_id: None,
+        reply_to: Some(mine.id),
+        attachments: vec![],
+        tones: vec![],
+        literal: false,
+        sticker_id: None,
+    };
     alice.client.send_message(id, &reply).await.unwrap();
     alice.client.send_message(id, &text("nothing for bob")).await.unwrap();
     // A message's notifications are worked out off the message path: wait for the reply's

@@ -131,6 +131,9 @@ async fn metrics_count_this_nodes_connections_and_commands() {
         client_id: Some("c-1".into()),
         reply_to: None,
         attachments: vec![],
+        tones: vec![],
+        literal: false,
+        sticker_id: None,
     };
     ws.send_message(sent.clone()).await.expect("sent over the socket");
     ws.send_message(sent).await.expect("a retry answers with the first message");

@@ -112,6 +112,9 @@ async fn a_block_stops_direct_messages_both_ways_on_rest_and_websocket_until_unb
             client_id: None,
             reply_to: None,
             attachments: vec![],
+            tones: vec![],
+            literal: false,
+            sticker_id: None,
         })
         .await;
     assert_eq!(command_error(over_ws), ErrorCode::Blocked);
@@ -137,6 +140,9 @@ async fn a_block_stops_direct_messages_both_ways_on_rest_and_websocket_until_unb
         client_id: None,
         reply_to: None,
         attachments: vec![],
+        tones: vec![],
+        literal: false,
+        sticker_id: None,
     })
     .await
     .unwrap();
@@ -578,6 +584,9 @@ async fn quotes_of_a_blocked_user_carry_no_excerpt_live_or_stored() {
         client_id: None,
         reply_to: Some(original.id),
         attachments: vec![],
+        tones: vec![],
+        literal: false,
+        sticker_id: None,
     };
     let reply = bob.client.send_message(id, &quoting).await.unwrap();
     assert_eq!(reply.reply.as_ref().unwrap().excerpt, "secret plans", "Bob sees what he quotes");

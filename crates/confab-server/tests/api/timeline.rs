@@ -48,6 +48,9 @@ async fn replies_quote_the_original_and_show_when_it_is_deleted() {
                 client_id: None,
                 reply_to: Some(question.id),
                 attachments: vec![],
+                tones: vec![],
+                literal: false,
+                sticker_id: None,
             },
         )
         .await

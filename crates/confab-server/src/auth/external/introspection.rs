@@ -11,6 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use confab_proto::ErrorCode;
+use reqwest::Method;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -18,6 +19,7 @@ use super::ExternalIdentity;
 use super::claims::{Claims, NO_SUBJECT};
 use super::upstream::{self, Endpoint};
 use crate::config::{ConfigError, ExternalAuthConfig};
+use crate::egress::Egress;
 use crate::error::{Error, Result};
 
 /// Cached answers beyond which expired ones are swept out; if live ones alone fill the cache,
@@ -32,7 +34,7 @@ type TokenHash = [u8; 32];
 
 pub(super) struct Introspector {
     endpoint: Endpoint,
-    http: reqwest::Client,
+    http: Egress,
     timeout: Duration,
     cache_ttl: Duration,
     /// HTTP Basic credentials of Confab at the endpoint.
@@ -62,11 +64,7 @@ impl Verdict {
 }
 
 impl Introspector {
-    pub fn new(
-        endpoint: Endpoint,
-        http: reqwest::Client,
-        config: &ExternalAuthConfig,
-    ) -> Result<Introspector, ConfigError> {
+    pub fn new(endpoint: Endpoint, http: Egress, config: &ExternalAuthConfig) -> Result<Introspector, ConfigError> {
         let client = match (&config.introspection_client_id, &config.introspection_client_secret) {
             (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
             (None, None) => None,
@@ -113,14 +111,14 @@ impl Introspector {
     async fn ask(&self, token: &str) -> Result<Map<String, Value>, String> {
         let mut request = self
             .http
-            .post(self.endpoint.url.clone())
+            .request(Method::POST, self.endpoint.url.clone())
             .timeout(self.timeout)
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&[("token", token), ("token_type_hint", "access_token")]);
         if let Some((id, secret)) = &self.client {
             request = request.basic_auth(id, Some(secret));
         }
-        let response = request.send().await.map_err(upstream::describe)?;
+        let response = self.http.send(request).await.map_err(|e| e.describe())?;
         let answer: Map<String, Value> = upstream::read_json(response, MAX_ANSWER_BYTES).await?;
         match answer.get("active") {
             Some(Value::Bool(_)) => Ok(answer),
@@ -307,7 +305,7 @@ mod tests {
                 config.introspection_client_secret = Some("s3cret".into());
             }
             tune(&mut config);
-            Setup { auth: ExternalAuth::new(&config, http()).unwrap(), calls }
+            Setup { auth: ExternalAuth::new(&config, &http()).unwrap(), calls }
         }
 
         fn calls(&self) -> usize {
@@ -414,7 +412,7 @@ mod tests {
         assert_eq!(setup.calls(), 4, "failures are asked again");
 
         let nobody_there = ExternalAuthConfig { introspection_url: Some("http://127.0.0.1:9/x".into()), ..config() };
-        let auth = ExternalAuth::new(&nobody_there, http()).unwrap();
+        let auth = ExternalAuth::new(&nobody_there, &http()).unwrap();
         assert_eq!(auth.verify("good").await.unwrap_err().code(), ErrorCode::AuthProviderUnavailable);
     }
 
@@ -425,7 +423,7 @@ mod tests {
             introspection_client_id: Some("confab".into()),
             ..config()
         };
-        assert!(matches!(ExternalAuth::new(&config, http()), Err(ConfigError::Invalid(_))));
+        assert!(matches!(ExternalAuth::new(&config, &http()), Err(ConfigError::Invalid(_))));
     }
 
     #[test]

@@ -12,11 +12,13 @@ use std::time::{Duration, Instant};
 use confab_proto::ErrorCode;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
+use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::upstream::{self, Endpoint};
 use crate::config::ExternalAuthConfig;
+use crate::egress::Egress;
 use crate::error::{Error, Result};
 
 /// Far more than any real key set; a bigger answer is refused rather than buffered.
@@ -24,7 +26,7 @@ const MAX_JWKS_BYTES: usize = 256 * 1024;
 
 pub(super) struct JwksCache {
     endpoint: Endpoint,
-    http: reqwest::Client,
+    http: Egress,
     timeout: Duration,
     max_age: Duration,
     min_refetch: Duration,
@@ -84,7 +86,7 @@ impl State {
 }
 
 impl JwksCache {
-    pub fn new(endpoint: Endpoint, http: reqwest::Client, config: &ExternalAuthConfig) -> JwksCache {
+    pub fn new(endpoint: Endpoint, http: Egress, config: &ExternalAuthConfig) -> JwksCache {
         JwksCache {
             endpoint,
             http,
@@ -143,8 +145,8 @@ impl JwksCache {
     }
 
     async fn fetch(&self) -> Result<Vec<Key>, String> {
-        let request = self.http.get(self.endpoint.url.clone()).timeout(self.timeout);
-        let response = request.send().await.map_err(upstream::describe)?;
+        let request = self.http.request(Method::GET, self.endpoint.url.clone()).timeout(self.timeout);
+        let response = self.http.send(request).await.map_err(|e| e.describe())?;
         let set: LooseKeySet = upstream::read_json(response, MAX_JWKS_BYTES).await?;
         Ok(set.keys.into_iter().filter_map(usable_key).collect())
     }
@@ -251,7 +253,7 @@ mod tests {
         fn auth(&self, tune: impl FnOnce(&mut ExternalAuthConfig)) -> ExternalAuth {
             let mut config = ExternalAuthConfig { jwks_url: Some(self.url.clone()), ..config() };
             tune(&mut config);
-            ExternalAuth::new(&config, http()).unwrap()
+            ExternalAuth::new(&config, &http()).unwrap()
         }
     }
 
@@ -395,7 +397,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/jwks", listener.local_addr().unwrap());
         drop(listener); // nothing listens there now
-        let auth = ExternalAuth::new(&ExternalAuthConfig { jwks_url: Some(url), ..config() }, http()).unwrap();
+        let auth = ExternalAuth::new(&ExternalAuthConfig { jwks_url: Some(url), ..config() }, &http()).unwrap();
         assert_eq!(code(&auth, &rs256(Some("rsa-1"), "a")).await, ErrorCode::AuthProviderUnavailable);
     }
 

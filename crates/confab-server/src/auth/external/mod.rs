@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::auth::jwt;
 use crate::config::{ConfigError, ExternalAuthConfig};
+use crate::egress::Egress;
 use crate::error::{Error, Result};
 use claims::Claims;
 use introspection::Introspector;
@@ -67,14 +68,19 @@ enum Verifier {
     Introspection(Introspector),
 }
 
+fn trusting(egress: &Egress, url: &str) -> Result<Egress, ConfigError> {
+    egress.trusting([url]).map_err(|e| ConfigError::Invalid(format!("cannot build the HTTP client: {e}")))
+}
+
 /// Algorithms a JWKS key may verify: Confab accepts RSA and Ed25519 keys from a key set.
 const JWKS_ALGORITHMS: [Algorithm; 2] = [Algorithm::RS256, Algorithm::EdDSA];
 
 impl ExternalAuth {
     /// Builds the verifier from a validated configuration (`Config::validate` ensures exactly one
     /// key source; were there several, the first of secret, public key, JWKS, introspection wins).
-    /// `http` is used for the JWKS and introspection endpoints.
-    pub fn new(config: &ExternalAuthConfig, http: reqwest::Client) -> Result<ExternalAuth, ConfigError> {
+    /// The JWKS and introspection endpoints are reached through `egress`, trusting the
+    /// configured endpoint's host (it is often on the internal network) and nothing more.
+    pub fn new(config: &ExternalAuthConfig, egress: &Egress) -> Result<ExternalAuth, ConfigError> {
         let verifier = if let Some(secret) = &config.hs256_secret {
             let key = DecodingKey::from_secret(secret.as_bytes());
             Verifier::Key { rules: JwtRules::new(config)?, key, algorithm: Algorithm::HS256 }
@@ -83,9 +89,11 @@ impl ExternalAuth {
             Verifier::Key { rules: JwtRules::new(config)?, key, algorithm }
         } else if let Some(url) = &config.jwks_url {
             let endpoint = Endpoint::parse(url, "jwks_url")?;
+            let http = trusting(egress, url)?;
             Verifier::Jwks { rules: JwtRules::new(config)?, keys: JwksCache::new(endpoint, http, config) }
         } else if let Some(url) = &config.introspection_url {
             let endpoint = Endpoint::parse(url, "introspection_url")?;
+            let http = trusting(egress, url)?;
             Verifier::Introspection(Introspector::new(endpoint, http, config)?)
         } else {
             return Err(ConfigError::Invalid("auth.external needs a key source".into()));
@@ -250,13 +258,13 @@ pub(super) mod tests {
         }
     }
 
-    pub fn http() -> reqwest::Client {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        reqwest::Client::new()
+    /// The guard of a server that trusts nothing but what it is configured with.
+    pub fn http() -> crate::egress::Egress {
+        crate::egress::Egress::new(Vec::new(), std::sync::Arc::new(crate::egress::SystemLookup)).unwrap()
     }
 
     fn hs256_auth() -> ExternalAuth {
-        ExternalAuth::new(&ExternalAuthConfig { hs256_secret: Some(SECRET.into()), ..config() }, http()).unwrap()
+        ExternalAuth::new(&ExternalAuthConfig { hs256_secret: Some(SECRET.into()), ..config() }, &http()).unwrap()
     }
 
     fn hs256(claims: &Value) -> String {
@@ -336,7 +344,7 @@ pub(super) mod tests {
     async fn an_rsa_key_accepts_rs256_only() {
         let auth = ExternalAuth::new(
             &ExternalAuthConfig { public_key_pem: Some(fixture("rsa_public.pem")), ..config() },
-            http(),
+            &http(),
         )
         .unwrap();
         let good = sign(Algorithm::RS256, None, &claims("r"), &rsa_key("rsa_private.pem"));
@@ -364,7 +372,7 @@ pub(super) mod tests {
     async fn an_ed25519_key_accepts_eddsa_only() {
         let auth = ExternalAuth::new(
             &ExternalAuthConfig { public_key_pem: Some(fixture("ed25519_public.pem")), ..config() },
-            http(),
+            &http(),
         )
         .unwrap();
         assert_eq!(auth.verify(&sign(Algorithm::EdDSA, None, &claims("e"), &ed_key())).await.unwrap().subject, "e");
@@ -403,7 +411,7 @@ pub(super) mod tests {
         let bad_url = ExternalAuthConfig { jwks_url: Some("jwks.json".into()), ..config() };
         let nothing = config();
         for bad in [not_a_key, private_instead, no_audience, bad_url, nothing] {
-            assert!(matches!(ExternalAuth::new(&bad, http()), Err(ConfigError::Invalid(_))), "{bad:?}");
+            assert!(matches!(ExternalAuth::new(&bad, &http()), Err(ConfigError::Invalid(_))), "{bad:?}");
         }
     }
 }

@@ -59,18 +59,7 @@ pub(super) async fn read_json<T: DeserializeOwned>(
 
 /// A transport failure in words, with its causes but without the URL.
 pub(super) fn describe(err: reqwest::Error) -> String {
-    if err.is_timeout() {
-        return "timed out".to_owned();
-    }
-    let err = err.without_url();
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    crate::egress::EgressError::Request(err.without_url()).describe()
 }
 
 #[cfg(test)]

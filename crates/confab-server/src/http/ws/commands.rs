@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use confab_proto::frames::{Ack, Command, IncomingFrame, MAX_FRAME_ID_LEN};
-use confab_proto::rest::{Message, SendInvitationRequest, SendMessageRequest};
+use confab_proto::rest::{EditMessageRequest, Message, SendInvitationRequest, SendMessageRequest};
 use confab_proto::{ApiError, ErrorCode};
 
 use crate::app::App;
@@ -87,12 +87,16 @@ async fn dispatch(app: &Arc<App>, principal: Principal, command: Command) -> Res
                 client_id: send.client_id,
                 reply_to: send.reply_to,
                 attachments: send.attachments,
+                tones: send.tones,
+                literal: send.literal,
+                sticker_id: send.sticker_id,
             };
             let sent = messages.send(principal, send.conversation_id, req).await?;
             Ok(message(sent.message))
         }
         Command::EditMessage(e) => {
-            messages.edit(principal, e.conversation_id, e.message_id, &e.body).await.map(message)
+            let req = EditMessageRequest { body: e.body, tones: e.tones, literal: e.literal };
+            messages.edit(principal, e.conversation_id, e.message_id, &req).await.map(message)
         }
         Command::DeleteMessage(m) => messages.delete(principal, m.conversation_id, m.message_id).await.map(message),
         Command::AddReaction(r) => {
