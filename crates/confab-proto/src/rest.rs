@@ -863,6 +863,93 @@ pub struct Sticker {
     pub height: u32,
 }
 
+/// A sticker pack of the server (`GET /api/v1/sticker-packs`). Close to Matrix's MSC2545 image
+/// packs: `name` is its `display_name`, each sticker's `shortcode` its key, `body` and the
+/// image's size its `body` and `info`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StickerPack {
+    pub id: StickerPackId,
+    pub name: String,
+    /// In the order they were added.
+    pub stickers: Vec<Sticker>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// `GET /api/v1/sticker-packs`
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct StickerPackList {
+    pub packs: Vec<StickerPack>,
+    /// Whether the caller manages the server's packs (one of its sticker admins).
+    pub can_manage: bool,
+}
+
+/// `POST /api/v1/sticker-packs`
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateStickerPackRequest {
+    /// 1–64 characters.
+    #[schema(min_length = 1, max_length = 64)]
+    pub name: String,
+}
+
+/// `POST /api/v1/sticker-packs/{pack_id}/stickers`: a sticker whose image is a complete
+/// attachment upload of the caller (PNG, JPEG, GIF or WebP; at most 512 KB and 512 × 512).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddStickerRequest {
+    /// `[a-z0-9_-]{1,32}`, unique in the pack.
+    #[schema(min_length = 1, max_length = 32, pattern = "^[a-z0-9_-]{1,32}$")]
+    pub shortcode: String,
+    /// What it shows, for screen readers and text-only clients: 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
+    pub body: String,
+    pub upload_id: UploadId,
+}
+
+/// Whether the server offers GIF search (`GET /api/v1/gifs/provider`).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct GifProvider {
+    pub enabled: bool,
+    /// What the provider asks to be shown beside its results (`Powered by Tenor`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<String>,
+}
+
+/// `GET /api/v1/gifs`
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GifQuery {
+    /// What to look for (at most 100 characters); empty or absent: what is featured.
+    #[serde(default)]
+    #[param(max_length = 100)]
+    pub q: Option<String>,
+    /// `next` of the previous page.
+    #[serde(default)]
+    #[param(max_length = 200)]
+    pub pos: Option<String>,
+}
+
+/// A GIF found by the provider. `url` is a preview served by this server (the provider never
+/// sees who looks at it); `POST /api/v1/gifs/{id}/upload` makes the GIF itself an upload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Gif {
+    pub id: String,
+    pub title: String,
+    pub url: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// `GET /api/v1/gifs`
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct GifPage {
+    pub results: Vec<Gif>,
+    /// Pass as `pos` for the next page; absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
 /// The quoted original of a reply.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReplyQuote {

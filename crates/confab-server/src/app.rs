@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::conversations::Conversations;
+use crate::gifs::Gifs;
 use crate::hub::Hub;
 use crate::invitations::Invitations;
 use crate::limits::Traffic;
@@ -17,6 +18,7 @@ use crate::notifications::Notifications;
 use crate::people::{Blocks, Contacts};
 use crate::presence::Presence;
 use crate::shutdown::Shutdown;
+use crate::stickers::Stickers;
 use crate::store::Store;
 use crate::sync::Sync;
 use crate::tasks::Tasks;
@@ -36,6 +38,10 @@ pub struct App {
     /// Uploads, attachments, avatars (`media/`).
     pub media: Arc<Media>,
     pub notifications: Arc<Notifications>,
+    /// The server's sticker packs (`stickers/`).
+    pub stickers: Stickers,
+    /// GIF search through the configured provider; `None` without one (`gifs/`).
+    pub gifs: Option<Gifs>,
     pub sync: Sync,
     pub blocks: Arc<Blocks>,
     pub contacts: Contacts,

@@ -145,6 +145,8 @@ pub struct Config {
     pub egress: EgressConfig,
     pub previews: PreviewsConfig,
     pub tones: TonesConfig,
+    pub stickers: StickersConfig,
+    pub gifs: GifsConfig,
 }
 
 /// Every request Confab makes to another host (`egress/`, docs/security.md).
@@ -183,6 +185,54 @@ pub struct OembedProvider {
     /// Hosts whose links this provider describes (`youtube.com`, `www.youtube.com`).
     pub hosts: Vec<String>,
     pub endpoint: String,
+}
+
+/// Sticker packs (`stickers/`, docs/protocol.md "Stickers").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StickersConfig {
+    /// Usernames of the accounts that manage the server's packs. Until server roles exist,
+    /// this list is what makes someone a sticker admin.
+    pub admins: Vec<String>,
+    pub max_packs: u32,
+    pub max_per_pack: u32,
+}
+
+impl Default for StickersConfig {
+    fn default() -> Self {
+        StickersConfig { admins: Vec::new(), max_packs: 100, max_per_pack: 200 }
+    }
+}
+
+/// GIF search through a Tenor-v2-compatible provider (`gifs/`, docs/protocol.md "GIFs"): the
+/// server asks it, so users' queries and addresses never reach it. Off without `provider_url`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GifsConfig {
+    /// The API root: `https://tenor.googleapis.com/v2`.
+    pub provider_url: Option<String>,
+    pub api_key: String,
+    /// Sent as `client_key`, which the provider uses to tell integrations apart.
+    pub client_key: String,
+    /// `off`, `low`, `medium` or `high` (Tenor's `contentfilter`).
+    pub content_filter: String,
+    /// Shown under the results, as the provider's terms ask.
+    pub attribution: String,
+    /// Results per page (1–50).
+    pub limit: u32,
+}
+
+impl Default for GifsConfig {
+    fn default() -> Self {
+        GifsConfig {
+            provider_url: None,
+            api_key: String::new(),
+            client_key: "confab".into(),
+            content_filter: "medium".into(),
+            attribution: "Powered by Tenor".into(),
+            limit: 24,
+        }
+    }
 }
 
 /// Tone indicators (`messages/tones.rs`): the built-in list plus the host app's own.
@@ -599,6 +649,8 @@ impl Default for Config {
             egress: EgressConfig::default(),
             previews: PreviewsConfig::default(),
             tones: TonesConfig::default(),
+            stickers: StickersConfig::default(),
+            gifs: GifsConfig::default(),
         }
     }
 }
@@ -778,6 +830,19 @@ impl Config {
             if !provider.endpoint.starts_with("https://") && !provider.endpoint.starts_with("http://") {
                 return invalid("previews.oembed: endpoint must be an http or https URL");
             }
+        }
+        if let Some(url) = &self.gifs.provider_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return invalid("gifs.provider_url must be an http or https URL");
+        }
+        if !(1..=50).contains(&self.gifs.limit)
+            || !["off", "low", "medium", "high"].contains(&self.gifs.content_filter.as_str())
+        {
+            return invalid("gifs: limit is 1–50 and content_filter one of off, low, medium, high");
+        }
+        if self.stickers.max_packs == 0 || self.stickers.max_per_pack == 0 {
+            return invalid("stickers: max_packs and max_per_pack must be at least 1");
         }
         if self.notifications.webhook_url.is_some() && self.notifications.secret.as_ref().is_none_or(|s| s.len() < 16) {
             return invalid("notifications: a webhook_url needs a secret of at least 16 bytes");

@@ -53,8 +53,9 @@ impl Renderer {
     }
 
     /// Renders a sticker message just stored: its sticker was read when the send checked it.
-    pub fn new_sticker_message(&self, row: MessageRow, sticker: &StickerRow) -> Message {
-        to_wire(row, Carried { sticker: Some(self.sticker(sticker)), ..Carried::default() })
+    pub fn new_sticker_message(&self, row: MessageRow, replied: Option<&MessageRow>, sticker: &StickerRow) -> Message {
+        let reply = row.reply_to.map(|id| quote(id, replied));
+        to_wire(row, Carried { reply, sticker: Some(self.sticker(sticker)), ..Carried::default() })
     }
 
     /// A sticker with its capability URL (none once its pack is deleted).

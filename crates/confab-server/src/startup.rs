@@ -12,6 +12,7 @@ use crate::auth::external::ExternalAuth;
 use crate::config::{Config, ConfigError, StorageKind};
 use crate::conversations::{ConversationDeps, Conversations};
 use crate::egress::{Egress, SystemLookup};
+use crate::gifs::Gifs;
 use crate::http;
 use crate::hub::Hub;
 use crate::hub::bus::{Bus, Invalidation};
@@ -30,6 +31,7 @@ use crate::presence::Presence;
 use crate::previews::{PreviewDeps, Previews};
 use crate::render::Renderer;
 use crate::shutdown::{self, ShutdownTrigger};
+use crate::stickers::Stickers;
 use crate::store::{Store, StoreError};
 use crate::sync::Sync;
 use crate::tasks::Tasks;
@@ -228,6 +230,16 @@ impl Application {
             },
             config.limits.max_message_chars,
         ));
+        let stickers = Stickers::new(
+            store.clone(),
+            ids.clone(),
+            users.clone(),
+            media.clone(),
+            render.clone(),
+            config.stickers.clone(),
+        );
+        let gifs = Gifs::new(&config.gifs, &egress, media.clone(), &token_secret)
+            .map_err(|e| StartError::Other(e.to_string()))?;
         if config.previews.enabled {
             let deps = PreviewDeps { store: store.clone(), egress, media: media.clone(), messages: messages.clone() };
             Previews::start(deps, config.previews.clone(), preview_jobs, &tasks);
@@ -292,6 +304,8 @@ impl Application {
             invitations,
             media,
             notifications,
+            stickers,
+            gifs,
             sync,
             blocks,
             contacts,

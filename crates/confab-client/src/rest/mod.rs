@@ -4,6 +4,7 @@
 
 mod accounts;
 mod conversations;
+mod expression;
 mod invitations;
 mod media;
 mod messages;

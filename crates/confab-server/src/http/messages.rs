@@ -160,7 +160,7 @@ pub async fn sync(
 /// Take the link previews off your own message, for good (an edit does not bring them back).
 #[utoipa::path(delete, path = "/api/v1/conversations/{id}/messages/{message_id}/previews", tag = "messages", security(("bearer" = [])),
     params(("id" = String, Path), ("message_id" = String, Path)),
-    responses((status = 200, body = Message), (status = 404, description = "not_found: no such message of yours", body = ErrorBody)))]
+    responses((status = 200, body = Message), (status = 403, description = "forbidden: not the author", body = ErrorBody), (status = 404, description = "not_found: no such message", body = ErrorBody)))]
 pub async fn remove_previews(
     State(app): State<Arc<App>>,
     Authenticated(me): Authenticated,

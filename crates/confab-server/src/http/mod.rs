@@ -5,6 +5,7 @@ mod accounts;
 mod conversations;
 pub mod error;
 mod extract;
+mod gifs;
 mod health;
 mod invitations;
 mod media;
@@ -12,6 +13,7 @@ mod messages;
 mod metrics;
 mod people;
 mod serve;
+mod stickers;
 mod uploads;
 mod web;
 pub mod ws;
@@ -53,6 +55,8 @@ pub use serve::serve;
         (name = "people", description = "Contacts, blocks, restrictions, presence"),
         (name = "invitations", description = "Invitations to the host app's activities"),
         (name = "uploads", description = "Resumable uploads (tus 1.0.0), attachments, avatars, and serving files"),
+        (name = "stickers", description = "The server's sticker packs, managed by its sticker admins"),
+        (name = "gifs", description = "GIF search through the server's provider, which never sees users"),
         (name = "notifications", description = "The notification feed and unread counts"),
         (name = "gateway", description = "WebSocket connection"),
         (name = "operations", description = "Health, readiness and Prometheus metrics"),
@@ -169,6 +173,14 @@ fn api() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(media::avatar))
         .routes(routes!(media::set_my_avatar, media::remove_my_avatar))
         .routes(routes!(media::set_group_avatar, media::remove_group_avatar))
+        .routes(routes!(stickers::packs, stickers::create_pack))
+        .routes(routes!(stickers::delete_pack))
+        .routes(routes!(stickers::add_sticker))
+        .routes(routes!(stickers::remove_sticker))
+        .routes(routes!(gifs::provider))
+        .routes(routes!(gifs::search))
+        .routes(routes!(gifs::preview))
+        .routes(routes!(gifs::upload))
         .routes(routes!(ws::upgrade))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

@@ -19,7 +19,7 @@ use confab_proto::rest::{
     ConversationKind, EditMessageRequest, HistoryQuery, Message, MessageEdit, MessageEditList, MessageKind,
     MessagePage, PinList, Role, SendMessageRequest, SystemEvent,
 };
-use confab_proto::{ConversationId, ErrorCode, MessageId, UploadId, UserId};
+use confab_proto::{ConversationId, ErrorCode, MessageId, StickerId, UploadId, UserId};
 
 use crate::render::{self, Renderer};
 pub use body::MAX_CLIENT_ID_LEN;
@@ -35,7 +35,8 @@ use crate::media::Media;
 use crate::notifications::Notifications;
 use crate::people::Blocks;
 use crate::store::{
-    AttachmentRow, ChangeOutcome, EditedText, HistoryRange, MessageRow, NewMessage, NewPreview, SendOutcome, Store,
+    AttachmentRow, ChangeOutcome, EditedText, HistoryRange, MessageRow, NewMessage, NewPreview, SendOutcome,
+    StickerRow, Store,
 };
 use crate::tasks::Tasks;
 use crate::timeline::Timeline;
@@ -142,7 +143,13 @@ impl Messages {
     ) -> Result<Sent> {
         let membership = self.conversations.membership(principal.user_id, conversation).await?;
         self.check_direct(&membership, principal.user_id).await?;
-        body::check_body(&req.body, self.max_chars, !req.attachments.is_empty())?;
+        let sticker = match req.sticker_id {
+            Some(id) => Some(self.sticker(&req, id).await?),
+            None => {
+                body::check_body(&req.body, self.max_chars, !req.attachments.is_empty())?;
+                None
+            }
+        };
         let (text, tones) = self.tones.apply(&req.body, &req.tones, req.literal)?;
         let tones = tones::stored(&tones);
         let attachments = self.media.attachable(principal.user_id, &req.attachments).await?;
@@ -161,13 +168,13 @@ impl Messages {
             id: self.ids.next(),
             conversation_id: conversation,
             sender_id: principal.user_id,
-            kind: MessageKind::Text,
+            kind: if sticker.is_some() { MessageKind::Sticker } else { MessageKind::Text },
             body: text,
             client_id: req.client_id.as_deref(),
             reply_to: req.reply_to,
             mentions: mentions.as_deref(),
             tones: tones.as_deref(),
-            sticker_id: None,
+            sticker_id: req.sticker_id,
             system: None,
             created_at: now_ms(),
         };
@@ -182,7 +189,10 @@ impl Messages {
         match queued.committed().await? {
             SendOutcome::Created(row) => {
                 self.hub.metrics().messages_stored(1);
-                let message = self.render.new_message(row, replied.as_ref(), &[]);
+                let message = match &sticker {
+                    Some(sticker) => self.render.new_sticker_message(row, replied.as_ref(), sticker),
+                    None => self.render.new_message(row, replied.as_ref(), &[]),
+                };
                 place.turn().await;
                 self.publish(&membership, message.clone(), Event::MessageCreated).await?;
                 drop(place);
@@ -196,6 +206,17 @@ impl Messages {
                 Ok(Sent { message: self.for_caller(principal.user_id, message).await?, created: false })
             }
         }
+    }
+
+    /// The sticker a send names: one in place in a pack, and nothing else in the message.
+    async fn sticker(&self, req: &SendMessageRequest, id: StickerId) -> Result<StickerRow> {
+        if !req.body.is_empty() || !req.attachments.is_empty() || !req.tones.is_empty() {
+            return Err(Error::invalid(
+                ErrorCode::InvalidSticker,
+                "a sticker message has no body, attachments or tone indicators",
+            ));
+        }
+        crate::stickers::sendable(&self.store, id).await
     }
 
     /// A send that carries files: its own transaction, which also marks the uploads used (the
@@ -282,6 +303,10 @@ impl Messages {
         id: MessageId,
     ) -> Result<Message> {
         let membership = self.conversations.membership(principal.user_id, conversation).await?;
+        let original = self.store.message_in(conversation, id).await?.ok_or(Error::NotFound("message"))?;
+        if original.sender_id != principal.user_id {
+            return Err(Error::Forbidden("only its author may remove a message's previews".into()));
+        }
         let _in_order = self.timeline.lock(conversation).await;
         let now = now_ms();
         let row = self

@@ -123,9 +123,13 @@ impl Notifications {
                 NotificationLevel::All => true,
             };
             if allowed {
-                let excerpt = match &message.invitation {
-                    Some(invitation) => invitation.label.clone(),
-                    None => message.body.chars().take(EXCERPT_CHARS).collect(),
+                let excerpt = match (&message.invitation, &message.sticker) {
+                    (Some(invitation), _) => invitation.label.clone(),
+                    // A sticker says what it shows: "[sticker] a waving cat".
+                    (None, Some(sticker)) => {
+                        format!("[sticker] {}", sticker.body).chars().take(EXCERPT_CHARS).collect()
+                    }
+                    (None, None) => message.body.chars().take(EXCERPT_CHARS).collect(),
                 };
                 self.notify(Notice {
                     user: user_id,

@@ -12,21 +12,7 @@ use futures_util::future::BoxFuture;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-/// Counts every connection (and byte) that reaches it.
-async fn canary() -> (u16, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counted = hits.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            counted.fetch_add(1, Ordering::SeqCst);
-            let mut buf = [0u8; 1024];
-            let _ = socket.read(&mut buf).await;
-        }
-    });
-    (port, hits)
-}
+use crate::doubles::canary;
 
 /// A host the operator allowed: `/?<url>` redirects there, `/loop` to itself, `/ok` is a small
 /// page and `/big` two megabytes.

@@ -36,7 +36,8 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-fn png(width: u32, height: u32) -> Vec<u8> {
+/// A PNG of `width` × `height` with a gradient (so that it compresses as a picture does).
+pub fn png(width: u32, height: u32) -> Vec<u8> {
     let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
     let mut out = Cursor::new(Vec::new());
     image.write_to(&mut out, image::ImageFormat::Png).unwrap();
@@ -103,7 +104,7 @@ fn crc32(bytes: &[u8]) -> u32 {
 }
 
 /// A GIF of `frames` 1×1 frames.
-fn many_frames(frames: usize) -> Vec<u8> {
+pub fn many_frames(frames: usize) -> Vec<u8> {
     let mut out = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff".to_vec();
     for _ in 0..frames {
         out.extend_from_slice(b"\x21\xf9\x04\x00\x01\x00\x00\x00");
@@ -113,7 +114,7 @@ fn many_frames(frames: usize) -> Vec<u8> {
     out
 }
 
-async fn upload(user: &TestUser, bytes: &[u8], name: &str) -> Upload {
+pub async fn upload(user: &TestUser, bytes: &[u8], name: &str) -> Upload {
     user.client.upload(Bytes::copy_from_slice(bytes), &named(name)).await.expect("upload")
 }
 
