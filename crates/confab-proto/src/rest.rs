@@ -454,6 +454,21 @@ pub struct Theme {
     pub preset: Option<String>,
     pub light: Palette,
     pub dark: Palette,
+    /// A picture behind the timeline, served by this server. Clients draw it under the
+    /// palette's `background` at 85% opacity, so the contrast the server checked still holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<ThemeBackground>,
+}
+
+/// A theme's background picture: an image upload of the member who set it, re-encoded by the
+/// media pipeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ThemeBackground {
+    pub url: String,
+    pub width: u32,
+    pub height: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blurhash: Option<String>,
 }
 
 /// `PUT /api/v1/conversations/{id}/theme`: a preset by id, or both palettes.
@@ -461,8 +476,33 @@ pub struct Theme {
 #[serde(untagged, deny_unknown_fields)]
 #[allow(clippy::large_enum_variant)] // a request body, decoded once and dropped
 pub enum SetThemeRequest {
-    Preset { preset: String },
-    Custom { light: Palette, dark: Palette },
+    Preset {
+        preset: String,
+        /// A complete image upload of the caller's (purpose `attachment`) to put behind the
+        /// timeline.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        background_upload_id: Option<UploadId>,
+    },
+    Custom {
+        light: Palette,
+        dark: Palette,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        background_upload_id: Option<UploadId>,
+    },
+}
+
+impl SetThemeRequest {
+    /// A preset without a background picture.
+    pub fn preset(id: &str) -> SetThemeRequest {
+        SetThemeRequest::Preset { preset: id.into(), background_upload_id: None }
+    }
+
+    pub fn background_upload_id(&self) -> Option<UploadId> {
+        match self {
+            SetThemeRequest::Preset { background_upload_id, .. }
+            | SetThemeRequest::Custom { background_upload_id, .. } => *background_upload_id,
+        }
+    }
 }
 
 /// A theme the server offers (`GET /api/v1/themes`).

@@ -5,7 +5,8 @@
 
 use confab_proto::frames::{ConversationRemoved, Event, RemovalReason};
 use confab_proto::rest::{
-    AddMembersResponse, Conversation, Role, SetThemeRequest, SystemEvent, Theme, UpdateConversationRequest,
+    AddMembersResponse, Conversation, Role, SetThemeRequest, SystemEvent, Theme, ThemeBackground,
+    UpdateConversationRequest,
 };
 use confab_proto::{ConversationId, ErrorCode, MessageId, UploadId, UserId};
 
@@ -26,6 +27,8 @@ struct Change {
     avatar: Option<Option<String>>,
     avatar_upload: Option<(UploadId, UserId)>,
     theme: Option<Option<Theme>>,
+    /// With `theme`: the image upload its background was made from and its owner.
+    theme_upload: Option<(UploadId, UserId)>,
     link_previews: Option<bool>,
 }
 
@@ -67,11 +70,19 @@ impl Conversations {
         principal: Principal,
         id: ConversationId,
         req: Option<SetThemeRequest>,
+        background: Option<(ThemeBackground, UploadId)>,
     ) -> Result<Conversation> {
         let me = principal.user_id;
-        let theme = req.map(theme::resolve).transpose()?;
+        let mut theme = req.map(theme::resolve).transpose()?;
         self.authorize_settings(me, id).await?;
-        self.apply_update(me, id, Change { theme: Some(theme), ..Change::default() }).await?;
+        let theme_upload = match (&mut theme, background) {
+            (Some(theme), Some((picture, upload))) => {
+                theme.background = Some(picture);
+                Some((upload, me))
+            }
+            _ => None,
+        };
+        self.apply_update(me, id, Change { theme: Some(theme), theme_upload, ..Change::default() }).await?;
         self.get(principal, id).await
     }
 
@@ -94,7 +105,7 @@ impl Conversations {
     }
 
     async fn apply_update(&self, me: UserId, id: ConversationId, change: Change) -> Result<()> {
-        let Change { name, topic, avatar, avatar_upload, theme, link_previews } = change;
+        let Change { name, topic, avatar, avatar_upload, theme, theme_upload, link_previews } = change;
         let _in_order = self.timeline.lock(id).await;
         let current = self.store.conversation(id).await?.ok_or(Error::NotFound("conversation"))?;
         let mut events = Vec::new();
@@ -117,6 +128,7 @@ impl Conversations {
         let theme_json = theme.as_ref().map(|t| t.as_ref().map(|t| serde_json::to_string(t).unwrap_or_default()));
         if let Some(theme) = theme.filter(|t| *t != current_theme) {
             patch.theme = Some(theme_json.as_ref().and_then(|t| t.as_deref()));
+            patch.theme_upload = theme_upload;
             events.push(self.timeline.prepare(id, me, &SystemEvent::ThemeChanged { theme: theme.map(Box::new) }));
         }
         if let Some(enabled) = link_previews.filter(|on| *on != (current.link_previews != 0)) {
@@ -128,7 +140,7 @@ impl Conversations {
             if !self.store.update_group(id, &patch, &group_events).await? {
                 return Err(Error::invalid(
                     ErrorCode::InvalidAttachment,
-                    "upload_id is not a complete avatar upload of yours",
+                    "the upload is no longer a complete upload of yours of the kind asked for",
                 ));
             }
             self.announce(id, &events, &[]).await?;

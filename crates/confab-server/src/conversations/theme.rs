@@ -75,14 +75,14 @@ pub fn presets() -> Vec<ThemePreset> {
 /// The theme a request asks for, checked: a known preset, or two palettes that pass.
 pub fn resolve(req: SetThemeRequest) -> Result<Theme> {
     let theme = match req {
-        SetThemeRequest::Preset { preset } => {
+        SetThemeRequest::Preset { preset, .. } => {
             let (id, _, light, dark) = PRESETS.iter().find(|(id, ..)| *id == preset).ok_or_else(|| {
                 Error::invalid(ErrorCode::InvalidParameter, format!("{preset:?} is not one of the theme presets"))
             })?;
-            Theme { preset: Some((*id).to_owned()), light: palette(light), dark: palette(dark) }
+            Theme { preset: Some((*id).to_owned()), light: palette(light), dark: palette(dark), background: None }
         }
-        SetThemeRequest::Custom { light, dark } => {
-            Theme { preset: None, light: lowercase(light), dark: lowercase(dark) }
+        SetThemeRequest::Custom { light, dark, .. } => {
+            Theme { preset: None, light: lowercase(light), dark: lowercase(dark), background: None }
         }
     };
     check("light", &theme.light)?;
@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn every_preset_passes_its_own_rule() {
         for preset in presets() {
-            let theme = resolve(SetThemeRequest::Preset { preset: preset.id.clone() }).unwrap();
+            let theme = resolve(SetThemeRequest::preset(&preset.id)).unwrap();
             assert_eq!(theme.preset.as_deref(), Some(preset.id.as_str()));
         }
     }
@@ -182,12 +182,15 @@ mod tests {
             (Palette { accent: "#e0e8f0".into(), ..good.clone() }, "accent #e0e8f0 on background"),
         ];
         for (light, expected) in cases {
-            let err = resolve(SetThemeRequest::Custom { light, dark: presets()[0].dark.clone() }).unwrap_err();
+            let err =
+                resolve(SetThemeRequest::Custom { light, dark: presets()[0].dark.clone(), background_upload_id: None })
+                    .unwrap_err();
             assert_eq!(err.code(), ErrorCode::LowContrast);
             assert!(err.public_message().contains(expected), "{}", err.public_message());
         }
         let dark = Palette { text: "#222222".into(), ..presets()[0].dark.clone() };
-        let err = resolve(SetThemeRequest::Custom { light: good.clone(), dark }).unwrap_err();
+        let err =
+            resolve(SetThemeRequest::Custom { light: good.clone(), dark, background_upload_id: None }).unwrap_err();
         assert!(err.public_message().starts_with("dark: text"), "{}", err.public_message());
     }
 
@@ -196,14 +199,17 @@ mod tests {
         let good = presets()[0].light.clone();
         for bad in ["red", "#fff", "#12345g", "0b63ce", "#0b63ce00"] {
             let light = Palette { accent: bad.into(), ..good.clone() };
-            let err = resolve(SetThemeRequest::Custom { light, dark: good.clone() }).unwrap_err();
+            let err =
+                resolve(SetThemeRequest::Custom { light, dark: good.clone(), background_upload_id: None }).unwrap_err();
             assert_eq!(err.code(), ErrorCode::InvalidParameter, "{bad}");
         }
-        let err = resolve(SetThemeRequest::Preset { preset: "neon".into() }).unwrap_err();
+        let err = resolve(SetThemeRequest::preset("neon")).unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidParameter);
         // Colours are kept in lowercase, whatever the case they came in.
         let light = Palette { accent: "#0B63CE".into(), ..good.clone() };
-        let theme = resolve(SetThemeRequest::Custom { light, dark: presets()[0].dark.clone() }).unwrap();
+        let theme =
+            resolve(SetThemeRequest::Custom { light, dark: presets()[0].dark.clone(), background_upload_id: None })
+                .unwrap();
         assert_eq!(theme.light.accent, "#0b63ce");
     }
 }

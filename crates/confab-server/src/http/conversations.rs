@@ -171,17 +171,18 @@ pub async fn themes(Authenticated(_caller): Authenticated) -> axum::Json<ThemePr
 }
 
 /// Give the conversation a theme: a preset, or both palettes (a group's owner and admins;
-/// either member of a direct conversation). Below WCAG AA contrast: `low_contrast`.
+/// either member of a direct conversation), with a background picture from an image upload of
+/// the caller's if asked. Below WCAG AA contrast: `low_contrast`.
 #[utoipa::path(put, path = "/api/v1/conversations/{id}/theme", tag = "conversations", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = SetThemeRequest,
-    responses((status = 200, body = Conversation), (status = 400, description = "low_contrast, invalid_parameter", body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Conversation), (status = 400, description = "low_contrast, invalid_parameter, invalid_attachment (the background upload)", body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_theme(
     State(app): State<Arc<App>>,
     Authenticated(me): Authenticated,
     Path(id): Path<ConversationId>,
     Json(req): Json<SetThemeRequest>,
 ) -> Result<axum::Json<Conversation>, Error> {
-    Ok(axum::Json(app.conversations.set_theme(me, id, Some(req)).await?))
+    Ok(axum::Json(app.media.set_theme(me, id, Some(req)).await?))
 }
 
 /// Remove the conversation's theme: members' clients use their own colours again.
@@ -193,5 +194,5 @@ pub async fn remove_theme(
     Authenticated(me): Authenticated,
     Path(id): Path<ConversationId>,
 ) -> Result<axum::Json<Conversation>, Error> {
-    Ok(axum::Json(app.conversations.set_theme(me, id, None).await?))
+    Ok(axum::Json(app.media.set_theme(me, id, None).await?))
 }

@@ -24,7 +24,7 @@ use bytes::Bytes;
 use confab_proto::media::{
     Attachment, FileInfo, MAX_ATTACHMENTS, SetAvatarRequest, Upload, UploadPurpose, UploadState,
 };
-use confab_proto::rest::{Conversation, User};
+use confab_proto::rest::{Conversation, SetThemeRequest, ThemeBackground, User};
 use confab_proto::{ConversationId, ErrorCode, UploadId, UserId};
 use futures_util::{Stream, StreamExt};
 use tokio::sync::{Notify, Semaphore};
@@ -385,6 +385,40 @@ impl Media {
         let updated = self.conversations.set_avatar(principal, conversation, avatar).await?;
         self.sweep_now.notify_one();
         Ok(updated)
+    }
+
+    /// Sets (or with `None`, removes) a conversation's theme; a background picture named in the
+    /// request must be a complete image upload of the caller's, which the conversation takes.
+    pub async fn set_theme(
+        &self,
+        principal: Principal,
+        conversation: ConversationId,
+        req: Option<SetThemeRequest>,
+    ) -> Result<Conversation> {
+        let background = match req.as_ref().and_then(SetThemeRequest::background_upload_id) {
+            Some(id) => Some((self.theme_background(principal, id).await?, id)),
+            None => None,
+        };
+        let updated = self.conversations.set_theme(principal, conversation, req, background).await?;
+        self.sweep_now.notify_one(); // a background replaced may be unreferenced now
+        Ok(updated)
+    }
+
+    async fn theme_background(&self, principal: Principal, id: UploadId) -> Result<ThemeBackground> {
+        let upload = self.own_upload(principal, id).await?;
+        let file = match (upload.purpose, upload.state, upload.file_id) {
+            (UploadPurpose::Attachment, UploadState::Complete, Some(file)) => self.store.file(file).await?,
+            _ => None,
+        };
+        let not_usable = || {
+            Error::invalid(ErrorCode::InvalidAttachment, "background_upload_id is not a complete image upload of yours")
+        };
+        let file = file.ok_or_else(not_usable)?;
+        let dimension = |v: Option<i64>| v.and_then(|v| u32::try_from(v).ok());
+        let (Some(width), Some(height)) = (dimension(file.width), dimension(file.height)) else {
+            return Err(not_usable());
+        };
+        Ok(ThemeBackground { url: self.render.avatar_url(&file), width, height, blurhash: file.blurhash.clone() })
     }
 
     async fn avatar_url(&self, principal: Principal, id: UploadId) -> Result<String> {

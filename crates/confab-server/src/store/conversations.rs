@@ -63,8 +63,11 @@ pub struct GroupPatch<'a> {
     /// With `avatar_url`: the avatar upload it was made from and its owner (the member making
     /// the change), taken in the same transaction.
     pub avatar_upload: Option<(UploadId, UserId)>,
-    /// The theme's JSON; `Some(None)` removes it.
+    /// The theme's JSON; `Some(None)` removes it (and its background's file).
     pub theme: Option<Option<&'a str>>,
+    /// With `theme`: the image upload of its background and its owner, taken in the same
+    /// transaction; the conversation then holds the file.
+    pub theme_upload: Option<(UploadId, UserId)>,
     pub link_previews: Option<bool>,
 }
 
@@ -283,11 +286,27 @@ impl Store {
                 .await?;
         }
         if let Some(theme) = patch.theme {
-            sqlx::query("UPDATE conversations SET theme = $2 WHERE id = $1")
+            let file = match patch.theme_upload {
+                Some((upload, owner)) => match media::take_image_upload(&mut tx, upload, owner).await? {
+                    Some(file) => Some(file),
+                    None => return Ok(false),
+                },
+                None => None,
+            };
+            let old: Option<(Option<FileId>,)> =
+                sqlx::query_as("SELECT theme_file_id FROM conversations WHERE id = $1")
+                    .bind(Db(conversation_id))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            sqlx::query("UPDATE conversations SET theme = $2, theme_file_id = $3 WHERE id = $1")
                 .bind(Db(conversation_id))
                 .bind(theme)
+                .bind(file)
                 .execute(&mut *tx)
                 .await?;
+            if let Some((Some(old),)) = old {
+                media::release_files(&mut tx, &[old]).await?;
+            }
         }
         if let Some(on) = patch.link_previews {
             sqlx::query("UPDATE conversations SET link_previews = $2 WHERE id = $1")
@@ -333,13 +352,14 @@ impl Store {
         let mut tx = self.begin_write().await?;
         media::drop_attachments(&mut tx, "conversation_id", conversation_id.0).await?;
         super::previews::drop_previews(&mut tx, "conversation_id", conversation_id.0).await?;
-        let avatar: Option<(Option<FileId>,)> =
-            sqlx::query_as("SELECT avatar_file_id FROM conversations WHERE id = $1")
+        let held: Option<(Option<FileId>, Option<FileId>)> =
+            sqlx::query_as("SELECT avatar_file_id, theme_file_id FROM conversations WHERE id = $1")
                 .bind(Db(conversation_id))
                 .fetch_optional(&mut *tx)
                 .await?;
-        if let Some((Some(avatar),)) = avatar {
-            media::release_files(&mut tx, &[avatar]).await?;
+        if let Some((avatar, theme)) = held {
+            let files: Vec<FileId> = avatar.into_iter().chain(theme).collect();
+            media::release_files(&mut tx, &files).await?;
         }
         // Children first: SQLite enforces the cascades only with foreign_keys on, PostgreSQL always.
         for sql in [

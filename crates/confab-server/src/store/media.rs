@@ -477,6 +477,24 @@ pub(super) async fn drop_attachments(
 
 /// Takes a complete avatar upload of `owner` for a new avatar: the upload row goes, its
 /// reference on the file passes to the avatar. `None` when there is no such upload.
+/// Takes a complete attachment upload that is an image (a theme's background): the upload row
+/// goes and its reference on the file passes to the caller's row.
+pub(super) async fn take_image_upload(
+    tx: &mut Transaction<'static, Any>,
+    upload: UploadId,
+    owner: UserId,
+) -> Result<Option<FileId>, StoreError> {
+    let taken: Option<(Option<FileId>,)> = sqlx::query_as(
+        "DELETE FROM uploads WHERE id = $1 AND owner_id = $2 AND state = 'complete' AND purpose = 'attachment' \
+         AND file_id IN (SELECT id FROM files WHERE width IS NOT NULL) RETURNING file_id",
+    )
+    .bind(Db(upload))
+    .bind(Db(owner))
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(taken.and_then(|(f,)| f))
+}
+
 pub(super) async fn take_avatar_upload(
     tx: &mut Transaction<'static, Any>,
     upload: UploadId,

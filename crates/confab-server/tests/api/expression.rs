@@ -130,7 +130,7 @@ async fn themes_are_checked_kept_in_history_and_live() {
 
     let presets = member.client.themes().await.unwrap().presets;
     assert!(presets.len() >= 4 && presets.iter().any(|p| p.id == "ocean"));
-    let themed = owner.client.set_theme(group, &SetThemeRequest::Preset { preset: "ocean".into() }).await.unwrap();
+    let themed = owner.client.set_theme(group, &SetThemeRequest::preset("ocean")).await.unwrap();
     let theme = themed.theme.clone().expect("the theme is set");
     assert_eq!(theme.preset.as_deref(), Some("ocean"));
     assert_eq!(theme.light, presets.iter().find(|p| p.id == "ocean").unwrap().light);
@@ -151,7 +151,11 @@ async fn themes_are_checked_kept_in_history_and_live() {
     assert!(audit.entries.iter().any(|e| e.action == "theme_changed"));
 
     // A custom theme below AA is refused with the pair named; nothing changes.
-    let unreadable = SetThemeRequest::Custom { light: palette("#9a9a9a", "#ffffff"), dark: theme.dark.clone() };
+    let unreadable = SetThemeRequest::Custom {
+        light: palette("#9a9a9a", "#ffffff"),
+        dark: theme.dark.clone(),
+        background_upload_id: None,
+    };
     let refused = owner.client.set_theme(group, &unreadable).await;
     let err = assert_api_error(refused, 400, ErrorCode::LowContrast);
     assert!(err.message.contains("light: text #9a9a9a on background #ffffff"), "{}", err.message);
@@ -159,14 +163,18 @@ async fn themes_are_checked_kept_in_history_and_live() {
     assert_eq!(member.client.history(group, &Default::default()).await.unwrap().messages.len(), history.len());
 
     // A readable custom theme is taken; members without the permission may not change it.
-    let custom = SetThemeRequest::Custom { light: palette("#1a1a1a", "#FFFFFF"), dark: theme.dark.clone() };
+    let custom = SetThemeRequest::Custom {
+        light: palette("#1a1a1a", "#FFFFFF"),
+        dark: theme.dark.clone(),
+        background_upload_id: None,
+    };
     let set = owner.client.set_theme(group, &custom).await.unwrap().theme.unwrap();
     assert_eq!((set.preset, set.light.background.as_str()), (None, "#ffffff"));
-    let forbidden = member.client.set_theme(group, &SetThemeRequest::Preset { preset: "rose".into() }).await;
+    let forbidden = member.client.set_theme(group, &SetThemeRequest::preset("rose")).await;
     assert_api_error(forbidden, 403, ErrorCode::Forbidden);
     assert_api_error(member.client.remove_theme(group).await, 403, ErrorCode::Forbidden);
     owner.client.set_role(group, member.id(), Role::Admin).await.unwrap();
-    member.client.set_theme(group, &SetThemeRequest::Preset { preset: "rose".into() }).await.unwrap();
+    member.client.set_theme(group, &SetThemeRequest::preset("rose")).await.unwrap();
 
     // Removing it is a change too; removing nothing is none.
     let removed = owner.client.remove_theme(group).await.unwrap();
@@ -176,7 +184,7 @@ async fn themes_are_checked_kept_in_history_and_live() {
     owner.client.remove_theme(group).await.unwrap();
     assert_eq!(member.client.history(group, &Default::default()).await.unwrap().messages.len(), entries.len());
     assert_api_error(
-        owner.client.set_theme(group, &SetThemeRequest::Preset { preset: "neon".into() }).await,
+        owner.client.set_theme(group, &SetThemeRequest::preset("neon")).await,
         400,
         ErrorCode::InvalidParameter,
     );
@@ -187,7 +195,7 @@ async fn either_member_of_a_direct_conversation_sets_its_theme_and_previews() {
     let app = spawn_app().await;
     let (alice, bob, eve) = (app.user("alice").await, app.user("bob").await, app.user("eve").await);
     let dm = alice.dm_with(&bob).await.id;
-    let themed = bob.client.set_theme(dm, &SetThemeRequest::Preset { preset: "forest".into() }).await.unwrap();
+    let themed = bob.client.set_theme(dm, &SetThemeRequest::preset("forest")).await.unwrap();
     assert_eq!(themed.theme.unwrap().preset.as_deref(), Some("forest"));
     assert!(themed.link_previews);
     let off = UpdateConversationRequest { link_previews: Some(false), ..Default::default() };
@@ -198,6 +206,49 @@ async fn either_member_of_a_direct_conversation_sets_its_theme_and_previews() {
     // A DM still has no name; outsiders see nothing.
     let rename = UpdateConversationRequest { name: Some("Us".into()), ..Default::default() };
     assert_api_error(alice.client.update_conversation(dm, &rename).await, 403, ErrorCode::Forbidden);
-    let outsider = eve.client.set_theme(dm, &SetThemeRequest::Preset { preset: "rose".into() }).await;
+    let outsider = eve.client.set_theme(dm, &SetThemeRequest::preset("rose")).await;
     assert_api_error(outsider, 404, ErrorCode::NotFound);
+}
+
+#[tokio::test]
+async fn a_theme_takes_a_background_picture_from_an_image_upload() {
+    let app = spawn_app().await;
+    let (owner, member) = (app.user("owner").await, app.user("member").await);
+    let group = owner
+        .client
+        .create_conversation(&CreateConversationRequest::group("Club", vec![member.id()]))
+        .await
+        .unwrap()
+        .id;
+    let mut members = member.connect().await;
+    let with = |upload| SetThemeRequest::Preset { preset: "ocean".into(), background_upload_id: Some(upload) };
+
+    // Refused: someone else's upload (not found, as every upload of theirs), a file that is not
+    // an image. Nothing changes.
+    let theirs = crate::media::upload(&member, &crate::media::png(40, 40), "m.png").await;
+    assert_api_error(owner.client.set_theme(group, &with(theirs.id)).await, 404, ErrorCode::NotFound);
+    let notes = crate::media::upload(&owner, b"just text", "notes.txt").await;
+    assert_api_error(owner.client.set_theme(group, &with(notes.id)).await, 400, ErrorCode::InvalidAttachment);
+    assert!(member.client.conversation(group).await.unwrap().theme.is_none());
+
+    let picture = crate::media::upload(&owner, &crate::media::png(800, 400), "beach.png").await;
+    let themed = owner.client.set_theme(group, &with(picture.id)).await.unwrap();
+    let background = themed.theme.unwrap().background.expect("the picture");
+    assert_eq!((background.width, background.height), (800, 400));
+    assert!(background.blurhash.is_some());
+    let live = first_event(&mut members, Duration::from_secs(5), |e| match e {
+        Event::ConversationUpdated(c) if c.id == group => c.theme.and_then(|t| t.background),
+        _ => None,
+    })
+    .await;
+    assert_eq!(live.as_ref(), Some(&background), "members get it live");
+    let served = reqwest::get(format!("{}{}", app.base_url, background.url)).await.unwrap();
+    assert_eq!((served.status().as_u16(), served.headers()["content-type"].to_str().unwrap()), (200, "image/png"));
+
+    // The upload was taken; a theme without a picture lets the old one go.
+    assert_api_error(owner.client.set_theme(group, &with(picture.id)).await, 404, ErrorCode::NotFound);
+    owner.client.set_theme(group, &SetThemeRequest::preset("ocean")).await.unwrap();
+    let now = member.client.conversation(group).await.unwrap().theme.unwrap();
+    assert!(now.background.is_none());
+    until_gone(&format!("{}{}", app.base_url, background.url)).await;
 }

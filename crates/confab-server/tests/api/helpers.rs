@@ -314,3 +314,16 @@ pub fn metric(text: &str, series: &str) -> f64 {
         .parse()
         .expect("a number")
 }
+
+/// Waits until `url` (a released file's) answers 404: the media sweep, woken by the release,
+/// deletes unreferenced files in the background.
+pub async fn until_gone(url: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if reqwest::get(url).await.unwrap().status() == 404 {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{url} is still served");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

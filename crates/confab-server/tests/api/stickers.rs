@@ -74,7 +74,7 @@ async fn an_admin_makes_a_pack_and_a_sticker_travels_as_a_message() {
     let shown = history.iter().find(|m| m.id == sent.id).unwrap().sticker.clone().expect("the tombstone");
     assert_eq!((shown.body.as_str(), shown.url.as_deref()), ("a waving cat", None));
     assert_api_error(alice.client.send_message(dm, &sticker_message(wave.id)).await, 400, ErrorCode::InvalidSticker);
-    assert_eq!(reqwest::get(format!("{}{}", app.base_url, url)).await.unwrap().status(), 404);
+    until_gone(&format!("{}{}", app.base_url, url)).await;
 }
 
 #[tokio::test]
