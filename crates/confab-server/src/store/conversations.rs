@@ -351,7 +351,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         media::drop_attachments(&mut tx, "conversation_id", conversation_id.0).await?;
-        super::previews::drop_previews(&mut tx, "conversation_id", conversation_id.0).await?;
+        media::drop_previews(&mut tx, "conversation_id", conversation_id.0).await?;
         let held: Option<(Option<FileId>, Option<FileId>)> =
             sqlx::query_as("SELECT avatar_file_id, theme_file_id FROM conversations WHERE id = $1")
                 .bind(Db(conversation_id))

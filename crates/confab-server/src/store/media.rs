@@ -462,6 +462,20 @@ pub(super) async fn use_uploads(
     Ok(true)
 }
 
+/// Deletes the previews whose `column` (`message_id` or `conversation_id`, a constant of the
+/// caller's) is `value`, releasing their pictures (a message's link previews hold files as its
+/// attachments do).
+pub(super) async fn drop_previews(
+    tx: &mut Transaction<'static, Any>,
+    column: &'static str,
+    value: i64,
+) -> Result<(), StoreError> {
+    let sql = format!("DELETE FROM message_previews WHERE {column} = $1 RETURNING file_id");
+    let files: Vec<(Option<FileId>,)> = sqlx::query_as(composed(sql)).bind(value).fetch_all(&mut **tx).await?;
+    let files: Vec<FileId> = files.into_iter().filter_map(|(f,)| f).collect();
+    release_files(tx, &files).await
+}
+
 /// Deletes the attachments whose `column` (`message_id` or `conversation_id`, a constant of the
 /// caller's) is `value`, releasing their files.
 pub(super) async fn drop_attachments(

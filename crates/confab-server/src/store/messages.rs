@@ -346,7 +346,7 @@ impl Store {
         sqlx::query("DELETE FROM reactions WHERE message_id = $1").bind(Db(id)).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM message_edits WHERE message_id = $1").bind(Db(id)).execute(&mut *tx).await?;
         super::media::drop_attachments(&mut tx, "message_id", id.0).await?;
-        super::previews::drop_previews(&mut tx, "message_id", id.0).await?;
+        super::media::drop_previews(&mut tx, "message_id", id.0).await?;
         tx.commit().await?;
         let tombstone = MessageRow {
             body: String::new(),

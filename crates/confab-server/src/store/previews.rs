@@ -4,10 +4,11 @@
 //! file (`files.refs`), taken and dropped in the transaction that adds or removes the row.
 
 use confab_proto::{ConversationId, MessageId, UserId};
-use sqlx::{Any, Transaction};
 
 use super::column::Db;
-use super::media::{FileId, FileRow, hold_again, hold_file, joined_file, joined_file_columns, release_files};
+use super::media::{
+    FileId, FileRow, drop_previews, hold_again, hold_file, joined_file, joined_file_columns, release_files,
+};
 use super::messages::{MESSAGE_COLUMNS, next_version};
 use super::users::placeholders;
 use super::{MessageRow, Store, StoreError, composed};
@@ -209,17 +210,4 @@ impl Store {
         tx.commit().await?;
         Ok(Some(MessageRow { previews_removed: Some(now), version, ..row }))
     }
-}
-
-/// Deletes the previews whose `column` (`message_id` or `conversation_id`, a constant of the
-/// caller's) is `value`, releasing their files.
-pub(super) async fn drop_previews(
-    tx: &mut Transaction<'static, Any>,
-    column: &'static str,
-    value: i64,
-) -> Result<(), StoreError> {
-    let sql = format!("DELETE FROM message_previews WHERE {column} = $1 RETURNING file_id");
-    let files: Vec<(Option<FileId>,)> = sqlx::query_as(composed(sql)).bind(value).fetch_all(&mut **tx).await?;
-    let files: Vec<FileId> = files.into_iter().filter_map(|(f,)| f).collect();
-    release_files(tx, &files).await
 }
