@@ -482,19 +482,33 @@ pub enum SetThemeRequest {
         /// timeline.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         background_upload_id: Option<UploadId>,
+        /// Keep the picture the conversation's theme has now (without it, a theme given without
+        /// `background_upload_id` has none). Not with `background_upload_id`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        keep_background: bool,
     },
     Custom {
         light: Palette,
         dark: Palette,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         background_upload_id: Option<UploadId>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        keep_background: bool,
     },
 }
 
 impl SetThemeRequest {
     /// A preset without a background picture.
     pub fn preset(id: &str) -> SetThemeRequest {
-        SetThemeRequest::Preset { preset: id.into(), background_upload_id: None }
+        SetThemeRequest::Preset { preset: id.into(), background_upload_id: None, keep_background: false }
+    }
+
+    pub fn keep_background(&self) -> bool {
+        match self {
+            SetThemeRequest::Preset { keep_background, .. } | SetThemeRequest::Custom { keep_background, .. } => {
+                *keep_background
+            }
+        }
     }
 
     pub fn background_upload_id(&self) -> Option<UploadId> {

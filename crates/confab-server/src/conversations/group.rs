@@ -29,6 +29,8 @@ struct Change {
     theme: Option<Option<Theme>>,
     /// With `theme`: the image upload its background was made from and its owner.
     theme_upload: Option<(UploadId, UserId)>,
+    /// With `theme`: it takes the background picture the current theme has.
+    keep_background: bool,
     link_previews: Option<bool>,
 }
 
@@ -73,6 +75,13 @@ impl Conversations {
         background: Option<(ThemeBackground, UploadId)>,
     ) -> Result<Conversation> {
         let me = principal.user_id;
+        let keep_background = req.as_ref().is_some_and(SetThemeRequest::keep_background);
+        if keep_background && background.is_some() {
+            return Err(Error::invalid(
+                ErrorCode::InvalidParameter,
+                "keep_background and background_upload_id do not go together",
+            ));
+        }
         let mut theme = req.map(theme::resolve).transpose()?;
         self.authorize_settings(me, id).await?;
         let theme_upload = match (&mut theme, background) {
@@ -82,7 +91,8 @@ impl Conversations {
             }
             _ => None,
         };
-        self.apply_update(me, id, Change { theme: Some(theme), theme_upload, ..Change::default() }).await?;
+        let change = Change { theme: Some(theme), theme_upload, keep_background, ..Change::default() };
+        self.apply_update(me, id, change).await?;
         self.get(principal, id).await
     }
 
@@ -105,7 +115,8 @@ impl Conversations {
     }
 
     async fn apply_update(&self, me: UserId, id: ConversationId, change: Change) -> Result<()> {
-        let Change { name, topic, avatar, avatar_upload, theme, theme_upload, link_previews } = change;
+        let Change { name, topic, avatar, avatar_upload, mut theme, theme_upload, keep_background, link_previews } =
+            change;
         let _in_order = self.timeline.lock(id).await;
         let current = self.store.conversation(id).await?.ok_or(Error::NotFound("conversation"))?;
         let mut events = Vec::new();
@@ -125,10 +136,14 @@ impl Conversations {
             events.push(self.timeline.prepare(id, me, &SystemEvent::AvatarChanged { avatar_url: avatar.clone() }));
         }
         let current_theme: Option<Theme> = current.theme.as_deref().and_then(|t| serde_json::from_str(t).ok());
+        if keep_background && let Some(Some(theme)) = theme.as_mut() {
+            theme.background = current_theme.as_ref().and_then(|t| t.background.clone());
+        }
         let theme_json = theme.as_ref().map(|t| t.as_ref().map(|t| serde_json::to_string(t).unwrap_or_default()));
         if let Some(theme) = theme.filter(|t| *t != current_theme) {
             patch.theme = Some(theme_json.as_ref().and_then(|t| t.as_deref()));
             patch.theme_upload = theme_upload;
+            patch.theme_keeps_file = keep_background;
             events.push(self.timeline.prepare(id, me, &SystemEvent::ThemeChanged { theme: theme.map(Box::new) }));
         }
         if let Some(enabled) = link_previews.filter(|on| *on != (current.link_previews != 0)) {

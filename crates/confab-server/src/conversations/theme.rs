@@ -182,15 +182,24 @@ mod tests {
             (Palette { accent: "#e0e8f0".into(), ..good.clone() }, "accent #e0e8f0 on background"),
         ];
         for (light, expected) in cases {
-            let err =
-                resolve(SetThemeRequest::Custom { light, dark: presets()[0].dark.clone(), background_upload_id: None })
-                    .unwrap_err();
+            let err = resolve(SetThemeRequest::Custom {
+                light,
+                dark: presets()[0].dark.clone(),
+                background_upload_id: None,
+                keep_background: false,
+            })
+            .unwrap_err();
             assert_eq!(err.code(), ErrorCode::LowContrast);
             assert!(err.public_message().contains(expected), "{}", err.public_message());
         }
         let dark = Palette { text: "#222222".into(), ..presets()[0].dark.clone() };
-        let err =
-            resolve(SetThemeRequest::Custom { light: good.clone(), dark, background_upload_id: None }).unwrap_err();
+        let err = resolve(SetThemeRequest::Custom {
+            light: good.clone(),
+            dark,
+            background_upload_id: None,
+            keep_background: false,
+        })
+        .unwrap_err();
         assert!(err.public_message().starts_with("dark: text"), "{}", err.public_message());
     }
 
@@ -199,17 +208,26 @@ mod tests {
         let good = presets()[0].light.clone();
         for bad in ["red", "#fff", "#12345g", "0b63ce", "#0b63ce00"] {
             let light = Palette { accent: bad.into(), ..good.clone() };
-            let err =
-                resolve(SetThemeRequest::Custom { light, dark: good.clone(), background_upload_id: None }).unwrap_err();
+            let err = resolve(SetThemeRequest::Custom {
+                light,
+                dark: good.clone(),
+                background_upload_id: None,
+                keep_background: false,
+            })
+            .unwrap_err();
             assert_eq!(err.code(), ErrorCode::InvalidParameter, "{bad}");
         }
         let err = resolve(SetThemeRequest::preset("neon")).unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidParameter);
         // Colours are kept in lowercase, whatever the case they came in.
         let light = Palette { accent: "#0B63CE".into(), ..good.clone() };
-        let theme =
-            resolve(SetThemeRequest::Custom { light, dark: presets()[0].dark.clone(), background_upload_id: None })
-                .unwrap();
+        let theme = resolve(SetThemeRequest::Custom {
+            light,
+            dark: presets()[0].dark.clone(),
+            background_upload_id: None,
+            keep_background: false,
+        })
+        .unwrap();
         assert_eq!(theme.light.accent, "#0b63ce");
     }
 }

@@ -68,6 +68,8 @@ pub struct GroupPatch<'a> {
     /// With `theme`: the image upload of its background and its owner, taken in the same
     /// transaction; the conversation then holds the file.
     pub theme_upload: Option<(UploadId, UserId)>,
+    /// With `theme`: the new theme keeps the background file the conversation holds.
+    pub theme_keeps_file: bool,
     pub link_previews: Option<bool>,
 }
 
@@ -285,7 +287,15 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        if let Some(theme) = patch.theme {
+        if let Some(theme) = patch.theme
+            && patch.theme_keeps_file
+        {
+            sqlx::query("UPDATE conversations SET theme = $2 WHERE id = $1")
+                .bind(Db(conversation_id))
+                .bind(theme)
+                .execute(&mut *tx)
+                .await?;
+        } else if let Some(theme) = patch.theme {
             let file = match patch.theme_upload {
                 Some((upload, owner)) => match media::take_image_upload(&mut tx, upload, owner).await? {
                     Some(file) => Some(file),

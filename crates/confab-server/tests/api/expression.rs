@@ -155,6 +155,7 @@ async fn themes_are_checked_kept_in_history_and_live() {
         light: palette("#9a9a9a", "#ffffff"),
         dark: theme.dark.clone(),
         background_upload_id: None,
+        keep_background: false,
     };
     let refused = owner.client.set_theme(group, &unreadable).await;
     let err = assert_api_error(refused, 400, ErrorCode::LowContrast);
@@ -167,6 +168,7 @@ async fn themes_are_checked_kept_in_history_and_live() {
         light: palette("#1a1a1a", "#FFFFFF"),
         dark: theme.dark.clone(),
         background_upload_id: None,
+        keep_background: false,
     };
     let set = owner.client.set_theme(group, &custom).await.unwrap().theme.unwrap();
     assert_eq!((set.preset, set.light.background.as_str()), (None, "#ffffff"));
@@ -221,7 +223,11 @@ async fn a_theme_takes_a_background_picture_from_an_image_upload() {
         .unwrap()
         .id;
     let mut members = member.connect().await;
-    let with = |upload| SetThemeRequest::Preset { preset: "ocean".into(), background_upload_id: Some(upload) };
+    let with = |upload| SetThemeRequest::Preset {
+        preset: "ocean".into(),
+        background_upload_id: Some(upload),
+        keep_background: false,
+    };
 
     // Refused: someone else's upload (not found, as every upload of theirs), a file that is not
     // an image. Nothing changes.
@@ -244,6 +250,19 @@ async fn a_theme_takes_a_background_picture_from_an_image_upload() {
     assert_eq!(live.as_ref(), Some(&background), "members get it live");
     let served = reqwest::get(format!("{}{}", app.base_url, background.url)).await.unwrap();
     assert_eq!((served.status().as_u16(), served.headers()["content-type"].to_str().unwrap()), (200, "image/png"));
+
+    // Other colours may keep the picture; the picture stays served.
+    let keep = SetThemeRequest::Preset { preset: "rose".into(), background_upload_id: None, keep_background: true };
+    let kept = owner.client.set_theme(group, &keep).await.unwrap().theme.unwrap();
+    assert_eq!((kept.preset.as_deref(), kept.background.as_ref()), (Some("rose"), Some(&background)));
+    let both = SetThemeRequest::Preset {
+        preset: "rose".into(),
+        background_upload_id: Some(crate::media::upload(&owner, &crate::media::png(50, 50), "b.png").await.id),
+        keep_background: true,
+    };
+    assert_api_error(owner.client.set_theme(group, &both).await, 400, ErrorCode::InvalidParameter);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(reqwest::get(format!("{}{}", app.base_url, background.url)).await.unwrap().status(), 200);
 
     // The upload was taken; a theme without a picture lets the old one go.
     assert_api_error(owner.client.set_theme(group, &with(picture.id)).await, 404, ErrorCode::NotFound);
