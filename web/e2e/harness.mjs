@@ -7,6 +7,7 @@ import { createServer } from "node:http";
 import { copyFileSync, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
+import { deflateSync } from "node:zlib";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -24,7 +25,38 @@ const dataDir = mkdtempSync(join(tmpdir(), "confab-e2e-"));
 let extraArgs = [];
 // The suite signs up more users from one address than the default rate limits allow.
 const configFile = join(dataDir, "confab.toml");
-writeFileSync(configFile, "[auth]\nregistrations_per_ip_per_hour = 10000\nlogin_attempts_per_ip_per_minute = 10000\nlogin_attempts_per_username_per_minute = 10000\n[rate_limits]\nmessages_per_user = \"off\"\nmessages_per_ip = \"off\"\n");
+const configParts = ["[auth]\nregistrations_per_ip_per_hour = 10000\nlogin_attempts_per_ip_per_minute = 10000\nlogin_attempts_per_username_per_minute = 10000\n[rate_limits]\nmessages_per_user = \"off\"\nmessages_per_ip = \"off\"\n"];
+const egressAllow = [];
+
+/** The file the server reads: the parts added, and one `[egress]` table for every test's
+ * helper servers (a TOML table may appear only once). */
+function writeConfig() {
+  const egress = egressAllow.length ? `[egress]\nallow = ${JSON.stringify(egressAllow)}\n` : "";
+  writeFileSync(configFile, configParts.join("") + egress);
+}
+writeConfig();
+
+/** Adds `toml` to the server's configuration (read when the server starts): a test file that
+ * needs a setting of its own, e.g. `[stickers]`. Returns a function that takes it out again (for
+ * a test that restarts the server without it). `[egress]` is `allowEgress`'s. */
+export function addConfig(toml) {
+  if (/^\s*\[egress\]/m.test(toml)) throw new Error("addConfig: use allowEgress() for [egress], which several tests share");
+  const part = toml.endsWith("\n") ? toml : `${toml}\n`;
+  configParts.push(part);
+  writeConfig();
+  return () => {
+    const at = configParts.indexOf(part);
+    if (at >= 0) configParts.splice(at, 1);
+    writeConfig();
+  };
+}
+
+/** Lets the server reach `hostPort` (`127.0.0.1:PORT`, a helper server on loopback) although it
+ * is no public address: one `[egress] allow` list for all the tests that need one. */
+export function allowEgress(hostPort) {
+  egressAllow.push(hostPort);
+  writeConfig();
+}
 
 /** The server's address, `http://127.0.0.1:PORT` (it keeps its port across a restart). */
 export const base = () => address;
@@ -168,7 +200,9 @@ export async function shot(page, file) {
 }
 
 /** The screenshots the README and docs show. */
-const DOCS_SHOTS = ["chat.png", "group.png", "phone-dark.png", "sign-in.png", "me.png", "members.png", "desktop-dark.png", "phone-list.png", "timeline-desktop-light.png", "timeline-desktop-dark.png", "timeline-phone-menu-dark.png", "timeline-pins.png", "format.png", "emoji-picker.png"];
+const DOCS_SHOTS = ["chat.png", "group.png", "phone-dark.png", "sign-in.png", "me.png", "members.png", "desktop-dark.png", "phone-list.png", "timeline-desktop-light.png", "timeline-desktop-dark.png", "timeline-phone-menu-dark.png", "timeline-pins.png", "format.png", "emoji-picker.png",
+  "tones-light.png", "tones-menu-dark.png", "preview-light.png", "preview-dark.png", "theme-light.png", "theme-dark.png", "theme-settings.png", "theme-phone-dark.png",
+  "sticker-picker.png", "sticker-picker-dark.png", "gif-picker.png", "gif-picker-dark.png"];
 
 function copyDocsShots() {
   if (process.env.SHOTS !== "docs") return;
@@ -186,6 +220,9 @@ export async function checkA11y(target, what) {
   // Evaluated through the DevTools protocol, so the page's CSP does not block it.
   if (!(await target.evaluate(() => Boolean(window.axe)))) await target.evaluate(axeSource);
   const violations = await target.evaluate(async () => {
+    // Colours are measured once they have settled: a dialog that rises or a button whose hover
+    // colour fades in would otherwise be judged halfway (infinite animations are not waited for).
+    await Promise.all(document.getAnimations().filter((a) => a.effect?.getComputedTiming().endTime !== Infinity).map((a) => a.finished.catch(() => {})));
     const result = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] }, resultTypes: ["violations"] });
     return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
       .map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.slice(0, 5).map((n) => `${n.target.join(" ")} — ${n.failureSummary?.split("\n").slice(1, 2).join("")}`).join("\n    ")}`);
@@ -219,6 +256,38 @@ export async function assertInView(page, locator, what) {
   if (!box || box.x < 0 || box.y < 0 || box.x + box.width > width + 0.5 || box.y + box.height > height + 0.5) {
     throw new Error(`${what} is not in view: ${JSON.stringify(box)} in ${width}×${height}`);
   }
+}
+
+// A PNG encoder, so that the tests make their pictures (uploads, link preview images).
+
+const CRC = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+const crc32 = (bytes) => { let c = 0xffffffff; for (const b of bytes) c = CRC[(c ^ b) & 255] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+
+function chunk(type, data) {
+  const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
+  const out = Buffer.alloc(4 + body.length + 4);
+  out.writeUInt32BE(data.length, 0);
+  body.copy(out, 4);
+  out.writeUInt32BE(crc32(body), 4 + body.length);
+  return out;
+}
+
+/** An 8-bit RGB PNG of `width` × `height`, each pixel `colour(x, y)` → [r, g, b]. */
+export function png(width, height, colour) {
+  const row = width * 3 + 1;
+  const raw = Buffer.alloc(row * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) raw.set(colour(x, y), y * row + 1 + x * 3);
+  }
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", header), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
 }
 
 const tests = [];

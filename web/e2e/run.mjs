@@ -20,8 +20,13 @@ import "./tests/a11y.mjs";
 import "./tests/timeline.mjs";
 import "./tests/format.mjs";
 import "./tests/files.mjs";
+import { stopSite } from "./tests/expression.mjs";
+import "./tests/stickers.mjs";
+import { stopGifProvider } from "./tests/gifs.mjs";
 import { embedServerArgs, stopPageServers } from "./tests/embed.mjs";
 
 const failed = await runAll([...embedServerArgs, "--profile-link", "https://game.example/users/{username}"]);
 await stopPageServers();
+await stopSite();
+await stopGifProvider();
 process.exit(failed ? 1 : 0);

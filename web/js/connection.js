@@ -11,7 +11,7 @@ export class Connection {
   #backoff = 1000;
   #stopped = false;
   #flushing = false;
-  outbox = []; // {client_id, conversation_id, body, reply_to?, attachments?: [upload id]}
+  outbox = []; // {client_id, conversation_id, body, reply_to?, attachments?: [upload id], tones?: [code], literal?, sticker_id?}
   failed = []; // refused by the server: outbox items with `error: {code, message}`, until retried or discarded
 
   constructor(api, state, onSignedOut) {
@@ -129,11 +129,16 @@ export class Connection {
     if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify({ type, data }));
   }
 
-  /** Queues a message and sends it now if possible; `attachments` are complete uploads' ids. */
-  send(conversation_id, body, reply_to, attachments = []) {
+  /** Queues a message and sends it now if possible; `attachments` are complete uploads' ids,
+   * `tones` the tone indicators chosen from the menu, `literal` keeps typed ones as text,
+   * `sticker_id` sends a sticker (with an empty body). */
+  send(conversation_id, body, reply_to, attachments = [], { tones = [], literal = false, sticker_id = null } = {}) {
     const item = { client_id: crypto.randomUUID(), conversation_id, body };
     if (reply_to) item.reply_to = reply_to;
     if (attachments.length) item.attachments = attachments;
+    if (tones.length) item.tones = tones;
+    if (literal) item.literal = true;
+    if (sticker_id) item.sticker_id = sticker_id;
     this.outbox.push(item);
     this.#saveOutbox();
     this.state.changed("outbox");

@@ -97,6 +97,11 @@ export class State extends EventTarget {
   unreadNotifications = 0;
   contacts = { contacts: [], incoming: [], outgoing: [] };
   activities = [];
+  tones = []; // the server's tone indicators (GET /api/v1/tones): [{code, meaning, aliases}], read once
+  themes = []; // the server's theme presets (GET /api/v1/themes): [{id, name, light, dark}], read once
+  stickers = null; // the server's sticker packs (GET /api/v1/sticker-packs): {packs, can_manage}, read again as the picker opens
+  stickersReadAt = 0; // when they were read (a conversation that opens reads them again after a minute)
+  gifs = { enabled: false, attribution: "" }; // the server's GIF provider (GET /api/v1/gifs/provider)
   current = null; // open conversation id
   status = "connecting";
   synced = false; // the conversation list has been loaded once

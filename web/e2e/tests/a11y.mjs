@@ -39,6 +39,7 @@ for (const [label, width, height] of [["desktop", 1440, 900], ["phone", 390, 844
       // On a phone the Me button is on the list screen.
       ["Me", async () => { if (label === "phone") await user.page.getByRole("button", { name: "Back" }).click(); await user.page.getByRole("button", { name: /^Me:/ }).click(); }],
       ["Members", () => user.page.getByRole("button", { name: "Members" }).click()],
+      ["Conversation settings", () => user.page.getByRole("button", { name: "Conversation settings" }).click()],
       ["Notification level", () => user.page.locator(".chat-header").getByRole("button", { name: /^Notification level:/ }).click()],
       ["Keyboard shortcuts", async () => { await user.page.locator("body").click({ position: { x: 1, y: 1 } }).catch(() => {}); await user.page.keyboard.press("?"); }],
     ];

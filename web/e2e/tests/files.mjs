@@ -6,40 +6,7 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { deflateSync } from "node:zlib";
-import { api, base, checkA11y, newTab, newUser, openConversation, shot, test, userId } from "../harness.mjs";
-
-// --- a PNG encoder, so that the pictures are made here -------------------------------------
-
-const CRC = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-const crc32 = (bytes) => { let c = 0xffffffff; for (const b of bytes) c = CRC[(c ^ b) & 255] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
-
-function chunk(type, data) {
-  const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
-  const out = Buffer.alloc(4 + body.length + 4);
-  out.writeUInt32BE(data.length, 0);
-  body.copy(out, 4);
-  out.writeUInt32BE(crc32(body), 4 + body.length);
-  return out;
-}
-
-/** An 8-bit RGB PNG of `width` × `height`, each pixel `colour(x, y)` → [r, g, b]. */
-function png(width, height, colour) {
-  const row = width * 3 + 1;
-  const raw = Buffer.alloc(row * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) raw.set(colour(x, y), y * row + 1 + x * 3);
-  }
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", header), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
-}
+import { api, base, checkA11y, newTab, newUser, openConversation, png, shot, test, userId } from "../harness.mjs";
 
 /** A sunset: orange above, deep blue below (its BlurHash is far from grey). */
 const sunset = () => png(640, 400, (x, y) => [Math.round(250 - (y / 400) * 200), Math.round(140 - (y / 400) * 110), Math.round(40 + (y / 400) * 120 + (x / 640) * 40)]);

@@ -32,6 +32,9 @@ test("an owner adds several members at once, edits the details and reads the his
   await members.getByLabel("Topic").fill("Tuesdays, 7 am, the park");
   await members.getByLabel("Avatar URL").fill("https://example.com/run.png");
   await members.getByRole("button", { name: "Save details" }).click();
+  // The dialog closes once the server answered; the header may change before that (its event
+  // can come first), so wait for the dialog too before opening it again.
+  await members.waitFor({ state: "detached" });
   await owner.page.locator(".chat-header", { hasText: "Tuesdays, 7 am, the park" }).waitFor();
   await ann.page.locator(".conversation", { hasText: "Running club" }).waitFor();
   await owner.page.getByRole("button", { name: "Members" }).click();

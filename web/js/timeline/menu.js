@@ -10,11 +10,18 @@ export function closeMenu() {
   open?.close();
 }
 
-/** `items`: [{label, run, danger?}]. `anchor` is where it appears and where focus returns. */
-export function openMenu(anchor, items, { label = "Message actions", onClose = null } = {}) {
+/** `items`: [{label, run, danger?, checked?, key?}] (`checked` makes it a checkbox item; `key`
+ * is what typing jumps to it by, its label by default). `anchor` is where it appears and where
+ * focus returns. */
+export function openMenu(anchor, items, { label = "Message actions", onClose = null, className = "" } = {}) {
   closeMenu();
-  const buttons = items.map((item) => h("button", { type: "button", role: "menuitem", tabindex: "-1", class: item.danger ? "danger" : null, on: { click: () => choose(item) } }, item.label));
-  const menu = h("div.menu", { role: "menu", "aria-label": label }, buttons);
+  const buttons = items.map((item) => h("button", {
+    type: "button", tabindex: "-1", class: item.danger ? "danger" : null,
+    role: item.checked === undefined ? "menuitem" : "menuitemcheckbox",
+    "aria-checked": item.checked === undefined ? null : String(item.checked),
+    on: { click: () => choose(item) },
+  }, item.label));
+  const menu = h(`div.menu${className ? "." + className : ""}`, { role: "menu", "aria-label": label }, buttons);
   const close = (refocus = true) => {
     if (!menu.isConnected) return;
     menu.remove();
@@ -32,6 +39,15 @@ export function openMenu(anchor, items, { label = "Message actions", onClose = n
     if (move !== undefined) { e.preventDefault(); buttons[(move + buttons.length) % buttons.length].focus(); }
     else if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); close(); }
     else if (e.key === "Tab") { e.preventDefault(); close(); }
+    else if (e.key.length === 1 && /\S/.test(e.key) && !e.ctrlKey && !e.metaKey && !e.altKey) {
+      // Type-ahead, for long menus: the next item that starts with what was typed.
+      const typed = e.key.toLowerCase();
+      const keyOf = (k) => String(items[k].key ?? buttons[k].textContent).toLowerCase();
+      for (let step = 1; step <= buttons.length; step++) {
+        const k = (at + step + buttons.length) % buttons.length;
+        if (keyOf(k).startsWith(typed)) { e.preventDefault(); buttons[k].focus(); break; }
+      }
+    }
   });
   document.body.append(menu);
   place(menu, anchor);

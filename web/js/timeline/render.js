@@ -1,7 +1,8 @@
 // Pieces of the timeline that depend on nothing but their arguments: avatars, day labels, the
-// grouping rule and the sentence for a group event.
+// grouping rule, the sentence for a group event and the chips of tone indicators.
 
 import { avatar as initialsAvatar, h, name } from "../dom.js";
+import { meaning } from "../tones.js";
 
 /** A message continues its author's run when it follows theirs within this time, the same day. */
 export const GROUP_GAP_MS = 5 * 60 * 1000;
@@ -39,8 +40,21 @@ export function joined(parts) {
   return parts.flatMap((part, i) => (i === 0 ? [part] : [i === parts.length - 1 ? " and " : ", ", part]));
 }
 
-/** What a group event (a `system` entry) says, with names isolated. */
-export function describeSystem(m, userName) {
+/** A message's tone indicators as chips: `/j` to the eye, its meaning ("joking") as the tooltip
+ * and to screen readers (a symbol that stands for a word, as an emoji does). `known` is the
+ * server's list; a code it lacks is its own name. */
+export function toneChips(tones, known = []) {
+  if (!tones?.length) return null;
+  // Spaces between them, so that copied text reads as typed ("/lh /j").
+  return h("span.tones", tones.flatMap((code, i) => {
+    const words = meaning(code, known);
+    return [i ? " " : null, h("span.tone", { role: "img", "aria-label": words, title: words }, `/${code}`)];
+  }));
+}
+
+/** What a group event (a `system` entry) says, with names isolated. `presetName(id)` names a
+ * theme preset (null while the list is not known). */
+export function describeSystem(m, userName, { presetName = () => null } = {}) {
   const user = (u) => name(userName(u));
   const who = user(m.sender_id);
   const s = m.system || {};
@@ -56,6 +70,12 @@ export function describeSystem(m, userName) {
     case "ownership_transferred": return [who, " handed the group over to ", user(s.to)];
     case "message_pinned": return [who, " pinned a message"];
     case "message_unpinned": return [who, " unpinned a message"];
+    case "theme_changed": {
+      if (!s.theme) return [who, " removed the theme"];
+      if (!s.theme.preset) return [who, " set a custom theme"];
+      const preset = presetName(s.theme.preset);
+      return preset ? [who, " changed the theme to ", name(preset)] : [who, " changed the theme"];
+    }
     default: return [who, " changed the group"];
   }
 }

@@ -6,8 +6,12 @@
 import { clear, confirmLeave, h, modal, name, timeOf } from "../dom.js";
 import { plainText, renderBody } from "../markdown.js";
 import { MAX_WINDOW, PAGE } from "../state.js";
-import { avatar, continues, dayKey, dayLabel, describeSystem, joined } from "./render.js";
+import { avatar, continues, dayKey, dayLabel, describeSystem, joined, toneChips } from "./render.js";
 import { attachmentsNode } from "./attachments.js";
+import { previewsNode } from "./previews.js";
+import { stickerNode } from "./sticker.js";
+import { findSticker, stickerSummary } from "../stickers.js";
+import { toneWords } from "../tones.js";
 import { attachmentSummary } from "../files.js";
 import { closeMenu, openMenu } from "./menu.js";
 
@@ -19,7 +23,8 @@ const LONG_PRESS_MS = 500;
 
 /**
  * The timeline of conversation `id`. `actions` does what the user asks of a message (reply,
- * react, pickReaction, edit, remove, copyLink, pin, canPin, canDelete, openProfile, refusal).
+ * react, pickReaction, edit, remove, removePreviews, copyLink, pin, canPin, canDelete,
+ * openProfile, refusal).
  * Returns {element, open, render, update, jumpTo, jumpToId, jumpToLatest, jumpToUnread,
  * lastOwnEditable, markRead, disable, dispose}.
  */
@@ -107,15 +112,17 @@ export function createTimeline(ctx, id, actions) {
   }
 
   function messageNode(m, head) {
-    if (m.kind === "system") return h("li.system", { dataset: { seq: m.seq, id: m.id } }, describeSystem(m, (u) => state.userName(u)));
+    if (m.kind === "system") return h("li.system", { dataset: { seq: m.seq, id: m.id } }, describeSystem(m, (u) => state.userName(u), { presetName }));
     const mine = m.sender_id === me();
     const author = name(state.userName(m.sender_id));
     const files = m.deleted_at || m.collapsed ? null : attachmentsNode(m.attachments);
     const body = m.deleted_at ? h("p.body.deleted", "Message deleted")
       : m.collapsed ? h("p.body.deleted", "Message from a user you blocked")
       : m.kind === "invitation" ? invitationCard(m)
+      : m.kind === "sticker" ? stickerNode(m.sticker)
       : !m.body && files ? null
-      : h("div.body", renderBody(m.body, { mentions: mentionedNames(m), me: state.me.username }));
+      : h("div.body", bodyWithTones(renderBody(m.body, { mentions: mentionedNames(m), me: state.me.username }), m.tones));
+    const previews = m.deleted_at || m.collapsed ? null : previewsNode(m.previews);
     const quote = m.reply ? h("button.quote", { type: "button", "data-act": "quote", "data-target": m.reply.message_id },
       h("strong", name(state.userName(m.reply.sender_id))), " ", m.reply.deleted ? "(deleted)" : h("bdi", plainText(m.reply.excerpt))) : null;
     const reactions = m.reactions?.length ? h("div.reactions", m.reactions.map((r) => {
@@ -134,7 +141,19 @@ export function createTimeline(ctx, id, actions) {
       h("div.content",
         head ? h("div.meta", h("button.link.author", { type: "button", "data-act": "author", "data-user": m.sender_id }, author), " ", time, marks)
           : h("span.sr-only", author, " ", timeOf(m.created_at), " "),
-        quote, body, files, head ? null : marks, reactions));
+        quote, body, previews, files, head ? null : marks, reactions));
+  }
+
+  const presetName = (preset) => state.themes.find((t) => t.id === preset)?.name || null;
+
+  /** The body's blocks with its tone indicators after the text: on the last line when that is a
+   * paragraph (where they were typed), else on a line of their own. */
+  function bodyWithTones(blocks, tones) {
+    const chips = toneChips(tones, state.tones);
+    if (!chips) return blocks;
+    const last = blocks.at(-1);
+    if (last?.matches?.("p.md-p")) { last.append(" ", chips); return blocks; }
+    return [...blocks, h("p.md-p.tone-line", chips)];
   }
 
   /** The usernames behind a message's `mentions` (user ids), which renderBody highlights. */
@@ -146,8 +165,13 @@ export function createTimeline(ctx, id, actions) {
    * names and pictures come with the server's answer). */
   function queuedBody(item) {
     const count = item.attachments?.length || 0;
+    // A sticker on its way: the picture from the picker's packs (the server's answer has it too).
+    if (item.sticker_id) {
+      const sticker = findSticker(state.stickers?.packs, item.sticker_id);
+      return sticker ? stickerNode(sticker) : h("p.body", "Sticker");
+    }
     return [
-      item.body ? h("div.body", renderBody(item.body, { me: state.me.username })) : null,
+      item.body ? h("div.body", bodyWithTones(renderBody(item.body, { me: state.me.username }), item.tones)) : null,
       count ? h("p.body.queued-files", `📎 ${count} ${count === 1 ? "file" : "files"}`) : null,
     ];
   }
@@ -453,7 +477,8 @@ export function createTimeline(ctx, id, actions) {
   }
 
   function announce(m) {
-    const text = m.kind === "invitation" ? `invites you to ${m.invitation?.label || "an activity"}` : m.collapsed ? "a hidden message" : [...(m.body || attachmentSummary(m.attachments))].slice(0, 140).join("");
+    const tones = m.collapsed ? "" : toneWords(m.tones, state.tones);
+    const text = m.kind === "invitation" ? `invites you to ${m.invitation?.label || "an activity"}` : m.collapsed ? "a hidden message" : m.kind === "sticker" ? stickerSummary(m.sticker) : [...(m.body || attachmentSummary(m.attachments))].slice(0, 140).join("") + (tones ? ` (${tones})` : "");
     announcer.append(h("p", name(state.userName(m.sender_id)), ": ", h("bdi", text)));
     while (announcer.childNodes.length > 3) announcer.firstChild.remove();
   }
@@ -490,6 +515,7 @@ export function createTimeline(ctx, id, actions) {
       { label: "Add reaction…", run: () => actions.pickReaction(m, toolbar.querySelector("[data-act=menu]")) },
     ];
     if (m.sender_id === me() && m.kind === "text") items.push({ label: "Edit", run: () => actions.edit(m) });
+    if (m.sender_id === me() && m.previews?.length) items.push({ label: m.previews.length === 1 ? "Remove preview" : "Remove previews", run: () => actions.removePreviews(m) });
     items.push({ label: "Copy link", run: () => actions.copyLink(m) });
     if (actions.canPin()) items.push({ label: m.pinned ? "Unpin" : "Pin", run: () => actions.pin(m, !m.pinned) });
     if (actions.canDelete(m)) items.push({ label: "Delete", danger: true, run: () => actions.remove(m) });
@@ -566,12 +592,18 @@ export function createTimeline(ctx, id, actions) {
       openMessageMenu(m, toolbar.querySelector("[data-act=menu]"));
     }
   });
-  list.addEventListener("scroll", () => { cancelPress(); nearEdges(); updateButtons(); markRead(); }, { passive: true });
+  list.addEventListener("scroll", () => { stuck = atLatest(); cancelPress(); nearEdges(); updateButtons(); markRead(); }, { passive: true });
+  // The list gets shorter when the composer grows (files, tone chips, a hint) or the window does:
+  // a reader at the latest message stays there.
+  let stuck = true;
+  const resized = new ResizeObserver(() => { if (stuck && !held()?.newer) list.scrollTop = list.scrollHeight; });
+  resized.observe(list);
 
   function dispose() {
     closeMenu();
     clearTimeout(flashTimer);
     cancelPress();
+    resized.disconnect();
     state.settle(id);
   }
 

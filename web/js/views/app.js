@@ -7,6 +7,11 @@ import { toggleTheme } from "../theme.js";
 import { persistent } from "../storage.js";
 import { plainText } from "../markdown.js";
 import { attachmentSummary } from "../files.js";
+import { withTones } from "../tones.js";
+import { stickerSummary } from "../stickers.js";
+import { loadStickers } from "./stickers.js";
+import { loadGifProvider } from "./gifs.js";
+import { describeSystem } from "../timeline/render.js";
 import { showChat } from "./chat.js";
 import { showMe } from "./me.js";
 import { desktopNotifications } from "./notify.js";
@@ -180,6 +185,8 @@ export function showApp(root, ctx) {
     }
     if (what === "removed" && e.detail.conversation !== state.current) renderList();
     if (what === "notifications") renderBell();
+    // The lists name tones and theme presets in the previews.
+    if (what === "tones" || what === "themes") renderList();
   };
   state.addEventListener("change", onChange);
   cleanups.push(() => state.removeEventListener("change", onChange));
@@ -225,6 +232,13 @@ export function showApp(root, ctx) {
   }).catch(() => {});
   ctx.api.get("/api/v1/activities").then((a) => { state.activities = a.activities; }).catch(() => {});
   ctx.api.get("/api/v1/me/presence").then((p) => { state.ownPresence = p; renderMe(); }).catch(() => {});
+  // Read once: what tone indicators mean, and the names of theme presets.
+  ctx.api.get("/api/v1/tones").then((t) => { state.tones = t.tones || []; state.changed("tones"); }).catch(() => {});
+  ctx.api.get("/api/v1/themes").then((t) => { state.themes = t.presets || []; state.changed("themes"); }).catch(() => {});
+  // Whether the composer offers stickers (packs exist, or you may make them) and GIFs (the server
+  // has a provider). Without an answer neither button shows.
+  loadStickers(ctx).catch(() => {});
+  loadGifProvider(ctx).catch(() => {});
   ctx.announce = announce;
 
   return () => {
@@ -289,7 +303,7 @@ function conversationItem(ctx, c) {
   const other = state.otherMember(c);
   const presence = other ? state.presence.get(other.id) : null;
   const last = c.last_message;
-  const preview = !last ? "" : last.kind === "system" ? "Group updated" : last.kind === "invitation" ? `Invitation: ${last.invitation?.label || ""}` : last.deleted_at ? "Message deleted" : last.collapsed ? "Hidden message" : plainText(last.body) || attachmentSummary(last.attachments);
+  const preview = !last ? "" : last.kind === "system" ? systemText(state, last) : last.kind === "invitation" ? `Invitation: ${last.invitation?.label || ""}` : last.deleted_at ? "Message deleted" : last.collapsed ? "Hidden message" : last.kind === "sticker" ? stickerSummary(last.sticker) : withTones(plainText(last.body), last.tones) || attachmentSummary(last.attachments);
   const title = state.title(c);
   const unread = c.unread_count || 0;
   const muted = c.notification_level === "none";
@@ -305,6 +319,12 @@ function conversationItem(ctx, c) {
     unread ? [h("span.badge", String(unread)), h("span.visually-hidden", " unread")] : null,
     h("span.preview", h("bdi", preview)),
     last ? h("time", { datetime: last.created_at }, timeOf(last.created_at)) : null);
+}
+
+/** A group event (or a theme change, also in a direct conversation) as the timeline says it. */
+function systemText(state, m) {
+  const presetName = (id) => state.themes.find((t) => t.id === id)?.name || null;
+  return h("span", describeSystem(m, (u) => state.userName(u), { presetName })).textContent;
 }
 
 async function startDirect(ctx) {

@@ -1,8 +1,10 @@
-// One conversation: its header (picture, title, presence or members, pinned messages), the
-// timeline (timeline/view.js: paged, windowed history, grouped by author, with per-message
+// One conversation: its header (picture, title, presence or members, pinned messages, settings),
+// the timeline (timeline/view.js: paged, windowed history, grouped by author, with per-message
 // actions), the composer (Enter sends, replies, @mentions with autocomplete, Up edits your last
-// message, files attached, dropped or pasted — views/attach.js), typing and read receipts, and
-// group management for owners and admins.
+// message, files attached, dropped or pasted — views/attach.js, tone indicators — views/tone.js,
+// stickers and GIFs sent at once from their pickers — views/stickers.js, views/gifs.js),
+// typing and read receipts, group management for owners and admins, and the conversation's theme
+// painted on the whole view (js/themes.js) unless this device uses its own colours.
 //
 // For the router: `showChat(ctx, id, { seq, main, onBack })` opens conversation `id` (at message
 // `seq` when given) in `main` (default `ctx.main`; Back calls `onBack`, default `ctx.closeChat`)
@@ -11,10 +13,17 @@
 
 import { avatar, clear, dialog, h, modal, name } from "../dom.js";
 import { plainText, renderBody } from "../markdown.js";
+import { paintTheme, unpaintTheme, variantOf } from "../themes.js";
+import { isDark, ownColours, watchTheme } from "../theme.js";
+import { editText, MAX_TONES, wasLiteral, withTones } from "../tones.js";
 import { createTimeline } from "../timeline/view.js";
 import { joined } from "../timeline/render.js";
 import { attachmentSummary } from "../files.js";
 import { attachmentTray } from "./attach.js";
+import { toneControls } from "./tone.js";
+import { loadStickers, pickSticker } from "./stickers.js";
+import { pickGif } from "./gifs.js";
+import { stickerSummary } from "../stickers.js";
 import { pickEmoji } from "./emoji.js";
 import { headerActions } from "./members.js";
 import { profileCard } from "./people.js";
@@ -54,6 +63,7 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
     pickReaction: async (m, opener) => { const emoji = await pickEmoji(opener); if (emoji) react(m, emoji, true); },
     edit: (m) => edit(m),
     remove: (m) => remove(m),
+    removePreviews: (m) => removePreviews(m),
     copyLink: (m) => copyLink(m),
     pin: (m, on) => pin(m, on),
     canPin: () => conversation()?.kind === "direct" || canManage(),
@@ -72,10 +82,15 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
   const lengthNote = h("p.length-note.hidden", { role: "status" });
   const sendButton = h("button", { type: "submit" }, "Send");
   const tray = attachmentTray(ctx, { onChange: () => checkSendable() });
+  const tone = toneControls(ctx, { input, onChange: () => checkSendable() });
+  const stickerButton = h("button.icon.sticker-button", { type: "button", title: "Choose a sticker", "aria-label": "Choose a sticker", "aria-haspopup": "dialog", hidden: true, on: { click: () => chooseSticker() } }, "🐱");
+  const gifButton = h("button.icon.gif-button", { type: "button", title: "Choose a GIF", "aria-label": "Choose a GIF", "aria-haspopup": "dialog", hidden: true, on: { click: () => chooseGif() } }, "GIF");
   const composer = h("form.composer", { on: { submit: (e) => { e.preventDefault(); send(); } } },
-    replyBox, suggestions, tray.element, lengthNote,
+    replyBox, suggestions, tray.element, tone.tray, lengthNote, tone.hint,
     h("div.row", tray.button, input,
-      h("button.icon", { type: "button", title: "Invite to an activity", "aria-label": "Invite to an activity", on: { click: invite } }, "🎮"),
+      // Beside the field on a wide screen, a row of their own under it on a phone (style.css).
+      h("span.composer-tools", tone.button, stickerButton, gifButton,
+        h("button.icon", { type: "button", title: "Invite to an activity", "aria-label": "Invite to an activity", on: { click: invite } }, "🎮")),
       sendButton));
   const dropZone = h("div.drop-zone", { hidden: true, "aria-hidden": "true" }, h("p", "Drop files to attach them"));
   clear(main, header, timeline.element, typingLine, toast, composer, dropZone);
@@ -95,6 +110,15 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
       headerActions(ctx, id));
   }
 
+  /** The conversation's colours on the whole view, in the variant of the app's light or dark;
+   * none when it has no theme or this device uses its own colours. */
+  function paint() {
+    const palette = ownColours() ? null : variantOf(conversation()?.theme, isDark());
+    if (!palette) return unpaintTheme(main);
+    const danger = getComputedStyle(document.documentElement).getPropertyValue("--danger").trim();
+    paintTheme(main, palette, { danger });
+  }
+
   function openProfile(userId) {
     const user = conversation()?.members.find((m) => m.user.id === userId)?.user || state.users.get(userId);
     if (user) profileCard(ctx, user);
@@ -102,7 +126,7 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
 
   function startReply(m) {
     replyTo = m;
-    clear(replyBox, "Replying to ", h("strong", name(state.userName(m.sender_id))), ": ", h("bdi", [...(plainText(m.body) || attachmentSummary(m.attachments))].slice(0, 80).join("")),
+    clear(replyBox, "Replying to ", h("strong", name(state.userName(m.sender_id))), ": ", h("bdi", [...(m.kind === "sticker" ? stickerSummary(m.sticker) : withTones(plainText(m.body), m.tones) || attachmentSummary(m.attachments))].slice(0, 80).join("")),
       h("button.link", { type: "button", "aria-label": "Cancel reply", on: { click: cancelReply } }, "✕"));
     replyBox.classList.remove("hidden");
     input.focus();
@@ -120,9 +144,40 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
     lengthNote.textContent = over > 0 ? `Too long to send: ${over.toLocaleString()} ${over === 1 ? "character" : "characters"} over the limit of ${MAX_MESSAGE_CHARS.toLocaleString()}.` : "";
     lengthNote.classList.toggle("hidden", over <= 0);
     const waiting = !tray.ready();
-    sendButton.disabled = over > 0 || waiting;
-    sendButton.title = waiting ? "Sends once every file is uploaded" : "";
-    return over <= 0 && !waiting;
+    const tooMany = tone.tooMany();
+    sendButton.disabled = over > 0 || waiting || tooMany;
+    sendButton.title = waiting ? "Sends once every file is uploaded" : tooMany ? "Too many tone indicators" : "";
+    return over <= 0 && !waiting && !tooMany;
+  }
+
+  /** Stickers show when there are some to send, or for those who may make them; GIFs when the
+   * server has a provider. */
+  function renderPickers() {
+    const stickers = state.stickers;
+    stickerButton.hidden = !(stickers && (stickers.can_manage || stickers.packs.some((p) => p.stickers.some((st) => st.url))));
+    gifButton.hidden = !state.gifs?.enabled;
+  }
+
+  /** A sticker goes at once, on its own (what is typed stays in the composer). */
+  async function chooseSticker() {
+    const sticker = await pickSticker(ctx, stickerButton);
+    if (!sticker || gone) return;
+    await sendNow({ sticker_id: sticker.id });
+  }
+
+  /** A GIF is imported by the server as an upload of yours, then sent as its attachment. */
+  async function chooseGif() {
+    const upload = await pickGif(ctx, gifButton);
+    if (!upload || gone) return;
+    await sendNow({ attachments: [upload.id] });
+  }
+
+  async function sendNow({ attachments = [], sticker_id = null }) {
+    const reply = replyTo?.id;
+    cancelReply();
+    const sent = connection.send(id, "", reply, attachments, { sticker_id });
+    await timeline.jumpToLatest();
+    await sent;
   }
 
   async function send() {
@@ -131,13 +186,15 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
     // With files, the text may be empty (not blank: the server takes "" or some text).
     if ((!body.trim() && !tray.count()) || !checkSendable()) return;
     const attachments = tray.ids();
+    const expression = { tones: tone.tones(), literal: tone.literal() };
     input.value = "";
     tray.clear();
+    tone.clear();
     const reply = replyTo?.id;
     cancelReply();
     suggestions.classList.add("hidden");
     // Sending reads the conversation: back to the latest, where the message appears.
-    const sent = connection.send(id, body.trim() ? body : "", reply, attachments);
+    const sent = connection.send(id, body.trim() ? body : "", reply, attachments, expression);
     await timeline.jumpToLatest();
     await sent;
   }
@@ -147,12 +204,38 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
     catch (e) { if (e.code) modal("Reaction", e.message); }
   }
 
+  /** The text with its tone indicators typed after it (` /j`), so that the server lifts them
+   * back; a message sent with its indicators kept as text is edited that way too. */
   async function edit(m) {
-    const field = h("textarea", { rows: 3, "aria-label": "Edit message", value: m.body });
-    const ok = await dialog({ title: "Edit message", body: [field], focus: field,
+    const before = editText(m);
+    const startLiteral = wasLiteral(m, state.tones);
+    const field = h("textarea", { rows: 3, "aria-label": "Edit message", value: before });
+    const tones = toneControls(ctx, { input: field, menu: false, literal: startLiteral });
+    field.addEventListener("input", () => tones.update());
+    tones.update();
+    const ok = await dialog({ title: "Edit message", body: [field, tones.hint], focus: field,
       actions: [{ label: "Cancel", value: false, class: "secondary" }, { label: "Save", value: true }] }).closed;
-    if (ok && field.value.trim() && field.value !== m.body) {
-      await connection.request("message.edit", { conversation_id: id, message_id: m.id, body: field.value }).catch((e) => modal("Edit", e.message));
+    const literal = tones.literal();
+    if (ok && field.value.trim() && (field.value !== before || literal !== startLiteral)) {
+      const data = { conversation_id: id, message_id: m.id, body: field.value };
+      if (literal) data.literal = true;
+      await connection.request("message.edit", data).catch((e) => modal("Edit", e.message));
+    }
+  }
+
+  /** The author takes the link previews off a message, for everyone; they do not come back. */
+  async function removePreviews(m) {
+    const many = m.previews.length > 1;
+    if (!(await modal(many ? "Remove the previews?" : "Remove the preview?", `${many ? "They are" : "It is"} removed for everyone and will not come back, even after an edit.`, "Remove"))) return;
+    try {
+      const updated = await api.del(`/api/v1/conversations/${id}/messages/${m.id}/previews`);
+      if (updated) {
+        state.putMessages(id, [updated]);
+        timeline.update({ message: updated, change: "updated" });
+      }
+      say(many ? "Previews removed" : "Preview removed");
+    } catch (e) {
+      modal("Remove preview", e.message);
     }
   }
 
@@ -195,7 +278,7 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
     let box = null;
     const rows = pins.map((m) => h("li.pinned-item",
       h("div.meta", h("strong", name(state.userName(m.sender_id))), " ", h("time", { datetime: m.created_at }, new Date(m.created_at).toLocaleString())),
-      h("div.body", renderBody(m.body || "", { me: state.me.username })),
+      m.kind === "sticker" ? h("p.body", stickerSummary(m.sticker)) : h("div.body", renderBody(m.body || "", { me: state.me.username })),
       h("div.row",
         h("button.secondary", { type: "button", on: { click: () => { box.close(); timeline.jumpTo(m.seq); } } }, "Jump"),
         conversation()?.kind === "direct" || canManage() ? h("button.secondary", { type: "button", on: { click: async () => { box.close(); await pin(m, false); } } }, "Unpin") : null)));
@@ -233,6 +316,7 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
     input.focus();
   };
   input.addEventListener("input", () => {
+    tone.update();
     checkSendable();
     if (Date.now() - lastTyping > 2500) { lastTyping = Date.now(); connection.notify("typing", { conversation_id: id }); }
     const match = /@([a-z0-9_.-]*)$/i.exec(input.value.slice(0, input.selectionStart));
@@ -309,16 +393,27 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
     if (what === "outbox" || (what === "receipts" && about === id)) timeline.render();
     if (what === "typing" && about === id) renderTyping();
     if (what === "header" || what === "presence" || what === "conversations") renderHeader();
+    // A new theme (conversation.updated, or this device's choice) repaints at once.
+    if (what === "header" || what === "appearance") paint();
+    if (what === "tones" || what === "themes") { tone.update(); timeline.redrawAll(); }
+    if (what === "stickers" || what === "gifs") renderPickers();
     // Member names in group events may arrive with the conversation update after the event.
     if (what === "header" || what === "names") timeline.redrawAll();
     if (what === "reload") timeline.open().catch(() => {});
   };
   state.addEventListener("change", onChange);
   const typingTimer = setInterval(renderTyping, 1000);
+  const stopWatchingTheme = watchTheme(paint);
   const onVisible = () => timeline.markRead();
   document.addEventListener("visibilitychange", onVisible);
 
   renderHeader();
+  paint();
+  tone.update();
+  renderPickers();
+  // Packs made since the app loaded show up here: read again when a conversation opens, at most
+  // once a minute.
+  if (Date.now() - (state.stickersReadAt || 0) > 60000) loadStickers(ctx).catch(() => {});
   const opened = timeline.open({ seq }).catch(() => {});
   if (!conversation()) showGone();
   input.focus();
@@ -328,6 +423,8 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
       state.removeEventListener("change", onChange);
       clearInterval(typingTimer);
       clearTimeout(toastTimer);
+      stopWatchingTheme();
+      unpaintTheme(main);
       document.removeEventListener("visibilitychange", onVisible);
       for (const [type, fn] of Object.entries(dragEvents)) main.removeEventListener(type, fn);
       tray.dispose();
@@ -347,4 +444,6 @@ const REFUSALS = {
   empty_message: "the message is empty",
   rate_limited: "too many messages — wait a moment, then retry",
   invalid_attachment: "a file can no longer be attached (it expired, or went with another message) — attach it again",
+  invalid_tone: `a tone indicator this server does not know, or more than ${MAX_TONES} of them`,
+  invalid_sticker: "the sticker can no longer be sent (it was removed)",
 };

@@ -1,10 +1,11 @@
 // "Me": your profile (picture, display name, bio), your status (online, away, do not disturb, invisible,
-// and a status text), desktop notifications, and your signed-in sessions — each can be signed
-// out, or all of them at once.
+// and a status text), desktop notifications, this device's appearance (conversation themes or your
+// own colours), and your signed-in sessions — each can be signed out, or all of them at once.
 
 import { clear, dialog, h, modal, name, timeOf, userAvatar } from "../dom.js";
 import { enableDesktopNotifications, permission } from "./notify.js";
 import { pictureChooser } from "./picture.js";
+import { ownColours, setOwnColours } from "../theme.js";
 
 const STATUSES = [
   ["online", "Online", "Others see you online while you are connected."],
@@ -90,6 +91,16 @@ export function showMe(ctx) {
   };
   renderNotify();
 
+  // Kept in this browser only (js/storage.js): a choice about this screen, not the account.
+  const ownToggle = h("input", { type: "checkbox", role: "switch", checked: ownColours(), "aria-describedby": "me-appearance-hint" });
+  ownToggle.addEventListener("change", () => {
+    setOwnColours(ownToggle.checked);
+    state.changed("appearance");
+  });
+  const appearance = h("section.section", { "aria-labelledby": "me-appearance" }, h("h3#me-appearance", "Appearance"),
+    h("label.switch", ownToggle, h("span", "Use my own colours")),
+    h("p.muted#me-appearance-hint", "Conversations keep Confab's light or dark colours on this device, even those that have a theme."));
+
   const sessionList = h("ul.sessions", h("li.muted", "Loading…"));
   const sessionsError = h("p.error", { role: "alert" });
   const renderSessions = async () => {
@@ -115,7 +126,7 @@ export function showMe(ctx) {
     title: "You",
     wide: true,
     className: "me-dialog",
-    body: [profile, status, notifications, sessions],
+    body: [profile, status, notifications, appearance, sessions],
     focus: displayName,
     actions: [
       { label: "Sign out everywhere", class: "danger", close: false, onClick: async () => {

@@ -1,5 +1,5 @@
-// A conversation's settings from its header: the notification level of any conversation, and a
-// group's Members dialog — who is in it and with what role, and what owners and admins can do
+// A conversation's settings from its header: the notification level of any conversation, its
+// link previews and theme (views/settings.js), and a group's Members dialog — who is in it and with what role, and what owners and admins can do
 // (add several people at once, edit name, topic and picture, promote, transfer ownership, remove,
 // read the change history, delete the group); anyone can leave. Everything that cannot be undone
 // asks first.
@@ -9,6 +9,7 @@ import { chooseNotificationLevel } from "./notify.js";
 import { pickUsers } from "./pick.js";
 import { pictureChooser } from "./picture.js";
 import { profileCard } from "./people.js";
+import { showSettings } from "./settings.js";
 
 const LEVEL_TEXT = { all: "All messages", mentions: "Mentions only", none: "Muted" };
 const ROLE_TEXT = { owner: "Owner", admin: "Admin", member: "Member" };
@@ -21,6 +22,7 @@ export function headerActions(ctx, id) {
   return [
     h("button.icon.level", { type: "button", "aria-label": `Notification level: ${LEVEL_TEXT[level]}`, title: `Notification level: ${LEVEL_TEXT[level]}`, "data-level": level,
       on: { click: () => chooseNotificationLevel(ctx, id) } }, level === "none" ? "🔕" : "🔔"),
+    h("button.icon", { type: "button", "aria-label": "Conversation settings", title: "Conversation settings", "aria-haspopup": "dialog", on: { click: () => showSettings(ctx, id) } }, "⚙\uFE0E"),
     c.kind === "group" ? h("button.secondary", { type: "button", on: { click: () => showMembers(ctx, id) } }, "Members") : null,
   ];
 }
@@ -143,6 +145,10 @@ export async function showHistory(ctx, id) {
         case "ownership_transferred": return ["handed the group over to ", who(d.to)];
         case "message_pinned": return ["pinned a message"];
         case "message_unpinned": return ["unpinned a message"];
+        case "theme_changed": {
+          const preset = d.theme?.preset && state.themes.find((t) => t.id === d.theme.preset)?.name;
+          return !d.theme ? ["removed the theme"] : preset ? ["changed the theme to ", h("bdi", preset)] : ["set a custom theme"];
+        }
         default: return [e.action.replaceAll("_", " ")];
       }
     };

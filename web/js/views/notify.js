@@ -12,6 +12,8 @@
 import { clear, dialog, h, name } from "../dom.js";
 import { plainText } from "../markdown.js";
 import { attachmentSummary } from "../files.js";
+import { withTones } from "../tones.js";
+import { stickerSummary } from "../stickers.js";
 import { localStore } from "../storage.js";
 
 const DECLINED = "confab.desktopNotifications.declined";
@@ -63,7 +65,7 @@ export function desktopNotifications(ctx, notices) {
     const c = state.conversations.get(m.conversation_id);
     const who = state.userName(m.sender_id);
     const where = c && c.kind === "group" ? `${who} in ${state.title(c)}` : who;
-    const body = m.kind === "invitation" ? `Invitation: ${m.invitation?.label || ""}` : m.body || attachmentSummary(m.attachments);
+    const body = m.kind === "invitation" ? `Invitation: ${m.invitation?.label || ""}` : m.kind === "sticker" ? stickerSummary(m.sticker) : withTones(m.body, m.tones) || attachmentSummary(m.attachments);
     // The tag folds the mention notification and the message event of one message into one.
     const n = new Notification(where, { body: [...(body || "")].slice(0, 200).join(""), tag: `confab-${m.id}` });
     n.onclick = () => {
