@@ -303,20 +303,7 @@ impl Store {
                 },
                 None => None,
             };
-            let old: Option<(Option<FileId>,)> =
-                sqlx::query_as("SELECT theme_file_id FROM conversations WHERE id = $1")
-                    .bind(Db(conversation_id))
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            sqlx::query("UPDATE conversations SET theme = $2, theme_file_id = $3 WHERE id = $1")
-                .bind(Db(conversation_id))
-                .bind(theme)
-                .bind(file)
-                .execute(&mut *tx)
-                .await?;
-            if let Some((Some(old),)) = old {
-                media::release_files(&mut tx, &[old]).await?;
-            }
+            set_with_file(&mut tx, conversation_id, "theme", "theme_file_id", theme, file).await?;
         }
         if let Some(on) = patch.link_previews {
             sqlx::query("UPDATE conversations SET link_previews = $2 WHERE id = $1")
@@ -333,20 +320,7 @@ impl Store {
                 },
                 None => None,
             };
-            let old: Option<(Option<FileId>,)> =
-                sqlx::query_as("SELECT avatar_file_id FROM conversations WHERE id = $1")
-                    .bind(Db(conversation_id))
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            sqlx::query("UPDATE conversations SET avatar_url = $2, avatar_file_id = $3 WHERE id = $1")
-                .bind(Db(conversation_id))
-                .bind(avatar)
-                .bind(file)
-                .execute(&mut *tx)
-                .await?;
-            if let Some((Some(old),)) = old {
-                media::release_files(&mut tx, &[old]).await?;
-            }
+            set_with_file(&mut tx, conversation_id, "avatar_url", "avatar_file_id", avatar, file).await?;
         }
         record(&mut tx, events).await?;
         tx.commit().await?;
@@ -494,4 +468,26 @@ impl Store {
         }
         Ok(query.fetch_all(&self.pool).await?)
     }
+}
+
+/// Sets a conversation's `column` to `value` and `file_column` to `file` (a picture the
+/// conversation holds: its avatar, its theme's background), releasing the file held before.
+/// Both names are constants of the caller's.
+async fn set_with_file(
+    tx: &mut Transaction<'static, Any>,
+    conversation_id: ConversationId,
+    column: &'static str,
+    file_column: &'static str,
+    value: Option<&str>,
+    file: Option<FileId>,
+) -> Result<(), StoreError> {
+    let sql = format!("SELECT {file_column} FROM conversations WHERE id = $1");
+    let old: Option<(Option<FileId>,)> =
+        sqlx::query_as(composed(sql)).bind(Db(conversation_id)).fetch_optional(&mut **tx).await?;
+    let sql = format!("UPDATE conversations SET {column} = $2, {file_column} = $3 WHERE id = $1");
+    sqlx::query(composed(sql)).bind(Db(conversation_id)).bind(value).bind(file).execute(&mut **tx).await?;
+    if let Some((Some(old),)) = old {
+        media::release_files(tx, &[old]).await?;
+    }
+    Ok(())
 }
