@@ -2,6 +2,7 @@
 //! every error code and close code. Serde only, no I/O: the server, the Rust SDK, the load
 //! generator and the tests all speak through these types, so the contract lives in one place.
 
+pub mod bots;
 pub mod error;
 pub mod frames;
 pub mod ids;

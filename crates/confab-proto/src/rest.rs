@@ -90,6 +90,9 @@ pub struct User {
     /// True for users provisioned from the host app's tokens rather than registered here.
     #[serde(default)]
     pub external: bool,
+    /// True for a bot account (docs/bots.md): show a badge wherever its name appears.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bot: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bio: Option<String>,
     /// The user's profile page in the host app, when the server is configured with a template.

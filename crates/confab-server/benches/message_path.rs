@@ -72,7 +72,7 @@ fn fan_out(bencher: Bencher, n: i64) {
     let mut queues: Vec<_> = recipients
         .iter()
         .map(|&user_id| {
-            let principal = Principal { user_id, session_id: Some(SessionId(user_id.0)) };
+            let principal = Principal { user_id, session_id: Some(SessionId(user_id.0)), bot: false };
             hub.connect(principal, 4).1
         })
         .collect();

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::auth::Auth;
+use crate::bots::Bots;
 use crate::config::Config;
 use crate::conversations::Conversations;
 use crate::gifs::Gifs;
@@ -38,6 +39,8 @@ pub struct App {
     /// Uploads, attachments, avatars (`media/`).
     pub media: Arc<Media>,
     pub notifications: Arc<Notifications>,
+    /// Bot accounts and their tokens (`bots/`).
+    pub bots: Bots,
     /// The server's sticker packs (`stickers/`).
     pub stickers: Stickers,
     /// GIF search through the configured provider; `None` without one (`gifs/`).

@@ -49,6 +49,12 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl From<crate::principal::BotRefused> for Error {
+    fn from(_: crate::principal::BotRefused) -> Error {
+        Error::Forbidden("bots are members of the conversations they are added to, and may not do this".into())
+    }
+}
+
 impl Error {
     pub fn invalid(code: ErrorCode, message: impl Into<String>) -> Error {
         Error::Invalid(code, message.into())

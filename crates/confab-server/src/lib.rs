@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod bots;
 pub mod cache;
 pub mod clock;
 pub mod config;

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use crate::app::App;
 use crate::auth::Auth;
 use crate::auth::external::ExternalAuth;
+use crate::bots::Bots;
 use crate::config::{Config, ConfigError, StorageKind};
 use crate::conversations::{ConversationDeps, Conversations};
 use crate::egress::{Egress, SystemLookup};
@@ -238,6 +239,7 @@ impl Application {
             render.clone(),
             config.stickers.clone(),
         );
+        let bots = Bots::new(store.clone(), ids.clone(), users.clone(), hub.clone());
         let gifs = Gifs::new(&config.gifs, &egress, media.clone(), &token_secret)
             .map_err(|e| StartError::Other(e.to_string()))?;
         if config.previews.enabled {
@@ -304,6 +306,7 @@ impl Application {
             invitations,
             media,
             notifications,
+            bots,
             stickers,
             gifs,
             sync,

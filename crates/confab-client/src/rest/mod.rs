@@ -3,6 +3,7 @@
 //! client itself and the plumbing they share.
 
 mod accounts;
+mod bots;
 mod conversations;
 mod expression;
 mod invitations;

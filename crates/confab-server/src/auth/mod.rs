@@ -13,8 +13,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use confab_proto::bots::BOT_TOKEN_PREFIX;
 use confab_proto::rest::{AuthResponse, LoginRequest, RefreshRequest, RegisterRequest, Session, SessionList, WsTicket};
-use confab_proto::{ErrorCode, SessionId};
+use confab_proto::{ErrorCode, SessionId, UserId};
 
 use crate::clock::{datetime, now_ms};
 use crate::config::AuthConfig;
@@ -199,6 +200,7 @@ impl Auth {
 
     /// Ends the caller's session (its tokens stop working and its sockets close).
     pub async fn logout(&self, principal: Principal) -> Result<()> {
+        principal.require_person()?;
         match principal.session_id {
             Some(session) => self.revoke_session(principal, session).await,
             None => Err(Error::Forbidden("tokens of the host app are signed out in the host app".into())),
@@ -212,7 +214,7 @@ impl Auth {
         let rotated = self.refresh(RefreshRequest { refresh_token }).await;
         match rotated {
             Ok(pair) => {
-                let principal = Principal { user_id: pair.user.id, session_id: Some(pair.session_id) };
+                let principal = Principal { user_id: pair.user.id, session_id: Some(pair.session_id), bot: false };
                 self.revoke_session(principal, pair.session_id).await
             }
             Err(e) if e.code() == ErrorCode::RefreshTokenReused => Ok(()),
@@ -222,6 +224,7 @@ impl Auth {
 
     /// Signs out every session of the caller's, this one included ("sign out everywhere").
     pub async fn revoke_all_sessions(&self, principal: Principal) -> Result<()> {
+        principal.require_person()?;
         let now = now_ms();
         for session in self.store.active_sessions(principal.user_id, now).await? {
             self.store.revoke_session(principal.user_id, session.id, now).await?;
@@ -236,20 +239,23 @@ impl Auth {
         if token.is_empty() {
             return Err(Error::unauthenticated(ErrorCode::MissingToken, "no bearer token"));
         }
+        if let Some(rest) = token.strip_prefix(BOT_TOKEN_PREFIX) {
+            return self.authenticate_bot(rest, token).await;
+        }
         let internal = jwt::looks_like_jwt(token) && jwt::peek(token)?.iss.as_deref() == Some(INTERNAL_ISSUER);
         if internal {
             let (user_id, session_id) = self.tokens.verify(token)?;
             let live = self.store.session(session_id).await?;
             match live {
                 Some(s) if s.user_id == user_id && s.is_active(now_ms()) => {
-                    Ok(Principal { user_id, session_id: Some(session_id) })
+                    Ok(Principal { user_id, session_id: Some(session_id), bot: false })
                 }
                 _ => Err(Error::unauthenticated(ErrorCode::SessionRevoked, "this session was signed out")),
             }
         } else if let Some(external) = &self.external {
             let identity = external.verify(token).await?;
             let user = self.users.provision_external(&identity).await?;
-            Ok(Principal { user_id: user.id, session_id: None })
+            Ok(Principal::person(user.id))
         } else if jwt::looks_like_jwt(token) {
             Err(Error::unauthenticated(ErrorCode::InvalidIssuer, "token issuer is not accepted"))
         } else {
@@ -257,7 +263,35 @@ impl Auth {
         }
     }
 
+    /// A bot's token, `cfb_<bot id>_<secret>`: it must be the bot's current one.
+    async fn authenticate_bot(&self, rest: &str, token: &str) -> Result<Principal> {
+        let invalid = || Error::unauthenticated(ErrorCode::InvalidToken, "unknown or revoked bot token");
+        let id: UserId = rest.split_once('_').and_then(|(id, _)| id.parse().ok()).ok_or_else(invalid)?;
+        let bot = self.store.bot(id).await?.ok_or_else(invalid)?;
+        match &bot.token_hash {
+            Some(hash) if *hash == hex::encode(token_hash(token)) => {
+                Ok(Principal { user_id: id, session_id: Some(SessionId(bot.token_id)), bot: true })
+            }
+            _ => Err(invalid()),
+        }
+    }
+
+    /// Whether what a principal signed in with still works (a ticket outlives nothing).
+    async fn still_signed_in(&self, principal: Principal) -> Result<bool> {
+        let now = now_ms();
+        Ok(match (principal.bot, principal.session_id) {
+            (true, Some(token)) => self
+                .store
+                .bot(principal.user_id)
+                .await?
+                .is_some_and(|b| b.token_id == token.0 && b.token_hash.is_some()),
+            (false, Some(session)) => self.store.session(session).await?.is_some_and(|s| s.is_active(now)),
+            (_, None) => true,
+        })
+    }
+
     pub async fn sessions(&self, principal: Principal) -> Result<SessionList> {
+        principal.require_person()?;
         let rows = self.store.active_sessions(principal.user_id, now_ms()).await?;
         let sessions = rows
             .into_iter()
@@ -275,6 +309,7 @@ impl Auth {
 
     /// Revokes one of the caller's own sessions; someone else's is "not found".
     pub async fn revoke_session(&self, principal: Principal, session: SessionId) -> Result<()> {
+        principal.require_person()?;
         if !self.store.revoke_session(principal.user_id, session, now_ms()).await? {
             return Err(Error::NotFound("session"));
         }
@@ -300,11 +335,8 @@ impl Auth {
     pub async fn redeem_ticket(&self, ticket: &str) -> Result<Principal> {
         let invalid = || Error::unauthenticated(ErrorCode::InvalidTicket, "unknown, expired or already used ticket");
         let principal = self.tickets.redeem_shared(ticket).await.ok_or_else(invalid)?;
-        if let Some(session) = principal.session_id {
-            let live = self.store.session(session).await?;
-            if !live.is_some_and(|s| s.is_active(now_ms())) {
-                return Err(Error::unauthenticated(ErrorCode::SessionRevoked, "this session was signed out"));
-            }
+        if !self.still_signed_in(principal).await? {
+            return Err(Error::unauthenticated(ErrorCode::SessionRevoked, "this session was signed out"));
         }
         Ok(principal)
     }

@@ -32,7 +32,8 @@ impl TicketBook {
         if let Some((conn, prefix)) = self.cluster.get() {
             let ticket = random_token();
             let key = format!("{prefix}:ticket:{}", hex::encode(token_hash(&ticket)));
-            let value = format!("{}:{}", principal.user_id, principal.session_id.map_or(0, |s| s.0));
+            let kind = if principal.bot { "bot" } else { "person" };
+            let value = format!("{}:{}:{kind}", principal.user_id, principal.session_id.map_or(0, |s| s.0));
             let stored: redis::RedisResult<()> = redis::cmd("SET")
                 .arg(&key)
                 .arg(value)
@@ -56,9 +57,12 @@ impl TicketBook {
         let (conn, prefix) = self.cluster.get()?;
         let key = format!("{prefix}:ticket:{}", hex::encode(token_hash(ticket)));
         let value: Option<String> = redis::cmd("GETDEL").arg(&key).query_async(&mut conn.clone()).await.ok()?;
-        let (user, session) =
-            value?.split_once(':').and_then(|(u, s)| Some((u.parse().ok()?, s.parse::<i64>().ok()?)))?;
-        Some(Principal { user_id: UserId(user), session_id: (session != 0).then_some(SessionId(session)) })
+        let value = value?;
+        let mut fields = value.split(':');
+        let user = fields.next()?.parse().ok()?;
+        let session = fields.next()?.parse::<i64>().ok()?;
+        let bot = fields.next() == Some("bot");
+        Some(Principal { user_id: UserId(user), session_id: (session != 0).then_some(SessionId(session)), bot })
     }
 
     pub fn issue(&self, principal: Principal) -> String {
@@ -87,7 +91,7 @@ mod tests {
     #[test]
     fn a_ticket_works_once() {
         let book = TicketBook::default();
-        let principal = Principal { user_id: UserId(1), session_id: None };
+        let principal = Principal::person(UserId(1));
         let ticket = book.issue(principal);
         assert_eq!(book.redeem(&ticket), Some(principal));
         assert_eq!(book.redeem(&ticket), None);

@@ -179,7 +179,7 @@ impl Conversations {
         if wanted.is_empty() {
             return Err(Error::invalid(ErrorCode::InvalidMembers, "\"members\" is empty"));
         }
-        self.users.require_all(&wanted).await?;
+        self.users.require_addable(me, &wanted).await?;
         self.check_blocks(me, &wanted).await?;
 
         let _in_order = self.timeline.lock(id).await;

@@ -104,6 +104,7 @@ impl Conversations {
     /// Opens the direct conversation with one other user (returning the existing one if any), or
     /// creates a group. The bool is true when a conversation was created.
     pub async fn create(&self, principal: Principal, req: CreateConversationRequest) -> Result<(Conversation, bool)> {
+        principal.require_person()?;
         // Duplicates and the caller themself are collapsed: they are members anyway.
         let others = |members: &[UserId]| {
             let mut others: Vec<UserId> = members.iter().copied().filter(|u| *u != principal.user_id).collect();
@@ -129,7 +130,7 @@ impl Conversations {
     }
 
     async fn open_direct(&self, me: UserId, other: UserId) -> Result<(Conversation, bool)> {
-        self.users.require_all(&[other]).await?;
+        self.users.require_addable(me, &[other]).await?;
         self.blocks.check(me, other).await?;
         let key = direct_key(me, other);
         if let Some(existing) = self.store.direct_conversation(&key).await? {
@@ -148,7 +149,7 @@ impl Conversations {
             Ok(()) => {
                 let id = new.id;
                 self.publish_snapshot(&[me, other], id, Event::ConversationCreated).await?;
-                Ok((self.get(Principal { user_id: me, session_id: None }, id).await?, true))
+                Ok((self.get(Principal::person(me), id).await?, true))
             }
             // Both users opened it at the same moment: the other request created it.
             Err(e) if e.is_unique_violation() => {
@@ -166,7 +167,7 @@ impl Conversations {
                 format!("a group has at most {} members", self.limits.max_group_members),
             ));
         }
-        self.users.require_all(&others).await?;
+        self.users.require_addable(owner, &others).await?;
         self.check_blocks(owner, &others).await?;
         let mut members = vec![(owner, Role::Owner)];
         members.extend(others.iter().map(|u| (*u, Role::Member)));
@@ -184,7 +185,7 @@ impl Conversations {
         self.store.insert_conversation(&new, &[created.as_group_event()]).await?;
         let recipients: Vec<UserId> = others.iter().copied().chain([owner]).collect();
         self.publish_snapshot(&recipients, id, Event::ConversationCreated).await?;
-        self.get(Principal { user_id: owner, session_id: None }, id).await
+        self.get(Principal::person(owner), id).await
     }
 
     /// A conversation of the caller, with their unread count; to anyone else it does not exist.

@@ -2,6 +2,7 @@
 //! Handlers only translate: extract → call a domain service → encode. Rules live in the services.
 
 mod accounts;
+mod bots;
 mod conversations;
 pub mod error;
 mod extract;
@@ -56,6 +57,7 @@ pub use serve::serve;
         (name = "invitations", description = "Invitations to the host app's activities"),
         (name = "uploads", description = "Resumable uploads (tus 1.0.0), attachments, avatars, and serving files"),
         (name = "stickers", description = "The server's sticker packs, managed by its sticker admins"),
+        (name = "bots", description = "Bot accounts and their tokens"),
         (name = "gifs", description = "GIF search through the server's provider, which never sees users"),
         (name = "notifications", description = "The notification feed and unread counts"),
         (name = "gateway", description = "WebSocket connection"),
@@ -177,6 +179,9 @@ fn api() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(stickers::delete_pack))
         .routes(routes!(stickers::add_sticker))
         .routes(routes!(stickers::remove_sticker))
+        .routes(routes!(bots::create, bots::list))
+        .routes(routes!(bots::get, bots::update))
+        .routes(routes!(bots::rotate_token, bots::revoke_token))
         .routes(routes!(gifs::provider))
         .routes(routes!(gifs::search))
         .routes(routes!(gifs::preview))

@@ -357,7 +357,7 @@ mod tests {
     use confab_proto::frames::{Ack, Event};
 
     fn principal(user: i64) -> Principal {
-        Principal { user_id: UserId(user), session_id: Some(SessionId(user * 10)) }
+        Principal { user_id: UserId(user), session_id: Some(SessionId(user * 10)), bot: false }
     }
 
     #[tokio::test]

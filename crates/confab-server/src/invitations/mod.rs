@@ -73,6 +73,7 @@ impl Invitations {
         conversation: ConversationId,
         req: SendInvitationRequest,
     ) -> Result<Message> {
+        principal.require_person()?;
         let d = &self.deps;
         let me = principal.user_id;
         let membership = d.conversations.membership(me, conversation).await?;
@@ -129,6 +130,7 @@ impl Invitations {
         conversation: ConversationId,
         id: MessageId,
     ) -> Result<Message> {
+        principal.require_person()?;
         let me = principal.user_id;
         let invitation = self.load(me, conversation, id).await?;
         if invitation.inviter_id == me {
@@ -331,8 +333,7 @@ impl Invitations {
         let d = &self.deps;
         let inviter = d.users.get(invitation.inviter_id).await?;
         let invitee = d.users.get(accepted_by).await?;
-        let conversation =
-            d.conversations.get(Principal { user_id: accepted_by, session_id: None }, conversation).await?;
+        let conversation = d.conversations.get(Principal::person(accepted_by), conversation).await?;
         let external = |row: &crate::store::UserRow| {
             row.external_id.as_deref().and_then(|e| e.split_once('|')).map(|(_, sub)| sub.to_owned())
         };

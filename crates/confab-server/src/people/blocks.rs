@@ -83,6 +83,7 @@ impl Blocks {
 
     /// Blocks `other`: drops contacts and pending requests between the two.
     pub async fn block(&self, principal: Principal, other: UserId) -> Result<()> {
+        principal.require_person()?;
         let me = principal.user_id;
         if other == me {
             return Err(Error::Forbidden("you cannot block yourself".into()));
@@ -104,6 +105,7 @@ impl Blocks {
     /// Mutes (`restricted`) or unmutes `other` for the caller: nothing is refused to them, but
     /// the caller gets no notifications from them.
     pub async fn restrict(&self, principal: Principal, other: UserId, restricted: bool) -> Result<()> {
+        principal.require_person()?;
         if other == principal.user_id {
             return Err(Error::Forbidden("you cannot restrict yourself".into()));
         }

@@ -41,6 +41,7 @@ impl Contacts {
     /// Sends a contact request to `other`, or accepts theirs if they asked first. Repeating it
     /// changes nothing. Answers with the caller's view of the relation.
     pub async fn request(&self, principal: Principal, other: UserId) -> Result<Contact> {
+        principal.require_person()?;
         let me = principal.user_id;
         if other == me {
             return Err(Error::Forbidden("you cannot add yourself as a contact".into()));
@@ -63,6 +64,7 @@ impl Contacts {
 
     /// Accepts `other`'s pending request; `not_found` when there is none from them to the caller.
     pub async fn accept(&self, principal: Principal, other: UserId) -> Result<Contact> {
+        principal.require_person()?;
         let me = principal.user_id;
         let other_row = self.users.get(other).await?;
         self.blocks.check(me, other).await?;
@@ -102,6 +104,7 @@ impl Contacts {
     /// Blocks `other` (see `Blocks::block`); whatever linked the two ends, on both sides, and
     /// `other` stops seeing the caller's presence.
     pub async fn block(&self, principal: Principal, other: UserId) -> Result<()> {
+        principal.require_person()?;
         let me = principal.user_id;
         let linked = other != me && self.store.relation(me, other).await? != Relation::Nothing
             || self.store.relation(other, me).await? != Relation::Nothing;

@@ -4,6 +4,7 @@
 //! driver. Backend differences live here and nowhere else: the migrations folder, the connection
 //! pragmas, and the pool size. Callers see typed rows and [`StoreError`], never sqlx.
 
+mod bots;
 mod column;
 mod conversations;
 mod invitations;
@@ -27,6 +28,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection, Executor};
 
+pub use bots::BotRow;
 pub use column::Named;
 pub use conversations::{AuditRow, ConversationRow, GroupEvent, GroupPatch, MemberRow, NewConversation};
 pub use invitations::{InvitationRow, Transition};

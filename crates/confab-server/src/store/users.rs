@@ -22,6 +22,14 @@ pub struct UserRow {
     pub status_text: Option<String>,
     pub last_seen_at: Option<i64>,
     pub created_at: i64,
+    /// 1 for a bot account (`bots` holds the rest).
+    pub bot: i64,
+}
+
+impl UserRow {
+    pub fn is_bot(&self) -> bool {
+        self.bot != 0
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -35,7 +43,7 @@ pub struct NewUser<'a> {
     pub created_at: i64,
 }
 
-pub(super) const USER_COLUMNS: &str = "id, username, display_name, avatar_url, password_hash, external_id, bio, status, status_text, last_seen_at, created_at";
+pub(super) const USER_COLUMNS: &str = "id, username, display_name, avatar_url, password_hash, external_id, bio, status, status_text, last_seen_at, created_at, bot";
 
 impl Store {
     /// Inserts a user; a taken username or external id is a unique violation.

@@ -58,6 +58,7 @@ impl Users {
             display_name: row.display_name.clone(),
             avatar_url: row.avatar_url.clone(),
             external: row.external_id.is_some(),
+            bot: row.is_bot(),
             bio: row.bio.clone(),
             profile_url: self.profile_link.as_deref().and_then(|template| profile_url(template, row)),
             created_at: datetime(row.created_at),
@@ -222,6 +223,21 @@ impl Users {
         }
         Ok(rows)
     }
+
+    /// As `require_all`, for users that `by` adds to a conversation: a bot among them must be
+    /// public or `by`'s own.
+    pub async fn require_addable(&self, by: UserId, ids: &[UserId]) -> Result<Vec<UserRow>> {
+        let rows = self.require_all(ids).await?;
+        let bot_ids: Vec<UserId> = rows.iter().filter(|u| u.is_bot()).map(|u| u.id).collect();
+        let bots = self.store.bots_by_ids(&bot_ids).await?;
+        for user in rows.iter().filter(|u| u.is_bot()) {
+            let allowed = bots.iter().any(|b| b.user_id == user.id && (b.public != 0 || b.owner_id == by));
+            if !allowed {
+                return Err(Error::Forbidden(format!("{} is a private bot: only its owner may add it", user.username)));
+            }
+        }
+        Ok(rows)
+    }
 }
 
 /// Validates a display name chosen by the user: 1–64 characters, no control characters.
@@ -312,6 +328,7 @@ fn blank_user(id: UserId, username: &Username, display_name: &str) -> UserRow {
         status_text: None,
         last_seen_at: None,
         created_at: now_ms(),
+        bot: 0,
     }
 }
 

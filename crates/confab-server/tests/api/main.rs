@@ -3,6 +3,7 @@
 
 mod accounts;
 mod bad_input;
+mod bots;
 mod cluster;
 mod conversations;
 mod doubles;

@@ -90,7 +90,7 @@ async fn finish(
 pub async fn echo(socket: WebSocket, app: Arc<App>) {
     let gateway = &app.config.gateway;
     let (sink, mut stream) = socket.split();
-    let principal = Principal { user_id: confab_proto::UserId(0), session_id: None };
+    let principal = Principal::person(confab_proto::UserId(0));
     let (connection, queue) = app.hub.connect(principal, gateway.outbound_queue);
     let (echoes, echoed) = mpsc::channel(16);
     let heartbeat = Duration::from_secs(gateway.heartbeat_secs);
