@@ -22,6 +22,7 @@ import "./tests/format.mjs";
 import "./tests/files.mjs";
 import { stopSite } from "./tests/expression.mjs";
 import "./tests/stickers.mjs";
+import "./tests/bots.mjs";
 import { stopGifProvider } from "./tests/gifs.mjs";
 import { embedServerArgs, stopPageServers } from "./tests/embed.mjs";
 

@@ -45,6 +45,11 @@ export function name(text) {
   return h("bdi", text);
 }
 
+/** The badge beside a bot's name: visible "BOT", read as ", bot" after the name. */
+export function botBadge(user) {
+  return user?.bot ? h("span.bot-badge", { title: "This account is a bot" }, h("span", { "aria-hidden": "true" }, "BOT"), h("span.visually-hidden", ", bot")) : null;
+}
+
 /** A link out of Confab: every way of following it (click, middle-click, ctrl/shift-click, Enter)
  * goes through the leaving-site warning first. */
 export function externalLink(href, text) {

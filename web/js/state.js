@@ -310,6 +310,11 @@ export class State extends EventTarget {
     return "someone";
   }
 
+  /** The user, if known (members, contacts, people looked up). */
+  user(id) {
+    return id === this.me?.id ? this.me : this.users.get(id);
+  }
+
   /** The conversation list as the sidebar shows it: latest activity first. */
   sortedConversations() {
     return [...this.conversations.values()].sort((a, b) => (b.last_activity_at || "").localeCompare(a.last_activity_at || ""));

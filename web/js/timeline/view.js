@@ -3,7 +3,7 @@
 // first unread or the latest. Drawing is keyed: each entry's node is rebuilt only when what it
 // shows changed, so a new message appends one node and an edit or reaction replaces one.
 
-import { clear, confirmLeave, h, modal, name, timeOf } from "../dom.js";
+import { botBadge, clear, confirmLeave, h, modal, name, timeOf } from "../dom.js";
 import { plainText, renderBody } from "../markdown.js";
 import { MAX_WINDOW, PAGE } from "../state.js";
 import { avatar, continues, dayKey, dayLabel, describeSystem, joined, toneChips } from "./render.js";
@@ -114,7 +114,7 @@ export function createTimeline(ctx, id, actions) {
   function messageNode(m, head) {
     if (m.kind === "system") return h("li.system", { dataset: { seq: m.seq, id: m.id } }, describeSystem(m, (u) => state.userName(u), { presetName }));
     const mine = m.sender_id === me();
-    const author = name(state.userName(m.sender_id));
+    const author = [name(state.userName(m.sender_id)), botBadge(state.user(m.sender_id))];
     const files = m.deleted_at || m.collapsed ? null : attachmentsNode(m.attachments);
     const body = m.deleted_at ? h("p.body.deleted", "Message deleted")
       : m.collapsed ? h("p.body.deleted", "Message from a user you blocked")

@@ -11,7 +11,7 @@
 // and returns `{ dispose, jumpTo(seq), jumpToLatest(), jumpToUnread(), opened }`.
 // `permalink(id, seq)` is a message's address.
 
-import { avatar, clear, dialog, h, modal, name } from "../dom.js";
+import { avatar, botBadge, clear, dialog, h, modal, name } from "../dom.js";
 import { plainText, renderBody } from "../markdown.js";
 import { paintTheme, unpaintTheme, variantOf } from "../themes.js";
 import { isDark, ownColours, watchTheme } from "../theme.js";
@@ -325,7 +325,7 @@ function openChat(ctx, id, { seq = null, main = ctx.main, onBack = ctx.closeChat
     const prefix = match[1].toLowerCase();
     const options = c.members.filter((m) => m.user.id !== state.me.id && m.user.username.startsWith(prefix)).slice(0, 5);
     clear(suggestions, options.map((m, k) => h("li", { role: "option", id: `${suggestions.id}-${k}`, "aria-selected": "false", on: { mousedown: (e) => e.preventDefault(), click: () => choose(m.user.username) } },
-      `@${m.user.username}`, h("small", " ", name(m.user.display_name)))));
+      `@${m.user.username}`, h("small", " ", name(m.user.display_name)), botBadge(m.user))));
     // Nothing left to complete (the name is typed out): Enter sends.
     if (!options.length || (options.length === 1 && options[0].user.username === prefix)) return closeSuggestions();
     suggestions.classList.remove("hidden");

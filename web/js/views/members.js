@@ -4,7 +4,7 @@
 // read the change history, delete the group); anyone can leave. Everything that cannot be undone
 // asks first.
 
-import { avatar, clear, dialog, h, modal, name, timeOf, userAvatar } from "../dom.js";
+import { avatar, botBadge, clear, dialog, h, modal, name, timeOf, userAvatar } from "../dom.js";
 import { chooseNotificationLevel } from "./notify.js";
 import { pickUsers } from "./pick.js";
 import { pictureChooser } from "./picture.js";
@@ -58,7 +58,7 @@ export function showMembers(ctx, id) {
     }
     return h("li.person", userAvatar(them, { presence: state.presence.get(them.id)?.status }),
       h("span.who",
-        h("button.link", { type: "button", on: { click: () => profileCard(ctx, them) } }, name(them.display_name), self ? " (you)" : ""),
+        h("button.link", { type: "button", on: { click: () => profileCard(ctx, them) } }, name(them.display_name), botBadge(them), self ? " (you)" : ""),
         h("small", ` ${ROLE_TEXT[m.role] || m.role}`)),
       buttons.length ? h("span.row-actions", buttons) : null);
   };

@@ -1,7 +1,7 @@
 // A user's profile card: name, bio, presence, the link to their profile in the host app, and
 // what you can do about them (contact, block, restrict).
 
-import { dialog, externalLink, h, modal, name, userAvatar } from "../dom.js";
+import { botBadge, dialog, externalLink, h, modal, name, userAvatar } from "../dom.js";
 
 export async function profileCard(ctx, known) {
   const { state } = ctx;
@@ -38,7 +38,7 @@ export async function profileCard(ctx, known) {
   ];
   actions.push({ label: "Close", value: null });
   box = dialog({
-    title: name(user.display_name),
+    title: [name(user.display_name), botBadge(user)],
     className: "profile",
     body: [
       h("div.me-card", userAvatar(user, { size: "large", presence: presence?.status }), h("p.muted", `@${user.username}`, presence ? ` · ${presence.status}` : "")),

@@ -1,6 +1,6 @@
 // Dialogs to pick other users by name: one (a new chat, a contact) or several (group members).
 
-import { clear, dialog, h, name, userAvatar } from "../dom.js";
+import { botBadge, clear, dialog, h, name, userAvatar } from "../dom.js";
 
 async function search(ctx, q) {
   const found = await ctx.api.get(`/api/v1/users?q=${encodeURIComponent(q)}&limit=10`);
@@ -18,7 +18,7 @@ export async function pickUser(ctx, title) {
     try {
       const users = await search(ctx, q);
       clear(results, users.map((u) =>
-        h("li", h("button.secondary.person-pick", { type: "button", on: { click: () => box.close(u) } }, userAvatar(u), name(u.display_name), h("small", ` @${u.username}`)))));
+        h("li", h("button.secondary.person-pick", { type: "button", on: { click: () => box.close(u) } }, userAvatar(u), name(u.display_name), botBadge(u), h("small", ` @${u.username}`)))));
     } catch { /* rate limited or offline: keep the old results */ }
   });
   return box.closed;
@@ -45,7 +45,7 @@ export async function pickUsers(ctx, title, { exclude = new Set() } = {}) {
     const already = exclude.has(u.id);
     const box = h("input", { type: "checkbox", checked: chosen.has(u.id) || already, disabled: already,
       on: { change: (e) => { if (e.target.checked) chosen.set(u.id, u); else chosen.delete(u.id); renderChosen(); } } });
-    return h("li", h("label.pick", box, userAvatar(u), name(u.display_name), h("small", ` @${u.username}`), already ? h("small", " (already a member)") : null));
+    return h("li", h("label.pick", box, userAvatar(u), name(u.display_name), botBadge(u), h("small", ` @${u.username}`), already ? h("small", " (already a member)") : null));
   }));
   input.addEventListener("input", async () => {
     const q = input.value.trim();
