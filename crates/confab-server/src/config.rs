@@ -589,6 +589,8 @@ pub struct RateLimitsConfig {
     /// Messages sent (REST and WebSocket) per user; counted cluster-wide with Redis.
     pub messages_per_user: Rate,
     pub messages_per_ip: Rate,
+    /// A bot's messages, instead of `messages_per_user` (docs/bots.md).
+    pub messages_per_bot: Rate,
     /// WebSocket commands of any kind (sends, typing, reads, reactions, …).
     pub commands_per_user: Rate,
     pub commands_per_ip: Rate,
@@ -610,6 +612,7 @@ impl Default for RateLimitsConfig {
             enabled: true,
             messages_per_user: Rate::per_secs(300, 10),
             messages_per_ip: Rate::per_secs(3000, 10),
+            messages_per_bot: Rate::per_secs(100, 10),
             commands_per_user: Rate::per_secs(600, 10),
             commands_per_ip: Rate::per_secs(6000, 10),
             tickets_per_user: Rate::per_secs(30, 60),

@@ -30,7 +30,7 @@ pub async fn send_message(
     Path(id): Path<ConversationId>,
     Json(req): Json<SendMessageRequest>,
 ) -> Result<(StatusCode, axum::Json<Message>), Error> {
-    app.traffic.message(me.user_id, client.ip).await?;
+    app.traffic.message(me, client.ip).await?;
     let sent = app.messages.send(me, id, req).await?;
     let status = if sent.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, axum::Json(sent.message)))

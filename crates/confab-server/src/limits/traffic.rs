@@ -15,9 +15,13 @@ use redis::aio::ConnectionManager;
 use super::{RateLimiter, retry_after_secs};
 use crate::config::RateLimitsConfig;
 use crate::error::{Error, Result};
+use crate::principal::Principal;
 
 pub struct Traffic {
     messages: Pair,
+    /// A bot's messages: its own budget instead of a person's (`by_ip` unused; the IP budget
+    /// of `messages` counts them).
+    bot_messages: Pair,
     commands: Pair,
     tickets: Pair,
     uploads: Pair,
@@ -55,15 +59,27 @@ impl Pair {
 
     /// The user's budget first: one user flooding from a shared IP spends their own first.
     async fn take(&self, user: UserId, ip: Option<IpAddr>) -> Result<()> {
-        let refused = |wait| Error::RateLimited { retry_after_secs: retry_after_secs(wait) };
-        if let Some(limiter) = &self.by_user {
-            limiter.check_shared(&user.to_string()).await.map_err(refused)?;
-        }
-        if let (Some(limiter), Some(ip)) = (&self.by_ip, ip) {
-            limiter.check_shared(&ip.to_string()).await.map_err(refused)?;
-        }
-        Ok(())
+        self.take_user(user).await?;
+        self.take_ip(ip).await
     }
+
+    async fn take_user(&self, user: UserId) -> Result<()> {
+        match &self.by_user {
+            Some(limiter) => limiter.check_shared(&user.to_string()).await.map_err(refused),
+            None => Ok(()),
+        }
+    }
+
+    async fn take_ip(&self, ip: Option<IpAddr>) -> Result<()> {
+        match (&self.by_ip, ip) {
+            (Some(limiter), Some(ip)) => limiter.check_shared(&ip.to_string()).await.map_err(refused),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn refused(wait: std::time::Duration) -> Error {
+    Error::RateLimited { retry_after_secs: retry_after_secs(wait) }
 }
 
 impl Traffic {
@@ -72,6 +88,7 @@ impl Traffic {
         let cap = |n: u32| if on && n > 0 { n } else { u32::MAX };
         Traffic {
             messages: Pair::new(on, config.messages_per_user, config.messages_per_ip),
+            bot_messages: Pair::new(on, config.messages_per_bot, super::Rate::OFF),
             commands: Pair::new(on, config.commands_per_user, config.commands_per_ip),
             tickets: Pair::new(on, config.tickets_per_user, config.tickets_per_ip),
             uploads: Pair::new(on, config.uploads_per_user, config.uploads_per_ip),
@@ -84,21 +101,27 @@ impl Traffic {
     /// Counts the rates in Redis under `prefix` from now on, for the whole cluster.
     pub fn join_cluster(&self, conn: ConnectionManager, prefix: &str) {
         self.messages.share(&conn, prefix, "messages");
+        self.bot_messages.share(&conn, prefix, "bot-messages");
         self.commands.share(&conn, prefix, "commands");
         self.tickets.share(&conn, prefix, "tickets");
         self.uploads.share(&conn, prefix, "uploads");
     }
 
-    /// One message sent, by REST or WebSocket.
-    pub async fn message(&self, user: UserId, ip: Option<IpAddr>) -> Result<()> {
-        self.messages.take(user, ip).await
+    /// One message sent, by REST or WebSocket: a bot's from its own budget.
+    pub async fn message(&self, who: Principal, ip: Option<IpAddr>) -> Result<()> {
+        if who.bot {
+            self.bot_messages.take_user(who.user_id).await?;
+            self.messages.take_ip(ip).await
+        } else {
+            self.messages.take(who.user_id, ip).await
+        }
     }
 
     /// One WebSocket command (a message sent through the gateway also counts as a message).
-    pub async fn command(&self, user: UserId, ip: Option<IpAddr>, sends_message: bool) -> Result<()> {
-        self.commands.take(user, ip).await?;
+    pub async fn command(&self, who: Principal, ip: Option<IpAddr>, sends_message: bool) -> Result<()> {
+        self.commands.take(who.user_id, ip).await?;
         if sends_message {
-            self.messages.take(user, ip).await?;
+            self.message(who, ip).await?;
         }
         Ok(())
     }

@@ -185,3 +185,33 @@ async fn a_bot_username_is_a_username() {
     assert_api_error(login, 401, ErrorCode::InvalidCredentials);
     assert_eq!(alice.client.bots().await.unwrap().bots.len(), 1);
 }
+
+#[tokio::test]
+async fn a_bot_has_a_message_budget_of_its_own() {
+    let app = spawn_app_with(|c| {
+        c.rate_limits.messages_per_bot = confab_server::limits::Rate::per_secs(3, 60);
+        c.rate_limits.messages_per_user = confab_server::limits::Rate::per_secs(100, 60);
+    })
+    .await;
+    let alice = app.user("alice").await;
+    let made = create_bot(&alice, "chatty", false).await;
+    let bot = signed_in(&app, &made.token);
+    let dm = alice.client.open_direct(made.bot.user.id).await.unwrap().id;
+
+    for n in 0..3 {
+        bot.send_message(dm, &text(&format!("line {n}"))).await.expect("within the bot's budget");
+    }
+    assert_api_error(bot.send_message(dm, &text("one too many")).await, 429, ErrorCode::RateLimited);
+    // Over the socket too, and the owner's own budget is untouched.
+    let mut socket = bot.connect().await.unwrap();
+    let refused = socket.send_message(confab_proto::frames::SendMessage::text(dm, "again")).await;
+    assert_eq!(refused.unwrap_err().code(), Some(ErrorCode::RateLimited));
+    for n in 0..5 {
+        alice.client.send_message(dm, &text(&format!("owner {n}"))).await.expect("a person's budget is their own");
+    }
+    let history = alice.client.history(dm, &Default::default()).await.unwrap();
+    assert!(
+        !history.messages.iter().any(|m| m.body == "one too many" || m.body == "again"),
+        "nothing refused was stored"
+    );
+}

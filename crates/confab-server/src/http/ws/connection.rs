@@ -214,7 +214,7 @@ async fn read_loop(
             Message::Text(text) => match commands::decode(text.as_str()) {
                 Ok((id, command)) => {
                     let sends = matches!(command, Command::SendMessage(_));
-                    let allowed = app.traffic.command(connection.principal.user_id, ip, sends).await;
+                    let allowed = app.traffic.command(connection.principal, ip, sends).await;
                     let executed = match allowed {
                         // Boxed: the command's future is large and only lives while it runs;
                         // inline, it would sit in every idle connection's task.
